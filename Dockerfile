@@ -1,0 +1,11 @@
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY bot ./bot
+COPY adapters ./adapters
+COPY storage ./storage
+RUN pip install --no-cache-dir .
+# The database lives on a volume; migrations run at start-up.
+ENV DATA_DIR=/data DATABASE_URL=sqlite+aiosqlite:////data/wenwen.db
+VOLUME ["/data"]
+CMD ["python", "-m", "bot"]

@@ -1,0 +1,187 @@
+"""A terminal chat: the offline demo, and a quick way to try the bot without a messenger.
+
+Type text to chat, `/image …`, `/imagine …`; `/photo <path> [<path>…] | <caption>` sends
+files as photos; `/press <n>` presses button n of the last image. Images are saved
+under DATA_DIR/out and their paths printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shlex
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TextIO
+
+from bot.config import Settings
+from bot.core import Core
+from bot.model import (
+    Activity,
+    ButtonRows,
+    ChatAddress,
+    ChatKind,
+    ImageAttachment,
+    Incoming,
+    OutImage,
+    SentMessage,
+    User,
+)
+from bot.text import split_text
+
+log = logging.getLogger(__name__)
+
+ADDRESS = ChatAddress("console", "local", ChatKind.PRIVATE, title="terminal")
+USER = User("local", "you")
+
+
+class ConsoleOutbox:
+    def __init__(self, out: TextIO, image_dir: Path) -> None:
+        self._out = out
+        self._image_dir = image_dir
+        self._counter = 0
+        self.buttons: list[str] = []
+
+    @property
+    def address(self) -> ChatAddress:
+        return ADDRESS
+
+    def _next_id(self) -> SentMessage:
+        self._counter += 1
+        return SentMessage(str(self._counter))
+
+    def _print(self, text: str) -> None:
+        self._out.write(text + "\n")
+        self._out.flush()
+
+    def _show_buttons(self, buttons: ButtonRows) -> None:
+        flat = [button for row in buttons for button in row]
+        if flat:
+            self.buttons = [b.payload for b in flat]
+            self._print(
+                "   buttons: "
+                + "  ".join(f"[{n}] {b.label}" for n, b in enumerate(flat, 1))
+                + "   (/press <n>)"
+            )
+
+    async def send_text(self, text: str, *, buttons: ButtonRows = ()) -> SentMessage:
+        for chunk in split_text(text, 4000):
+            self._print(f"bot> {chunk}")
+        self._show_buttons(buttons)
+        return self._next_id()
+
+    async def edit_text(self, message: SentMessage, text: str, *, buttons: ButtonRows = ()) -> None:
+        self._print(f"bot (update)> {text}")
+        self._show_buttons(buttons)
+
+    async def send_images(
+        self, images: Sequence[OutImage], *, caption: str = "", buttons: ButtonRows = ()
+    ) -> SentMessage:
+        self._image_dir.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for number, image in enumerate(images, 1):
+            path = self._image_dir / f"{stamp}-{number}-{image.file_name}"
+            path.write_bytes(image.data)
+            self._print(f"bot> 🖼  saved {path} ({len(image.data) // 1024} KB)")
+        if caption:
+            self._print(f"     {caption}")
+        self._show_buttons(buttons)
+        return self._next_id()
+
+    @asynccontextmanager
+    async def activity(self, kind: Activity) -> AsyncIterator[None]:
+        self._print(f"   …{kind.value.replace('_', ' ')}")
+        yield
+
+    def stream(self) -> ConsoleStream:
+        return ConsoleStream(self)
+
+
+class ConsoleStream:
+    """The terminal shows the final text only; partial text would scroll the screen."""
+
+    def __init__(self, outbox: ConsoleOutbox) -> None:
+        self._outbox = outbox
+
+    async def push(self, text_so_far: str) -> None:
+        return None
+
+    async def finish(self, final_text: str) -> None:
+        await self._outbox.send_text(final_text)
+
+
+class ConsoleMessenger:
+    platform = "console"
+
+    def __init__(self, outbox: ConsoleOutbox) -> None:
+        self._outbox = outbox
+
+    def outbox_for(self, address: ChatAddress, reply_to: str | None) -> ConsoleOutbox:
+        return self._outbox
+
+
+def _file_attachment(path: Path) -> ImageAttachment:
+    async def fetch() -> bytes:
+        return await asyncio.to_thread(path.read_bytes)
+
+    return ImageAttachment(fetch=fetch, file_name=path.name, size=path.stat().st_size)
+
+
+class ConsolePlatform:
+    def __init__(
+        self, settings: Settings, core: Core, stdin: TextIO | None = None, stdout: TextIO | None = None
+    ) -> None:
+        self._core = core
+        self._stdin = stdin or sys.stdin
+        self._outbox = ConsoleOutbox(stdout or sys.stdout, settings.data_dir / "out")
+        self.messenger = ConsoleMessenger(self._outbox)
+        self._seq = 0
+
+    def _lines(self) -> asyncio.Queue[str | None]:
+        """Read stdin on a daemon thread so a blocked read never holds up shutdown."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+        def pump() -> None:
+            for line in self._stdin:
+                loop.call_soon_threadsafe(queue.put_nowait, line.rstrip("\n"))
+            loop.call_soon_threadsafe(queue.put_nowait, None)
+
+        threading.Thread(target=pump, name="console-stdin", daemon=True).start()
+        return queue
+
+    async def run(self) -> None:
+        self._outbox._print("wenwen-bot console — type a message, /help for commands, Ctrl+D to quit.")
+        queue = self._lines()
+        while (line := await queue.get()) is not None:
+            if not line.strip():
+                continue
+            incoming = self._parse(line.strip())
+            if incoming is not None:
+                await self._core.handle(incoming, self._outbox)
+        self._outbox._print("bye")
+
+    def _parse(self, line: str) -> Incoming | None:
+        self._seq += 1
+        message_id = str(self._seq)
+        if line.startswith("/press"):
+            _, _, number = line.partition(" ")
+            if not number.strip().isdigit() or not 0 < int(number) <= len(self._outbox.buttons):
+                self._outbox._print("bot> No such button; press one of the numbers shown.")
+                return None
+            payload = self._outbox.buttons[int(number) - 1]
+            return Incoming(ADDRESS, USER, callback=payload, message_id=message_id)
+        if line.startswith("/photo "):
+            paths_part, _, caption = line[len("/photo ") :].partition("|")
+            paths = [Path(p).expanduser() for p in shlex.split(paths_part)]
+            missing = [str(p) for p in paths if not p.is_file()]
+            if missing or not paths:
+                self._outbox._print(f"bot> File not found: {', '.join(missing) or '(none given)'}")
+                return None
+            images = tuple(_file_attachment(p) for p in paths)
+            return Incoming(ADDRESS, USER, text=caption.strip(), images=images, message_id=message_id)
+        return Incoming(ADDRESS, USER, text=line, message_id=message_id)

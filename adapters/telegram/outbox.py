@@ -1,0 +1,213 @@
+"""Neutral replies → Telegram Bot API calls (aiogram)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import TypeVar
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
+from aiogram.types import (
+    BufferedInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    Message,
+    ReplyParameters,
+)
+from aiogram.utils.chat_action import ChatActionSender
+
+from bot.model import Activity, ButtonRows, ChatAddress, OutImage, SentMessage
+from bot.text import split_text
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+PHOTO_LIMIT = 10 * 1024 * 1024  # sendPhoto refuses larger photos; they go as documents
+MAX_WAIT = 30.0  # longest flood-control pause we sit out instead of giving up
+
+
+def keyboard(buttons: ButtonRows) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=b.label, callback_data=b.payload) for b in row] for row in buttons
+        ]
+    )
+
+
+async def with_flood_wait(call: Callable[[], Awaitable[T]]) -> T:
+    """Respect Telegram's retry_after once, then let the error through."""
+    try:
+        return await call()
+    except TelegramRetryAfter as exc:
+        if exc.retry_after > MAX_WAIT:
+            raise
+        log.info("telegram flood control: waiting %s s", exc.retry_after)
+        await asyncio.sleep(exc.retry_after)
+        return await call()
+
+
+def _is_not_modified(exc: TelegramBadRequest) -> bool:
+    return "message is not modified" in exc.message
+
+
+class TelegramOutbox:
+    def __init__(self, bot: Bot, address: ChatAddress, reply_to: str | None) -> None:
+        self._bot = bot
+        self._address = address
+        self._chat_id = int(address.chat_id)
+        self._thread_id = int(address.thread_id) if address.thread_id else None
+        self._reply_to = int(reply_to) if reply_to and reply_to.isdigit() else None
+
+    @property
+    def address(self) -> ChatAddress:
+        return self._address
+
+    def _reply(self) -> ReplyParameters | None:
+        if self._reply_to is None:
+            return None
+        # The user may have deleted their message meanwhile; answer anyway.
+        return ReplyParameters(message_id=self._reply_to, allow_sending_without_reply=True)
+
+    async def send_text(self, text: str, *, buttons: ButtonRows = ()) -> SentMessage:
+        chunks = split_text(text, TEXT_LIMIT) or ["…"]
+        sent: Message | None = None
+        for number, chunk in enumerate(chunks):
+            last = number == len(chunks) - 1
+
+            async def send(chunk: str = chunk, first: bool = number == 0, last: bool = last) -> Message:
+                return await self._bot.send_message(
+                    chat_id=self._chat_id,
+                    text=chunk,
+                    message_thread_id=self._thread_id,
+                    reply_parameters=self._reply() if first else None,
+                    reply_markup=keyboard(buttons) if last else None,
+                )
+
+            sent = await with_flood_wait(send)
+        assert sent is not None
+        return SentMessage(str(sent.message_id))
+
+    async def edit_text(self, message: SentMessage, text: str, *, buttons: ButtonRows = ()) -> None:
+        text = text if len(text) <= TEXT_LIMIT else text[: TEXT_LIMIT - 1] + "…"
+        try:
+            await with_flood_wait(
+                lambda: self._bot.edit_message_text(
+                    chat_id=self._chat_id,
+                    message_id=int(message.message_id),
+                    text=text,
+                    reply_markup=keyboard(buttons),
+                )
+            )
+        except TelegramBadRequest as exc:
+            if not _is_not_modified(exc):
+                raise
+
+    async def send_images(
+        self, images: Sequence[OutImage], *, caption: str = "", buttons: ButtonRows = ()
+    ) -> SentMessage:
+        caption = caption if len(caption) <= CAPTION_LIMIT else caption[: CAPTION_LIMIT - 1] + "…"
+        if len(images) == 1:
+            return await self._send_one(images[0], caption, buttons)
+        try:
+            media = [
+                InputMediaPhoto(
+                    media=BufferedInputFile(image.data, image.file_name),
+                    caption=caption if number == 0 and caption else None,
+                )
+                for number, image in enumerate(images[:10])
+            ]
+            messages = await with_flood_wait(
+                lambda: self._bot.send_media_group(
+                    chat_id=self._chat_id,
+                    media=media,  # type: ignore[arg-type]
+                    message_thread_id=self._thread_id,
+                    reply_parameters=self._reply(),
+                )
+            )
+            sent = SentMessage(str(messages[0].message_id))
+        except TelegramBadRequest as exc:
+            log.info("album refused (%s); sending files one by one", exc.message)
+            for image in images:
+                sent = await self._send_document(image, "", ())
+        if buttons:
+            # Albums cannot carry a keyboard; the buttons follow in their own message.
+            sent = await self.send_text("⬆️", buttons=buttons)
+        return sent
+
+    async def _send_one(self, image: OutImage, caption: str, buttons: ButtonRows) -> SentMessage:
+        if len(image.data) <= PHOTO_LIMIT:
+            try:
+                message = await with_flood_wait(
+                    lambda: self._bot.send_photo(
+                        chat_id=self._chat_id,
+                        photo=BufferedInputFile(image.data, image.file_name),
+                        caption=caption or None,
+                        message_thread_id=self._thread_id,
+                        reply_parameters=self._reply(),
+                        reply_markup=keyboard(buttons),
+                    )
+                )
+                return SentMessage(str(message.message_id))
+            except TelegramBadRequest as exc:
+                # Extreme aspect ratios or sizes are refused as photos but fine as files.
+                log.info("photo refused (%s); sending as a document", exc.message)
+        return await self._send_document(image, caption, buttons)
+
+    async def _send_document(self, image: OutImage, caption: str, buttons: ButtonRows) -> SentMessage:
+        message = await with_flood_wait(
+            lambda: self._bot.send_document(
+                chat_id=self._chat_id,
+                document=BufferedInputFile(image.data, image.file_name),
+                caption=caption or None,
+                message_thread_id=self._thread_id,
+                reply_parameters=self._reply(),
+                reply_markup=keyboard(buttons),
+            )
+        )
+        return SentMessage(str(message.message_id))
+
+    @asynccontextmanager
+    async def activity(self, kind: Activity) -> AsyncIterator[None]:
+        async with ChatActionSender(
+            bot=self._bot,
+            chat_id=self._chat_id,
+            message_thread_id=self._thread_id,
+            action=kind.value,
+            initial_sleep=0.0,
+        ):
+            yield
+
+    def stream(self) -> TelegramStream:
+        return TelegramStream(self)
+
+
+class TelegramStream:
+    """Shows the answer once it is complete; "typing" is visible meanwhile."""
+
+    def __init__(self, outbox: TelegramOutbox) -> None:
+        self._outbox = outbox
+
+    async def push(self, text_so_far: str) -> None:
+        return None
+
+    async def finish(self, final_text: str) -> None:
+        await self._outbox.send_text(final_text)
+
+
+class TelegramMessenger:
+    platform = "tg"
+
+    def __init__(self, bot: Bot) -> None:
+        self._bot = bot
+
+    def outbox_for(self, address: ChatAddress, reply_to: str | None) -> TelegramOutbox:
+        return TelegramOutbox(self._bot, address, reply_to)

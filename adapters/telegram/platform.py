@@ -1,0 +1,106 @@
+"""Telegram through aiogram 3: long polling, album collection, command menu."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiogram import Bot, Dispatcher, Router
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
+from aiogram.types import BotCommand, CallbackQuery, Message
+from aiogram.utils.token import TokenValidationError
+
+from adapters.telegram.albums import AlbumCollector
+from adapters.telegram.outbox import TelegramMessenger
+from adapters.telegram.translate import BotIdentity, incoming_from_callback, incoming_from_messages
+from bot.config import ConfigError, Settings
+from bot.core import Core
+from bot.model import Incoming
+from bot.router import COMMANDS
+
+log = logging.getLogger(__name__)
+
+
+class TelegramPlatform:
+    def __init__(self, settings: Settings, core: Core) -> None:
+        assert settings.telegram_bot_token is not None
+        server = (
+            TelegramAPIServer.from_base(settings.telegram_api_url)
+            if settings.telegram_api_url
+            else PRODUCTION
+        )
+        try:
+            self._bot = Bot(
+                settings.telegram_bot_token.get_secret_value(), session=AiohttpSession(api=server)
+            )
+        except TokenValidationError:
+            raise ConfigError("Invalid setting TELEGRAM_BOT_TOKEN: not a bot token") from None
+        self._core = core
+        self.messenger = TelegramMessenger(self._bot)
+        self._albums = AlbumCollector(settings.album_wait, self._on_album)
+        self._me: BotIdentity | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._dispatcher = Dispatcher()
+        router = Router(name="wenwen")
+        router.message.register(self._on_message)
+        router.callback_query.register(self._on_callback)
+        self._dispatcher.include_router(router)
+        self._dispatcher.startup.register(self._on_startup)
+
+    async def _on_startup(self) -> None:
+        me = await self._bot.get_me()
+        self._me = BotIdentity(me.id, me.username or "")
+        await self._bot.set_my_commands(
+            [BotCommand(command=spec.name, description=spec.description) for spec in COMMANDS if spec.in_menu]
+        )
+        log.info("telegram: polling as @%s", self._me.username)
+
+    async def run(self) -> None:
+        polling = asyncio.create_task(
+            self._dispatcher.start_polling(self._bot, handle_signals=False, close_bot_session=True)
+        )
+        try:
+            await asyncio.shield(polling)
+        finally:
+            if not polling.done():
+                await self._dispatcher.stop_polling()
+                await polling
+            await self._albums.close()
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # --- updates ----------------------------------------------------------------------
+
+    async def _on_message(self, message: Message) -> None:
+        if message.chat.type == "channel":
+            return
+        if message.media_group_id:
+            self._albums.add(message)
+            return
+        await self._on_album([message])
+
+    async def _on_album(self, messages: list[Message]) -> None:
+        assert self._me is not None
+        try:
+            incoming = incoming_from_messages(self._bot, self._me, messages)
+        except Exception:
+            log.exception("could not read telegram message %s", messages[0].message_id)
+            return
+        if incoming is not None:
+            self._spawn(incoming)
+
+    async def _on_callback(self, query: CallbackQuery) -> None:
+        # Answer at once so the button stops spinning; the work follows in the chat.
+        await query.answer()
+        incoming = incoming_from_callback(query)
+        if incoming is not None:
+            self._spawn(incoming)
+
+    def _spawn(self, incoming: Incoming) -> None:
+        """Handle in the background so a slow edit never holds up other chats."""
+        outbox = self.messenger.outbox_for(incoming.address, incoming.message_id)
+        task = asyncio.create_task(self._core.handle(incoming, outbox))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

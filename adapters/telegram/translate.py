@@ -1,0 +1,171 @@
+"""aiogram objects → the neutral `Incoming` message."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from dataclasses import dataclass
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import CallbackQuery, Chat, Message, MessageEntity
+from aiogram.types import User as TgUser
+
+from bot.handlers.errors import UserError
+from bot.model import ChatAddress, ChatKind, ImageAttachment, Incoming, User
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "tg"
+
+# Message content we cannot use, named the way the hint to the user reads.
+_UNSUPPORTED = {
+    "sticker": "stickers",
+    "voice": "voice messages",
+    "video": "videos",
+    "video_note": "video messages",
+    "audio": "audio files",
+    "animation": "GIFs",
+    "location": "locations",
+    "contact": "contacts",
+    "poll": "polls",
+}
+
+
+@dataclass(frozen=True)
+class BotIdentity:
+    id: int
+    username: str
+
+
+def address_of(chat: Chat, thread_id: int | None) -> ChatAddress:
+    kind = ChatKind.PRIVATE if chat.type == "private" else ChatKind.GROUP
+    title = chat.title or chat.full_name or ""
+    return ChatAddress(PLATFORM, str(chat.id), kind, str(thread_id) if thread_id else None, title)
+
+
+def user_of(user: TgUser | None) -> User:
+    if user is None:
+        return User("0", "anonymous")
+    return User(str(user.id), user.username or user.full_name)
+
+
+def _thread(message: Message) -> int | None:
+    # Only forum topics need the thread id back; reply threads in plain groups reject it.
+    return message.message_thread_id if message.is_topic_message else None
+
+
+def _download(bot: Bot, file_id: str) -> ImageAttachment:
+    async def fetch() -> bytes:
+        try:
+            file = await bot.get_file(file_id)
+        except TelegramBadRequest as exc:
+            if "too big" in exc.message.lower():
+                raise UserError(
+                    "That file is larger than Telegram lets bots download (20 MB). "
+                    "Please send a smaller image."
+                ) from exc
+            raise
+        if file.file_path is None:
+            raise UserError("Telegram did not hand over that file. Please send it again.")
+        buffer = io.BytesIO()
+        await bot.download_file(file.file_path, buffer)
+        return buffer.getvalue()
+
+    return ImageAttachment(fetch=fetch)
+
+
+def images_of(bot: Bot, message: Message) -> tuple[ImageAttachment, ...]:
+    if message.photo:
+        largest = message.photo[-1]
+        attachment = _download(bot, largest.file_id)
+        return (
+            ImageAttachment(
+                attachment.fetch, f"{largest.file_unique_id}.jpg", "image/jpeg", largest.file_size
+            ),
+        )
+    document = message.document
+    if document and (document.mime_type or "").startswith("image/"):
+        attachment = _download(bot, document.file_id)
+        return (
+            ImageAttachment(
+                attachment.fetch,
+                document.file_name or "image",
+                document.mime_type or "image/jpeg",
+                document.file_size,
+            ),
+        )
+    return ()
+
+
+def unsupported_of(message: Message) -> str | None:
+    for attribute, name in _UNSUPPORTED.items():
+        if getattr(message, attribute, None):
+            return name
+    if message.document:
+        return f"{message.document.mime_type or 'these'} files"
+    return None
+
+
+def _strip_mentions(text: str, entities: list[MessageEntity] | None, me: BotIdentity) -> tuple[str, bool]:
+    """Remove mentions of the bot; tell whether there was one."""
+    if not entities:
+        return text, False
+    mentioned = False
+    encoded = text.encode("utf-16-le")
+    cut: list[tuple[int, int]] = []
+    for entity in entities:
+        start, end = entity.offset * 2, (entity.offset + entity.length) * 2
+        piece = encoded[start:end].decode("utf-16-le")
+        is_me = (entity.type == "mention" and piece[1:].lower() == me.username.lower()) or (
+            entity.type == "text_mention" and entity.user is not None and entity.user.id == me.id
+        )
+        if is_me:
+            mentioned = True
+            cut.append((start, end))
+    for start, end in sorted(cut, reverse=True):
+        encoded = encoded[:start] + encoded[end:]
+    return re.sub(r"[ \t]{2,}", " ", encoded.decode("utf-16-le")).strip(), mentioned
+
+
+def command_target(text: str) -> str | None:
+    """The @bot in "/cmd@bot …", if any."""
+    head = text.split(maxsplit=1)[0] if text.startswith("/") else ""
+    return head.partition("@")[2] or None
+
+
+def incoming_from_messages(bot: Bot, me: BotIdentity, messages: list[Message]) -> Incoming | None:
+    """One message, or an album (several messages with one media_group_id), as one Incoming."""
+    first = messages[0]
+    captioned = next((m for m in messages if m.caption or m.text), first)
+    raw_text = captioned.text or captioned.caption or ""
+    entities = captioned.entities or captioned.caption_entities
+    target = command_target(raw_text)
+    if target is not None and target.lower() != me.username.lower():
+        return None  # a command for another bot in the same group
+    text, mentioned = _strip_mentions(raw_text, entities, me)
+    images = tuple(image for m in messages for image in images_of(bot, m))
+    reply = first.reply_to_message
+    return Incoming(
+        address=address_of(first.chat, _thread(first)),
+        user=user_of(first.from_user),
+        text=text,
+        images=images,
+        message_id=str(first.message_id),
+        mentioned=mentioned or target is not None,
+        reply_to_bot=bool(reply and reply.from_user and reply.from_user.id == me.id),
+        unsupported=None if images else unsupported_of(first),
+    )
+
+
+def incoming_from_callback(query: CallbackQuery) -> Incoming | None:
+    message = query.message
+    if not isinstance(message, Message) or query.data is None:
+        return None
+    return Incoming(
+        address=address_of(message.chat, _thread(message)),
+        user=user_of(query.from_user),
+        message_id=str(message.message_id),
+        callback=query.data,
+    )

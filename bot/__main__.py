@@ -1,0 +1,48 @@
+"""`python -m bot [--simulate]`: start every configured platform (console when none is)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from bot.app import run, wants_demo
+from bot.config import ConfigError, load_settings
+from bot.logs import configure_logging
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    parser.add_argument(
+        "--simulate",
+        action="store_true",
+        help="run against the built-in gateway simulator (no API key needed)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"wenwen-bot: {exc}", file=sys.stderr)
+        return 2
+    secrets = [
+        s.get_secret_value()
+        for s in (settings.wenwen_api_key, settings.telegram_bot_token, settings.discord_bot_token)
+        if s is not None
+    ]
+    configure_logging(settings.log_level, secrets)
+    simulate = args.simulate or wants_demo(settings)
+    if simulate and not args.simulate:
+        logging.getLogger("bot").info("no WENWEN_API_KEY and no bot token: starting the offline demo")
+    try:
+        asyncio.run(run(settings, simulate=simulate))
+    except ConfigError as exc:
+        logging.getLogger("bot").error("%s", exc)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,195 @@
+"""Typed views of the gateway's answers. Unknown fields are ignored, as the contract asks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+# --- chat -----------------------------------------------------------------------------
+
+
+class ToolCallFunction(_Lenient):
+    name: str = ""
+    arguments: str = ""
+
+
+class ToolCall(_Lenient):
+    id: str = ""
+    type: str = "function"
+    function: ToolCallFunction = Field(default_factory=ToolCallFunction)
+
+
+class ChatMessage(_Lenient):
+    role: str = "assistant"
+    content: str | list[dict[str, Any]] | None = None
+    refusal: str | None = None
+    tool_calls: list[ToolCall] | None = None
+
+
+class ChatChoice(_Lenient):
+    index: int = 0
+    message: ChatMessage = Field(default_factory=ChatMessage)
+    finish_reason: str | None = None
+
+
+class TokenUsage(_Lenient):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+
+class ChatCompletion(_Lenient):
+    id: str = ""
+    model: str = ""
+    choices: list[ChatChoice]
+    usage: TokenUsage | None = None
+
+    @property
+    def message(self) -> ChatMessage:
+        return self.choices[0].message if self.choices else ChatMessage()
+
+    @property
+    def text(self) -> str:
+        content = self.message.content
+        if isinstance(content, list):
+            return "".join(str(part.get("text", "")) for part in content)
+        return content or ""
+
+
+@dataclass
+class ChatResult:
+    """What a (possibly streamed) chat turn produced, in either API format."""
+
+    text: str
+    model: str
+    request_id: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    finish_reason: str | None = None
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    complete: bool = True
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+# --- images ---------------------------------------------------------------------------
+
+
+class ImageDatum(_Lenient):
+    b64_json: str | None = None
+    url: str | None = None
+    revised_prompt: str | None = None
+
+
+class InputTokensDetails(_Lenient):
+    text_tokens: int = 0
+    image_tokens: int = 0
+
+
+class ImageUsage(_Lenient):
+    total_tokens: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    input_tokens_details: InputTokensDetails | None = None
+
+
+class ImagesResponse(_Lenient):
+    created: int = 0
+    data: list[ImageDatum]
+    usage: ImageUsage | None = None
+
+
+@dataclass
+class ImageResult:
+    """Decoded images, downloaded at once because gateway URLs expire."""
+
+    images: list[bytes]
+    model: str
+    usage: ImageUsage | None
+    request_id: str
+
+
+# --- Midjourney -----------------------------------------------------------------------
+
+MJ_ACCEPTED = frozenset({1, 21, 22})
+MJ_FINAL = frozenset({"SUCCESS", "FAILURE", "CANCEL"})
+
+
+class MjSubmitResponse(_Lenient):
+    code: int
+    description: str = ""
+    properties: dict[str, Any] | None = None
+    result: str | None = None
+
+    @field_validator("result", mode="before")
+    @classmethod
+    def _id_as_text(cls, value: object) -> object:
+        # Ids are 16+ digit strings; some docs print them as numbers. Never go via float.
+        if isinstance(value, int):
+            return str(value)
+        return value
+
+
+class MjButtonInfo(_Lenient):
+    customId: str
+    emoji: str = ""
+    label: str = ""
+
+
+class MjTask(_Lenient):
+    id: str
+    action: str = ""
+    prompt: str = ""
+    status: str = ""
+    progress: str = ""
+    imageUrl: str = ""
+    failReason: str | None = ""
+    buttons: list[MjButtonInfo] | None = None
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) else value
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in MJ_FINAL
+
+    @property
+    def percent(self) -> int:
+        try:
+            return int(float(self.progress.rstrip("%") or 0))
+        except ValueError:
+            return 0
+
+
+# --- embeddings / models --------------------------------------------------------------
+
+
+class EmbeddingDatum(_Lenient):
+    index: int
+    embedding: list[float]
+
+
+class EmbeddingsResponse(_Lenient):
+    data: list[EmbeddingDatum]
+    model: str = ""
+    usage: TokenUsage | None = None
+
+
+class ModelInfo(_Lenient):
+    id: str
+    owned_by: str = ""
+
+
+class ModelsResponse(_Lenient):
+    data: list[ModelInfo]

@@ -1,0 +1,31 @@
+"""/start, /help and one-line hints."""
+
+from __future__ import annotations
+
+from bot import commands as c
+from bot.router import COMMANDS
+from bot.services import Context
+
+INTRO = (
+    "Hi! I'm connected to the wenwen AI gateway.\n"
+    "• Write to me to chat (I remember the conversation; /new starts over).\n"
+    "• Send photos with a caption to edit them; send an album of 2–5 photos with /blend.\n"
+)
+
+GROUP_NOTE = (
+    "\nIn groups I answer when mentioned, when you reply to my message, or on /ask. "
+    "Admins: with Telegram's privacy mode on I only see commands and replies to me; "
+    "photos for editing need a caption that mentions me or a reply to me."
+)
+
+
+async def handle_help(_: c.Help, ctx: Context) -> None:
+    lines = [f"/{spec.name} — {spec.description}" for spec in COMMANDS if spec.in_menu]
+    text = INTRO + "\nCommands:\n" + "\n".join(lines)
+    if not ctx.msg.is_private:
+        text += "\n" + GROUP_NOTE
+    await ctx.out.send_text(text)
+
+
+async def handle_hint(cmd: c.Hint, ctx: Context) -> None:
+    await ctx.out.send_text(cmd.text)

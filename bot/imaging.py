@@ -1,0 +1,109 @@
+"""Image checks and conversions (Pillow), kept away from handlers and adapters."""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+
+from PIL import Image, UnidentifiedImageError
+
+# What gpt-image-1 edits and vision accept as they are; anything else is re-encoded.
+ACCEPTED = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+Image.MAX_IMAGE_PIXELS = 64_000_000  # refuse decompression bombs well before memory runs out
+
+
+class BadImage(ValueError):
+    """The bytes are not an image we can use; the message is fit for the user."""
+
+
+@dataclass(frozen=True)
+class CheckedImage:
+    data: bytes
+    mime: str
+    width: int
+    height: int
+
+    @property
+    def extension(self) -> str:
+        return self.mime.split("/", 1)[1].replace("jpeg", "jpg")
+
+    def data_url(self) -> str:
+        return f"data:{self.mime};base64,{base64.b64encode(self.data).decode()}"
+
+
+def check_image(data: bytes, *, max_bytes: int) -> CheckedImage:
+    """Decode fully (catches truncated/corrupt files); convert odd formats to PNG."""
+    if len(data) > max_bytes:
+        raise BadImage(
+            f"that image is {len(data) / 1_048_576:.1f} MB; the limit is {max_bytes / 1_048_576:.0f} MB"
+        )
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            fmt = img.format or ""
+            img.load()
+            width, height = img.size
+            if fmt in ACCEPTED and not getattr(img, "is_animated", False):
+                return CheckedImage(data, ACCEPTED[fmt], width, height)
+            return CheckedImage(_encode(img, "PNG"), "image/png", width, height)
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise BadImage("that file is not a readable image (corrupt or unsupported format)") from exc
+
+
+def _encode(img: Image.Image, fmt: str, **params: object) -> bytes:
+    out = io.BytesIO()
+    if fmt == "JPEG" and img.mode not in ("RGB", "L"):
+        img = img.convert("RGB")
+    elif fmt == "PNG" and img.mode not in ("RGB", "RGBA", "L", "LA", "P"):
+        img = img.convert("RGBA")
+    img.save(out, fmt, **params)
+    return out.getvalue()
+
+
+def thumbnail_jpeg(data: bytes, max_side: int = 1024, quality: int = 85) -> bytes:
+    """A compact copy for memory and vision: long edge ≤ max_side, JPEG."""
+    with Image.open(io.BytesIO(data)) as img:
+        img.thumbnail((max_side, max_side))
+        return _encode(img, "JPEG", quality=quality)
+
+
+def fit_under(data: bytes, max_bytes: int) -> tuple[bytes, str] | None:
+    """Re-encode an image (JPEG, shrinking if needed) to fit a platform's upload limit."""
+    if len(data) <= max_bytes:
+        return data, _mime_of(data)
+    with Image.open(io.BytesIO(data)) as img:
+        img.load()
+        current: Image.Image = img
+        for _ in range(8):
+            for quality in (90, 80, 70, 60):
+                encoded = _encode(current, "JPEG", quality=quality, optimize=True)
+                if len(encoded) <= max_bytes:
+                    return encoded, "image/jpeg"
+            width, height = current.size
+            if width < 64 or height < 64:
+                break
+            current = current.resize((int(width * 0.75), int(height * 0.75)))
+    return None
+
+
+def _mime_of(data: bytes) -> str:
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return Image.MIME.get(img.format or "", "image/png")
+    except (UnidentifiedImageError, OSError):
+        return "application/octet-stream"
+
+
+def square_rgba_png(data: bytes, *, side: int = 1024, max_bytes: int = 4 * 1024 * 1024) -> bytes:
+    """What dall-e-2 edits need: one square RGBA PNG under 4 MB (centre-cropped)."""
+    with Image.open(io.BytesIO(data)) as img:
+        rgba = img.convert("RGBA")
+        width, height = rgba.size
+        edge = min(width, height)
+        left, top = (width - edge) // 2, (height - edge) // 2
+        square = rgba.crop((left, top, left + edge, top + edge))
+        for size in (side, 768, 512, 256):
+            encoded = _encode(square.resize((min(size, edge), min(size, edge))), "PNG", optimize=True)
+            if len(encoded) < max_bytes:
+                return encoded
+    raise BadImage("could not make that image small enough for this edit model")

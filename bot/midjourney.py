@@ -1,0 +1,202 @@
+"""Following Midjourney tasks to the end: progress edits, result image, buttons.
+
+Tasks live in the database from the moment they are submitted, so polling picks up
+where it left off after a restart. One loop polls every unfinished task, batching
+them into one list-by-condition call when several are running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from bot.config import Settings
+from bot.gateway.client import GatewayClient
+from bot.gateway.errors import GatewayError
+from bot.gateway.types import MjTask
+from bot.model import Button, ChatAddress, Messenger, Outbox, OutImage, SentMessage
+from bot.router import button_payload
+from storage import Database, MjButton, MjTaskRecord
+
+log = logging.getLogger(__name__)
+
+MJ_IMAGE_LIMIT = 4 * 1024 * 1024  # per reference image, as the gateway's docs recommend
+# Buttons that need a follow-up dialog (modal) or do nothing useful through the API.
+_UNSUPPORTED_PREFIXES = ("MJ::CustomZoom", "MJ::Inpaint", "MJ::BOOKMARK", "MJ::Job::PicReader")
+_BUTTONS_PER_ROW = 5
+
+
+def status_text(action: str, prompt: str, status: str, progress: str) -> str:
+    label = {
+        "": "queued",
+        "NOT_START": "queued",
+        "SUBMITTED": "submitted",
+        "MODAL": "waiting",
+        "IN_PROGRESS": progress or "started",
+    }.get(status, status.lower())
+    short = prompt if len(prompt) <= 120 else prompt[:119] + "…"
+    return f"🎨 Midjourney {action.lower()}: {short}\n⏳ {label}"
+
+
+def button_rows(task_id: str, buttons: Sequence[MjButton]) -> list[list[Button]]:
+    """The gateway's buttons in its order, five per row; index = position in the task."""
+    usable = [
+        Button(b.label or b.emoji or "•", button_payload(task_id, index))
+        for index, b in enumerate(buttons)
+        if not b.custom_id.startswith(_UNSUPPORTED_PREFIXES)
+    ]
+    return [usable[i : i + _BUTTONS_PER_ROW] for i in range(0, len(usable), _BUTTONS_PER_ROW)]
+
+
+class MjTracker:
+    def __init__(self, gateway: GatewayClient, db: Database, settings: Settings) -> None:
+        self._gateway = gateway
+        self._db = db
+        self._settings = settings
+        self._messengers: dict[str, Messenger] = {}
+        self._wake = asyncio.Event()
+        self._last_edit: dict[str, tuple[float, str]] = {}
+
+    def attach(self, messenger: Messenger) -> None:
+        self._messengers[messenger.platform] = messenger
+        self.wake()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Poll until cancelled; an error in one round never stops the loop."""
+        while True:
+            try:
+                busy = await self.poll_once()
+            except Exception:
+                log.exception("midjourney polling round failed")
+                busy = True
+            timeout = self._settings.mj_poll_interval if busy else None
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def poll_once(self) -> bool:
+        """One round over every pending task on a running platform; True if any remain."""
+        async with self._db.unit_of_work() as uow:
+            pending = [t for t in await uow.mj_tasks.pending() if t.platform in self._messengers]
+        if not pending:
+            return False
+        states = await self._fetch(pending)
+        for record in pending:
+            try:
+                await self._advance(record, states.get(record.task_id))
+            except Exception:
+                log.exception("could not advance midjourney task %s", record.task_id)
+        return True
+
+    async def _fetch(self, pending: list[MjTaskRecord]) -> dict[str, MjTask | GatewayError]:
+        found: dict[str, MjTask | GatewayError] = {}
+        if len(pending) == 1:
+            task_id = pending[0].task_id
+            try:
+                found[task_id] = await self._gateway.mj_fetch(task_id)
+            except GatewayError as exc:
+                found[task_id] = exc
+            return found
+        try:
+            for task in await self._gateway.mj_list([t.task_id for t in pending]):
+                found[task.id] = task
+        except GatewayError as exc:
+            log.warning("midjourney list failed: %s", exc.detail)
+        return found
+
+    async def _advance(self, record: MjTaskRecord, state: MjTask | GatewayError | None) -> None:
+        out = self._messengers[record.platform].outbox_for(
+            ChatAddress(record.platform, record.chat_id, thread_id=record.thread_id),
+            record.reply_to_message_id,
+        )
+        age = (datetime.now(UTC) - record.created_at).total_seconds()
+        if isinstance(state, GatewayError) and state.status == 400:
+            await self._finish(record, out, f"❌ Midjourney lost this task ({state.detail}).")
+            return
+        if not isinstance(state, MjTask):
+            if age > self._settings.mj_task_deadline:
+                await self._finish(record, out, "⌛ Midjourney did not finish in time; giving up.")
+            return
+        buttons = tuple(MjButton(b.customId, b.label, b.emoji) for b in state.buttons or [])
+        async with self._db.unit_of_work() as uow:
+            await uow.mj_tasks.update_state(
+                record.task_id,
+                state.status,
+                state.progress,
+                image_url=state.imageUrl or None,
+                fail_reason=state.failReason or None,
+                buttons=buttons if state.status == "SUCCESS" else None,
+            )
+            await uow.commit()
+        if state.status == "SUCCESS":
+            await self._deliver(record, out, state, buttons)
+        elif state.status in ("FAILURE", "CANCEL"):
+            reason = state.failReason or state.status.lower()
+            await self._finish(record, out, f"❌ Midjourney failed: {reason}")
+        elif age > self._settings.mj_task_deadline:
+            await self._finish(record, out, "⌛ Midjourney did not finish in time; giving up.")
+        else:
+            await self._show_progress(
+                record, out, status_text(record.action, record.prompt, state.status, state.progress)
+            )
+
+    async def _show_progress(self, record: MjTaskRecord, out: Outbox, text: str) -> None:
+        last_time, last_text = self._last_edit.get(record.task_id, (0.0, ""))
+        now = time.monotonic()
+        if text == last_text or now - last_time < self._settings.progress_edit_interval:
+            return  # unchanged text would be refused; and messengers throttle edits
+        self._last_edit[record.task_id] = (now, text)
+        if record.status_message_id is None:
+            note = await out.send_text(text)
+            async with self._db.unit_of_work() as uow:
+                await uow.mj_tasks.set_status_message(record.task_id, note.message_id)
+                await uow.commit()
+            return
+        try:
+            await out.edit_text(SentMessage(record.status_message_id), text)
+        except Exception as exc:
+            log.warning("progress edit failed for task %s: %s", record.task_id, type(exc).__name__)
+
+    async def _deliver(
+        self, record: MjTaskRecord, out: Outbox, state: MjTask, buttons: tuple[MjButton, ...]
+    ) -> None:
+        if not state.imageUrl:
+            await self._finish(record, out, "❌ Midjourney finished without an image.")
+            return
+        image = await self._gateway.download(state.imageUrl)
+        sent = await out.send_images(
+            [OutImage(image, f"midjourney-{record.task_id}.png")],
+            caption=f"🎨 {record.prompt[:200]}",
+            buttons=button_rows(record.task_id, buttons),
+        )
+        async with self._db.unit_of_work() as uow:
+            await uow.mj_tasks.mark_delivered(record.task_id, sent.message_id)
+            await uow.commit()
+        await self._edit_status(record, out, status_text(record.action, record.prompt, "done ✅", "100%"))
+        log.info("midjourney task %s delivered to %s", record.task_id, record.chat_key)
+
+    async def _finish(self, record: MjTaskRecord, out: Outbox, text: str) -> None:
+        if record.status_message_id:
+            await self._edit_status(record, out, text)
+        else:
+            await out.send_text(text)
+        async with self._db.unit_of_work() as uow:
+            await uow.mj_tasks.mark_delivered(record.task_id)
+            await uow.commit()
+        self._last_edit.pop(record.task_id, None)
+
+    async def _edit_status(self, record: MjTaskRecord, out: Outbox, text: str) -> None:
+        self._last_edit.pop(record.task_id, None)
+        if record.status_message_id is None:
+            return
+        try:
+            await out.edit_text(SentMessage(record.status_message_id), text)
+        except Exception as exc:
+            log.warning("status edit failed for task %s: %s", record.task_id, type(exc).__name__)

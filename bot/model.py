@@ -1,0 +1,144 @@
+"""The platform-neutral vocabulary shared by adapters and handlers.
+
+Adapters translate platform objects into these frozen dataclasses and back; nothing
+here knows which messenger a message came from beyond the `platform` tag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+
+class ChatKind(StrEnum):
+    PRIVATE = "private"
+    GROUP = "group"
+
+
+class Activity(StrEnum):
+    """What the bot shows while it works ("typing…", "sending photo…")."""
+
+    TYPING = "typing"
+    UPLOAD_PHOTO = "upload_photo"
+
+
+@dataclass(frozen=True)
+class ChatAddress:
+    """Where a conversation lives; `key` never collides across platforms."""
+
+    platform: str
+    chat_id: str
+    kind: ChatKind = ChatKind.PRIVATE
+    thread_id: str | None = None
+    title: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.platform}:{self.chat_id}"
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    name: str
+    is_admin: bool = False
+
+
+@dataclass(frozen=True)
+class ImageAttachment:
+    """An image the user sent; bytes are fetched only when a handler needs them."""
+
+    fetch: Callable[[], Awaitable[bytes]] = field(repr=False, compare=False)
+    file_name: str = "image.jpg"
+    mime_type: str = "image/jpeg"
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One user action: a message (album collected into one) or a button press."""
+
+    address: ChatAddress
+    user: User
+    text: str = ""
+    images: tuple[ImageAttachment, ...] = ()
+    message_id: str | None = None
+    # Group-chat addressing, decided by the adapter that knows the platform's mentions.
+    mentioned: bool = False
+    reply_to_bot: bool = False
+    # Set for button presses: the opaque payload the bot put on the button.
+    callback: str | None = None
+    # A non-text, non-image message (sticker, voice, pdf…): its kind, for a polite hint.
+    unsupported: str | None = None
+    # Explicit command from a platform that has structured commands (Discord slash commands).
+    command: str | None = None
+    options: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def is_private(self) -> bool:
+        return self.address.kind is ChatKind.PRIVATE
+
+    def option(self, name: str) -> str | None:
+        return next((value for key, value in self.options if key == name), None)
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    payload: str
+
+
+ButtonRows = Sequence[Sequence[Button]]
+
+
+@dataclass(frozen=True)
+class OutImage:
+    data: bytes = field(repr=False)
+    file_name: str = "image.png"
+    mime_type: str = "image/png"
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    message_id: str
+
+
+class TextStream(Protocol):
+    """A reply that grows while the model writes it (rendered as drafts or edits)."""
+
+    async def push(self, text_so_far: str) -> None: ...
+
+    async def finish(self, final_text: str) -> None: ...
+
+
+class Outbox(Protocol):
+    """Where a handler's replies go: one chat, replying to one message.
+
+    Implemented by each adapter. Long texts are split by the adapter to fit its limits.
+    """
+
+    @property
+    def address(self) -> ChatAddress: ...
+
+    async def send_text(self, text: str, *, buttons: ButtonRows = ()) -> SentMessage: ...
+
+    async def edit_text(self, message: SentMessage, text: str, *, buttons: ButtonRows = ()) -> None: ...
+
+    async def send_images(
+        self, images: Sequence[OutImage], *, caption: str = "", buttons: ButtonRows = ()
+    ) -> SentMessage: ...
+
+    def activity(self, kind: Activity) -> AbstractAsyncContextManager[None]: ...
+
+    def stream(self) -> TextStream: ...
+
+
+class Messenger(Protocol):
+    """A running platform, able to reach a chat later (resumed Midjourney tasks)."""
+
+    platform: str
+
+    def outbox_for(self, address: ChatAddress, reply_to: str | None) -> Outbox: ...
