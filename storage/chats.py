@@ -1,0 +1,81 @@
+"""Chats: one row per Telegram chat, Discord channel or console, keyed by chat key."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import dialect
+from storage.records import CHAT_KINDS, ChatRecord, RecordNotFound
+from storage.tables import ChatRow
+
+
+class ChatRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def ensure(self, key: str, platform: str, chat_id: str, kind: str, title: str) -> ChatRecord:
+        """Create the chat on first sight; afterwards keep its kind and title current."""
+        if kind not in CHAT_KINDS:
+            raise ValueError(f"chat kind must be one of {sorted(CHAT_KINDS)}, not {kind!r}")
+        row = await self._session.get(ChatRow, key)
+        if row is None:
+            # Two first messages may race; the loser's insert is skipped, not failed.
+            await self._session.execute(
+                dialect.insert(self._session, ChatRow)
+                .values(key=key, platform=platform, chat_id=chat_id, kind=kind, title=title)
+                .on_conflict_do_nothing(index_elements=["key"])
+            )
+            row = await self._session.get(ChatRow, key)
+            assert row is not None
+        if (row.kind, row.title) != (kind, title):
+            row.kind, row.title = kind, title
+            await self._session.flush()
+        return _record(row)
+
+    async def get(self, key: str) -> ChatRecord | None:
+        row = await self._session.get(ChatRow, key)
+        return None if row is None else _record(row)
+
+    async def new_conversation(self, key: str) -> int:
+        """Start a fresh conversation (earlier turns are kept but no longer recalled)."""
+        # One atomic UPDATE, so concurrent bumps are never lost.
+        epoch = await self._session.scalar(
+            update(ChatRow)
+            .where(ChatRow.key == key)
+            .values(conversation_epoch=ChatRow.conversation_epoch + 1)
+            .returning(ChatRow.conversation_epoch)
+            .execution_options(synchronize_session="fetch")
+        )
+        if epoch is None:
+            raise RecordNotFound(f"no chat {key!r}")
+        return epoch
+
+    async def set_system_prompt(self, key: str, text: str | None) -> None:
+        row = await self._require(key)
+        row.system_prompt = text
+        await self._session.flush()
+
+    async def set_chat_model(self, key: str, model: str | None) -> None:
+        row = await self._require(key)
+        row.chat_model = model
+        await self._session.flush()
+
+    async def _require(self, key: str) -> ChatRow:
+        row = await self._session.get(ChatRow, key)
+        if row is None:
+            raise RecordNotFound(f"no chat {key!r}")
+        return row
+
+
+def _record(row: ChatRow) -> ChatRecord:
+    return ChatRecord(
+        key=row.key,
+        platform=row.platform,
+        chat_id=row.chat_id,
+        kind=row.kind,
+        title=row.title,
+        conversation_epoch=row.conversation_epoch,
+        system_prompt=row.system_prompt,
+        chat_model=row.chat_model,
+    )

@@ -1,0 +1,139 @@
+"""Midjourney tasks: what was asked, where progress goes, and whether it was delivered.
+
+The rows outlive the process: after a restart, `pending()` lists the tasks whose
+result still has to be polled for and sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import false, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.clock import utc_now
+from storage.records import FINISHED_MJ_STATUSES, MjButton, MjTaskRecord, RecordNotFound
+from storage.tables import MjTaskRow
+
+
+class MjTaskRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, record: MjTaskRecord) -> None:
+        """Insert a new task; a task_id already stored raises IntegrityError."""
+        self._session.add(
+            MjTaskRow(
+                task_id=record.task_id,
+                chat_key=record.chat_key,
+                platform=record.platform,
+                chat_id=record.chat_id,
+                thread_id=record.thread_id,
+                user_id=record.user_id,
+                user_name=record.user_name,
+                reply_to_message_id=record.reply_to_message_id,
+                status_message_id=record.status_message_id,
+                result_message_id=record.result_message_id,
+                action=record.action,
+                prompt=record.prompt,
+                parent_task_id=record.parent_task_id,
+                status=record.status,
+                progress=record.progress,
+                buttons=_buttons_json(record.buttons),
+                image_url=record.image_url,
+                fail_reason=record.fail_reason,
+                delivered=record.delivered,
+                created_at=record.created_at,
+                updated_at=record.updated_at,
+                finished_at=record.finished_at,
+            )
+        )
+        await self._session.flush()
+
+    async def get(self, task_id: str) -> MjTaskRecord | None:
+        row = await self._session.get(MjTaskRow, task_id)
+        return None if row is None else _record(row)
+
+    async def update_state(
+        self,
+        task_id: str,
+        status: str,
+        progress: str,
+        *,
+        image_url: str | None = None,
+        fail_reason: str | None = None,
+        buttons: Iterable[MjButton] | None = None,
+    ) -> MjTaskRecord:
+        """Apply a poll result. None leaves image_url, fail_reason or buttons as they were."""
+        row = await self._require(task_id)
+        row.status = status
+        row.progress = progress
+        if image_url is not None:
+            row.image_url = image_url
+        if fail_reason is not None:
+            row.fail_reason = fail_reason
+        if buttons is not None:
+            row.buttons = _buttons_json(buttons)
+        if status in FINISHED_MJ_STATUSES and row.finished_at is None:
+            row.finished_at = utc_now()
+        await self._session.flush()
+        return _record(row)
+
+    async def set_status_message(self, task_id: str, message_id: str) -> None:
+        row = await self._require(task_id)
+        row.status_message_id = message_id
+        await self._session.flush()
+
+    async def mark_delivered(self, task_id: str, result_message_id: str | None = None) -> None:
+        """The final image or failure notice reached the chat: stop resuming this task."""
+        row = await self._require(task_id)
+        row.delivered = True
+        if result_message_id is not None:
+            row.result_message_id = result_message_id
+        await self._session.flush()
+
+    async def pending(self) -> list[MjTaskRecord]:
+        """Tasks not yet delivered, oldest first."""
+        rows = await self._session.scalars(
+            select(MjTaskRow)
+            .where(MjTaskRow.delivered == false())
+            .order_by(MjTaskRow.created_at, MjTaskRow.task_id)
+        )
+        return [_record(row) for row in rows]
+
+    async def _require(self, task_id: str) -> MjTaskRow:
+        row = await self._session.get(MjTaskRow, task_id)
+        if row is None:
+            raise RecordNotFound(f"no Midjourney task {task_id!r}")
+        return row
+
+
+def _buttons_json(buttons: Iterable[MjButton]) -> list[dict[str, str]]:
+    return [{"custom_id": b.custom_id, "label": b.label, "emoji": b.emoji} for b in buttons]
+
+
+def _record(row: MjTaskRow) -> MjTaskRecord:
+    return MjTaskRecord(
+        task_id=row.task_id,
+        chat_key=row.chat_key,
+        platform=row.platform,
+        chat_id=row.chat_id,
+        thread_id=row.thread_id,
+        user_id=row.user_id,
+        user_name=row.user_name,
+        reply_to_message_id=row.reply_to_message_id,
+        status_message_id=row.status_message_id,
+        result_message_id=row.result_message_id,
+        action=row.action,
+        prompt=row.prompt,
+        parent_task_id=row.parent_task_id,
+        status=row.status,
+        progress=row.progress,
+        buttons=tuple(MjButton(b["custom_id"], b.get("label", ""), b.get("emoji", "")) for b in row.buttons),
+        image_url=row.image_url,
+        fail_reason=row.fail_reason,
+        delivered=row.delivered,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        finished_at=row.finished_at,
+    )

@@ -1,0 +1,184 @@
+"""ORM models. They never leave the package: repositories return `storage.records`.
+
+Alembic owns the schema (`storage/migrations`); a test keeps these models and the
+migrations in agreement.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    false,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from storage.clock import as_utc, utc_now
+
+# Deterministic constraint names, so later migrations (and SQLite batch mode) can
+# refer to them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY (a rowid alias), not BIGINT.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+Money = Numeric(18, 8)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, on every backend.
+
+    SQLite has no time zone type: values are stored as naive UTC text (which also
+    sorts correctly) and come back tagged as UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = as_utc(value)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
+        datetime: UtcDateTime(),
+        Decimal: Money,
+        str: String(),
+    }
+
+
+class ChatRow(Base):
+    __tablename__ = "chats"
+
+    key: Mapped[str] = mapped_column(primary_key=True)
+    platform: Mapped[str]
+    chat_id: Mapped[str]
+    kind: Mapped[str]
+    title: Mapped[str]
+    conversation_epoch: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    system_prompt: Mapped[str | None] = mapped_column(Text)
+    chat_model: Mapped[str | None]
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+class UsageEventRow(Base):
+    __tablename__ = "usage_events"
+    __table_args__ = (
+        Index("ix_usage_events_chat_created", "chat_key", "created_at"),
+        Index("ix_usage_events_chat_user_created", "chat_key", "user_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    chat_key: Mapped[str] = mapped_column(ForeignKey("chats.key"))
+    platform: Mapped[str]
+    user_id: Mapped[str]
+    user_name: Mapped[str]
+    kind: Mapped[str]
+    model: Mapped[str]
+    input_tokens: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    output_tokens: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    total_tokens: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    image_tokens: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    images: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    mj_tasks: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # The gateway's request id (or our idempotency key): a retried call is counted once.
+    request_key: Mapped[str | None] = mapped_column(unique=True)
+    task_id: Mapped[str | None]
+    cost: Mapped[Decimal] = mapped_column(default=Decimal(0), server_default=text("0"))
+    currency: Mapped[str | None]
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class TurnRow(Base):
+    __tablename__ = "conversation_turns"
+    __table_args__ = (Index("ix_conversation_turns_chat_epoch_id", "chat_key", "epoch", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    chat_key: Mapped[str] = mapped_column(ForeignKey("chats.key"))
+    epoch: Mapped[int]
+    role: Mapped[str]
+    content: Mapped[str] = mapped_column(Text)
+    tokens: Mapped[int]
+    user_id: Mapped[str | None]
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    # lazy="raise": under asyncio an implicit lazy load would fail late; load explicitly.
+    images: Mapped[list[TurnImageRow]] = relationship(
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="TurnImageRow.id",
+        lazy="raise",
+    )
+
+
+class TurnImageRow(Base):
+    __tablename__ = "turn_images"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    turn_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("conversation_turns.id", ondelete="CASCADE"), index=True
+    )
+    mime: Mapped[str]
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class MjTaskRow(Base):
+    __tablename__ = "mj_tasks"
+    # pending() asks for undelivered tasks, oldest first.
+    __table_args__ = (Index("ix_mj_tasks_delivered_created", "delivered", "created_at"),)
+
+    # Midjourney ids are long digit strings; never store them as numbers.
+    task_id: Mapped[str] = mapped_column(primary_key=True)
+    chat_key: Mapped[str] = mapped_column(ForeignKey("chats.key"))
+    platform: Mapped[str]
+    chat_id: Mapped[str]
+    thread_id: Mapped[str | None]
+    user_id: Mapped[str]
+    user_name: Mapped[str]
+    reply_to_message_id: Mapped[str | None]
+    status_message_id: Mapped[str | None]
+    result_message_id: Mapped[str | None]
+    action: Mapped[str]
+    prompt: Mapped[str] = mapped_column(Text)
+    parent_task_id: Mapped[str | None]
+    status: Mapped[str] = mapped_column(default="", server_default=text("''"))
+    progress: Mapped[str] = mapped_column(default="", server_default=text("''"))
+    buttons: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    image_url: Mapped[str | None] = mapped_column(Text)
+    fail_reason: Mapped[str | None] = mapped_column(Text)
+    delivered: Mapped[bool] = mapped_column(default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+    finished_at: Mapped[datetime | None]
