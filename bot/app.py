@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 
 import httpx
 from pydantic import SecretStr
 
-from adapters import build_platforms
+from adapters import Platform, build_platforms
 from bot.config import ConfigError, Settings
 from bot.core import Core
 from bot.gateway.client import GatewayClient, Timeouts
@@ -50,6 +52,48 @@ def build_services(settings: Settings, http: httpx.AsyncClient, db: Database) ->
     return Services(settings, gateway, db, Ledger(), MjTracker(gateway, db, settings))
 
 
+@dataclass
+class App:
+    services: Services
+    core: Core
+    platforms: list[Platform]
+
+    async def serve(self) -> None:
+        """Run the platforms and the Midjourney tracker until one platform stops or we are cancelled."""
+        tracker = asyncio.create_task(self.services.mj.run(), name="mj-tracker")
+        tasks = [asyncio.create_task(p.run(), name=p.messenger.platform) for p in self.platforms]
+        try:
+            # The first platform to stop (the console at end of input) ends the process.
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
+        finally:
+            for task in [*tasks, tracker]:
+                task.cancel()
+            await asyncio.gather(*tasks, tracker, return_exceptions=True)
+
+
+@asynccontextmanager
+async def open_app(settings: Settings, *, console: bool | None = None) -> AsyncIterator[App]:
+    """Everything a running bot owns; closed in reverse order on exit."""
+    async with AsyncExitStack() as stack:
+        http = httpx.AsyncClient(limits=httpx.Limits(max_connections=50))
+        stack.push_async_callback(http.aclose)
+        db = Database(settings.database_url)
+        stack.push_async_callback(db.dispose)
+        await db.migrate()
+
+        services = build_services(settings, http, db)
+        core = Core(services)
+        if console is None:
+            console = settings.telegram_bot_token is None and settings.discord_bot_token is None
+        platforms = build_platforms(settings, core, console=console)
+        for platform in platforms:
+            services.mj.attach(platform.messenger)
+        log.info("platforms: %s", ", ".join(p.messenger.platform for p in platforms) or "none")
+        yield App(services, core, platforms)
+
+
 async def run(settings: Settings, *, simulate: bool) -> None:
     async with AsyncExitStack() as stack:
         if simulate:
@@ -62,31 +106,5 @@ async def run(settings: Settings, *, simulate: bool) -> None:
                 update={"wenwen_base_url": base_url, "wenwen_api_key": SecretStr(SIMULATOR_KEY)}
             )
             log.info("offline demo: using the built-in gateway simulator at %s", base_url)
-
-        http = httpx.AsyncClient(limits=httpx.Limits(max_connections=50))
-        stack.push_async_callback(http.aclose)
-        db = Database(settings.database_url)
-        stack.push_async_callback(db.dispose)
-        await db.migrate()
-
-        services = build_services(settings, http, db)
-        core = Core(services)
-        no_platform = settings.telegram_bot_token is None and settings.discord_bot_token is None
-        platforms = build_platforms(settings, core, console=no_platform)
-        for platform in platforms:
-            services.mj.attach(platform.messenger)
-        log.info("starting: %s", ", ".join(p.messenger.platform for p in platforms))
-
-        tracker = asyncio.create_task(services.mj.run(), name="mj-tracker")
-        try:
-            # The first platform to stop (the console at end of input) ends the process.
-            tasks = [asyncio.create_task(p.run(), name=p.messenger.platform) for p in platforms]
-            done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-            for task in done:
-                task.result()
-        finally:
-            tracker.cancel()
-            await asyncio.gather(tracker, return_exceptions=True)
+        app = await stack.enter_async_context(open_app(settings))
+        await app.serve()

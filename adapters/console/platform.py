@@ -92,6 +92,9 @@ class ConsoleOutbox:
         self._show_buttons(buttons)
         return self._next_id()
 
+    async def send_file(self, data: bytes, file_name: str, mime: str, *, caption: str = "") -> SentMessage:
+        return await self.send_images([OutImage(data, file_name, mime)], caption=caption)
+
     @asynccontextmanager
     async def activity(self, kind: Activity) -> AsyncIterator[None]:
         self._print(f"   …{kind.value.replace('_', ' ')}")

@@ -162,6 +162,9 @@ class TelegramOutbox:
                 log.info("photo refused (%s); sending as a document", exc.message)
         return await self._send_document(image, caption, buttons)
 
+    async def send_file(self, data: bytes, file_name: str, mime: str, *, caption: str = "") -> SentMessage:
+        return await self._send_document(OutImage(data, file_name, mime), caption, ())
+
     async def _send_document(self, image: OutImage, caption: str, buttons: ButtonRows) -> SentMessage:
         message = await with_flood_wait(
             lambda: self._bot.send_document(

@@ -1,0 +1,71 @@
+"""A running bot: real aiogram polling a fake Bot API server, the simulator as gateway."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from bot.app import App, open_app
+from bot.config import Settings
+from bot.simulator import Simulator
+from tests.e2e.conftest import SIM_KEY
+from tests.fakes.telegram_api import FakeTelegram
+
+TOKEN = "123456:TEST-token-abcdef"
+BOT_NAME = "wenwen_test_bot"
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    fake = FakeTelegram(token=TOKEN, bot_username=BOT_NAME)
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+def make_settings(sim: Simulator, tg_base: str, tmp_path: Path, **extra: Any) -> Settings:
+    values: dict[str, Any] = {
+        "wenwen_api_key": SecretStr(SIM_KEY),
+        "wenwen_base_url": sim.base_url,
+        "telegram_bot_token": SecretStr(TOKEN),
+        "telegram_api_url": tg_base,
+        "database_url": f"sqlite+aiosqlite:///{tmp_path}/wenwen.db",
+        "data_dir": tmp_path,
+        "mj_poll_interval": 0.05,
+        "progress_edit_interval": 0.0,
+        "album_wait": 0.3,
+        "chat_timeout": 5.0,
+        "image_timeout": 5.0,
+        "mj_timeout": 5.0,
+        "connect_timeout": 2.0,
+    }
+    values.update(extra)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+RunBot = Callable[..., AbstractAsyncContextManager[App]]
+
+
+@pytest.fixture
+def run_bot(sim: Simulator, tg: FakeTelegram, tmp_path: Path) -> RunBot:
+    """`async with run_bot(**settings) as app:` — the bot is polling inside the block."""
+
+    @asynccontextmanager
+    async def running(**extra: Any) -> AsyncIterator[App]:
+        settings = make_settings(sim, tg.base_url, tmp_path, **extra)
+        async with open_app(settings) as app:
+            serving = asyncio.create_task(app.serve())
+            try:
+                await tg.wait_for("setMyCommands", timeout=10)
+                yield app
+            finally:
+                serving.cancel()
+                await asyncio.gather(serving, return_exceptions=True)
+
+    return running
