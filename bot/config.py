@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     image_timeout: float = Field(default=300.0, gt=0)
     mj_timeout: float = Field(default=60.0, gt=0)
 
+    # Seconds requests in flight may take to finish when the bot is stopped.
+    shutdown_grace: float = Field(default=10.0, ge=0)
     album_wait: float = Field(default=1.0, ge=0)
     log_level: str = "INFO"
 

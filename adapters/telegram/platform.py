@@ -41,6 +41,7 @@ class TelegramPlatform:
         self._albums = AlbumCollector(settings.album_wait, self._on_album)
         self._me: BotIdentity | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._shutdown_grace = settings.shutdown_grace
         self._dispatcher = Dispatcher()
         router = Router(name="wenwen")
         router.message.register(self._on_message)
@@ -58,18 +59,23 @@ class TelegramPlatform:
 
     async def run(self) -> None:
         polling = asyncio.create_task(
-            self._dispatcher.start_polling(self._bot, handle_signals=False, close_bot_session=True)
+            self._dispatcher.start_polling(self._bot, handle_signals=False, close_bot_session=False)
         )
         try:
             await asyncio.shield(polling)
         finally:
             if not polling.done():
                 await self._dispatcher.stop_polling()
-                await polling
+            await asyncio.gather(polling, return_exceptions=True)
+            # Our handlers still use the session: stop them before closing it.
             await self._albums.close()
+            if self._tasks:
+                # Let requests in flight finish (a photo edit may be seconds from done).
+                await asyncio.wait(self._tasks, timeout=self._shutdown_grace)
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self._bot.session.close()
 
     # --- updates ----------------------------------------------------------------------
 

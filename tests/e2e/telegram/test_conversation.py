@@ -1,0 +1,126 @@
+"""Chat turns on Telegram: routing rules, memory, /new, splitting, typing, topics."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.simulator import Simulator
+from tests.e2e.telegram.conftest import BOT_NAME, RunBot
+from tests.fakes.telegram_api import FakeTelegram
+
+
+def chat_requests(sim: Simulator) -> list[dict]:
+    return [r.json for r in sim.requests if r.path == "/v1/chat/completions" and r.status == 200]
+
+
+async def test_private_text_is_a_chat_turn_with_typing_and_reply(run_bot: RunBot, tg: FakeTelegram, sim: Simulator) -> None:
+    ann = tg.user(id=1001, first_name="Ann", username="ann")
+    chat = tg.private_chat(ann)
+    async with run_bot():
+        update = tg.send_text(chat, ann, "hello there")
+        sent = await tg.wait_for("sendMessage", lambda c: "Echo" in c.params.get("text", ""))
+    assert "hello there" in sent.params["text"]
+    assert sent.params["reply_parameters"]["message_id"] == update["message"]["message_id"]
+    actions = tg.calls_of("sendChatAction")
+    assert actions and actions[0].params["action"] == "typing"
+    assert chat_requests(sim)[0]["model"] == "gpt-4o-mini"
+
+
+async def test_memory_is_kept_per_chat_and_new_forgets(run_bot: RunBot, tg: FakeTelegram, sim: Simulator) -> None:
+    ann = tg.user(id=1001, first_name="Ann", username="ann")
+    bob = tg.user(id=1002, first_name="Bob", username="bob")
+    async with run_bot():
+        tg.send_text(tg.private_chat(ann), ann, "my name is Ann")
+        await tg.wait_for("sendMessage", count=1)
+        tg.send_text(tg.private_chat(ann), ann, "what is my name?")
+        await tg.wait_for("sendMessage", count=2)
+        tg.send_text(tg.private_chat(bob), bob, "who am I?")
+        await tg.wait_for("sendMessage", count=3)
+        tg.send_text(tg.private_chat(ann), ann, "/new")
+        await tg.wait_for("sendMessage", lambda c: "new conversation" in c.params["text"])
+        tg.send_text(tg.private_chat(ann), ann, "fresh start")
+        await tg.wait_for("sendMessage", lambda c: "fresh start" in c.params["text"])
+    bodies = chat_requests(sim)
+    contents = [[m["content"] for m in body["messages"]] for body in bodies]
+    assert contents[1][1:] == ["my name is Ann", "Echo: my name is Ann", "what is my name?"] or (
+        contents[1][1] == "my name is Ann" and contents[1][-1] == "what is my name?" and len(contents[1]) == 4
+    )
+    assert "my name is Ann" not in str(contents[2]), "Bob's chat must not see Ann's memory"
+    assert len(contents[3]) == 2 and contents[3][-1] == "fresh start", "after /new only system + the new turn"
+
+
+async def test_group_answers_only_when_addressed(run_bot: RunBot, tg: FakeTelegram, sim: Simulator) -> None:
+    ann = tg.user(id=1001, first_name="Ann", username="ann")
+    group = tg.group_chat(id=-100200, title="Team")
+    async with run_bot():
+        tg.send_text(group, ann, "just talking among humans")
+        await tg.wait_updates_consumed()
+        tg.send_text(group, ann, f"@{BOT_NAME} what is two plus two")
+        first = await tg.wait_for("sendMessage", count=1)
+        bot_message_id = first.result["message_id"]
+        tg.send_text(group, ann, "and three more?", reply_to_message_id=bot_message_id)
+        await tg.wait_for("sendMessage", count=2)
+        tg.send_text(group, ann, f"/ask@{BOT_NAME} explain gravity")
+        await tg.wait_for("sendMessage", count=3)
+        tg.send_text(group, ann, "/ask")
+        hint = await tg.wait_for("sendMessage", count=4)
+        tg.send_text(group, ann, "/imagine@other_bot a cat")
+        await tg.wait_updates_consumed()
+        await asyncio.sleep(0.3)
+    texts = [c.params["text"] for c in tg.calls_of("sendMessage")]
+    assert len(texts) == 4
+    assert "what is two plus two" in texts[0] and f"@{BOT_NAME}" not in texts[0]
+    assert "and three more?" in texts[1]
+    assert "explain gravity" in texts[2]
+    assert hint.params["text"].startswith("Usage: /ask")
+    assert len(chat_requests(sim)) == 3, "the hint and the other bot's command make no gateway call"
+
+
+async def test_long_answer_is_split_under_4096(run_bot: RunBot, tg: FakeTelegram) -> None:
+    ann = tg.user(id=1001, first_name="Ann", username="ann")
+    words = " ".join(f"word{i}" for i in range(900))  # ~7 000 characters echoed back
+    async with run_bot():
+        tg.send_text(tg.private_chat(ann), ann, words)
+        await tg.wait_for("sendMessage", count=2)
+        await asyncio.sleep(0.2)
+    parts = [c.params["text"] for c in tg.calls_of("sendMessage")]
+    assert len(parts) == 2
+    assert all(len(p) <= 4096 for p in parts)
+    assert " ".join(parts).split() == ("Echo: " + words).split()
+    assert "reply_parameters" in tg.calls_of("sendMessage")[0].params
+
+
+async def test_forum_topic_is_kept_on_replies(run_bot: RunBot, tg: FakeTelegram) -> None:
+    ann = tg.user(id=1001, first_name="Ann", username="ann")
+    forum = tg.group_chat(id=-100300, title="Forum", is_forum=True)
+    async with run_bot():
+        tg.send_text(forum, ann, f"@{BOT_NAME} hi in a topic", message_thread_id=77)
+        sent = await tg.wait_for("sendMessage")
+    assert sent.params["message_thread_id"] == 77
+    assert all(c.params.get("message_thread_id") == 77 for c in tg.calls_of("sendChatAction"))
+
+
+async def test_prompt_too_long_and_sticker_get_hints_without_gateway_calls(
+    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+) -> None:
+    ann = tg.user(id=1001, first_name="Ann", username="ann")
+    chat = tg.private_chat(ann)
+    async with run_bot():
+        tg.send_text(chat, ann, "x" * 50_000)
+        too_long = await tg.wait_for("sendMessage", count=1)
+        tg.send_sticker(chat, ann)
+        sticker = await tg.wait_for("sendMessage", count=2)
+    assert "50,000 characters" in too_long.params["text"]
+    assert "stickers" in sticker.params["text"]
+    assert chat_requests(sim) == []
+
+
+async def test_help_lists_commands_and_menu_is_set(run_bot: RunBot, tg: FakeTelegram) -> None:
+    ann = tg.user(id=1001, first_name="Ann", username="ann")
+    async with run_bot():
+        tg.send_text(tg.private_chat(ann), ann, "/start")
+        sent = await tg.wait_for("sendMessage")
+    for name in ("/imagine", "/blend", "/image", "/usage", "/new", "/ask"):
+        assert name in sent.params["text"]
+    menu = tg.calls_of("setMyCommands")[0].params["commands"]
+    assert {c["command"] for c in menu} >= {"imagine", "blend", "image", "usage", "new", "help", "ask"}
