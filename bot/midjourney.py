@@ -148,7 +148,9 @@ class MjTracker:
             )
 
     async def _show_progress(self, record: MjTaskRecord, out: Outbox, text: str) -> None:
-        last_time, last_text = self._last_edit.get(record.task_id, (0.0, ""))
+        # Before our first edit the message shows the state stored at the previous poll.
+        shown = status_text(record.action, record.prompt, record.status, record.progress)
+        last_time, last_text = self._last_edit.get(record.task_id, (0.0, shown))
         now = time.monotonic()
         if text == last_text or now - last_time < self._settings.progress_edit_interval:
             return  # unchanged text would be refused; and messengers throttle edits

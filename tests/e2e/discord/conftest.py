@@ -190,16 +190,19 @@ def run_bot(sim: Simulator, world: DiscordWorld, tmp_path: Path) -> RunBot:
     async def running(**extra: Any) -> AsyncIterator[App]:
         settings = make_settings(sim, world.fake, tmp_path, **extra)
         async with open_app(settings, console=False) as app:
-            client = discord_platform(app).client
+            previous = world.fake.identify_payload
             serving = asyncio.create_task(app.serve(), name="serve")
             try:
-
-                def ready() -> bool:
+                # Not client.is_ready(): discord.py fires on_ready only after waiting 2 s for
+                # more guilds, while events flow as soon as the fake has sent READY and the
+                # guilds. Commands are registered before the client even dials the gateway.
+                def identified() -> bool:
                     if serving.done():
                         serving.result()  # surface a crash at start-up
-                    return client.is_ready()
+                    return world.fake.identify_payload is not previous
 
-                await world.wait_until(ready, what="the discord client to be ready")
+                await world.wait_until(identified, what="the discord client to identify")
+                await world.fake.wait_ready()
                 yield app
             finally:
                 serving.cancel()

@@ -59,10 +59,11 @@ def run_bot(sim: Simulator, tg: FakeTelegram, tmp_path: Path) -> RunBot:
     @asynccontextmanager
     async def running(**extra: Any) -> AsyncIterator[App]:
         settings = make_settings(sim, tg.base_url, tmp_path, **extra)
+        started = len(tg.calls_of("setMyCommands"))
         async with open_app(settings) as app:
             serving = asyncio.create_task(app.serve())
             try:
-                await tg.wait_for("setMyCommands", timeout=10)
+                await tg.wait_for("setMyCommands", timeout=10, count=started + 1)
                 yield app
             finally:
                 serving.cancel()

@@ -1,0 +1,110 @@
+"""Midjourney on Telegram: /imagine progress, grid with buttons, actions, blend, refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.simulator import Fault, Simulator
+from tests.e2e.images import decode, make_image
+from tests.e2e.telegram.conftest import RunBot
+from tests.fakes.telegram_api import FakeTelegram
+
+
+def mj_submits(sim: Simulator, kind: str) -> list:
+    return [r for r in sim.requests if r.path == f"/mj/submit/{kind}"]
+
+
+def button_texts(call) -> list[str]:
+    return [b["text"] for row in call.params["reply_markup"]["inline_keyboard"] for b in row]
+
+
+@pytest.mark.sim(mj_step_seconds=0.15)
+async def test_imagine_shows_progress_then_grid_with_buttons(run_bot: RunBot, tg: FakeTelegram, sim: Simulator) -> None:
+    ann = tg.user(id=1001, first_name="Ann", username="ann")
+    async with run_bot():
+        update = tg.send_text(tg.private_chat(ann), ann, "/imagine a lighthouse at dawn --ar 16:9")
+        grid = await tg.wait_for("sendPhoto", timeout=15)
+    status = tg.calls_of("sendMessage")[0]
+    assert "lighthouse" in status.params["text"] and "queued" in status.params["text"]
+    edits = [c.params["text"] for c in tg.calls_of("editMessageText") if c.params["message_id"] == status.result["message_id"]]
+    assert any("%" in text for text in edits), f"progress shown: {edits}"
+    assert all(c.ok for c in tg.calls_of("editMessageText")), "no 'message is not modified' errors"
+    assert grid.params["reply_parameters"]["message_id"] == update["message"]["message_id"]
+    assert button_texts(grid) == ["U1", "U2", "U3", "U4", "🔄", "V1", "V2", "V3", "V4"]
+    assert decode(grid.files["photo"]).size[0] > 0
+    [submit] = mj_submits(sim, "imagine")
+    assert submit.json["prompt"] == "a lighthouse at dawn --ar 16:9" and submit.json["mode"] == "RELAX"
+
+
+async def test_pressing_u1_submits_the_action_and_delivers_the_upscale(run_bot: RunBot, tg: FakeTelegram, sim: Simulator) -> None:
+    ann = tg.user(id=1001, first_name="Ann", username="ann")
+    chat = tg.private_chat(ann)
+    async with run_bot():
+        tg.send_text(chat, ann, "/imagine a red fox")
+        grid = await tg.wait_for("sendPhoto", timeout=15)
+        u1 = grid.params["reply_markup"]["inline_keyboard"][0][0]
+        tg.press_button(chat, ann, grid.result["message_id"], u1["callback_data"])
+        upscale = await tg.wait_for("sendPhoto", count=2, timeout=15)
+    [action] = mj_submits(sim, "action")
+    parent_id = mj_submits(sim, "imagine")[0]
+    assert action.json["customId"].startswith("MJ::JOB::upsample::1::")
+    assert action.json["taskId"] in sim.tasks
+    assert parent_id is not None
+    labels = button_texts(upscale)
+    assert "Vary (Strong)" in labels and "⬅️" in labels
+    assert tg.callback_answers, "the button press was acknowledged"
+
+
+async def test_imagine_with_reference_photo_sends_base64(run_bot: RunBot, tg: FakeTelegram, sim: Simulator) -> None:
+    ann = tg.user(id=1001, first_name="Ann", username="ann")
+    async with run_bot():
+        tg.send_photo(tg.private_chat(ann), ann, make_image("green", fmt="PNG"), caption="/imagine in this style, a castle")
+        await tg.wait_for("sendPhoto", timeout=15)
+    [submit] = mj_submits(sim, "imagine")
+    assert submit.json["prompt"] == "in this style, a castle"
+    assert len(submit.json["base64Array"]) == 1
+    assert str(submit.json["base64Array"][0]).startswith("data:image/png;base64,")
+
+
+async def test_blend_album_with_dimensions(run_bot: RunBot, tg: FakeTelegram, sim: Simulator) -> None:
+    ann = tg.user(id=1001, first_name="Ann", username="ann")
+    chat = tg.private_chat(ann)
+    async with run_bot():
+        tg.send_album(chat, ann, [make_image("red"), make_image("blue")], caption="/blend portrait")
+        await tg.wait_for("sendPhoto", timeout=15)
+        tg.send_photo(chat, ann, make_image(), caption="/blend")
+        hint = await tg.wait_for("sendMessage", lambda c: "2 to 5 photos" in c.params["text"])
+    [submit] = mj_submits(sim, "blend")
+    assert submit.json["dimensions"] == "PORTRAIT"
+    assert len(submit.json["base64Array"]) == 2
+    assert "you sent 1" in hint.params["text"]
+
+
+async def test_imagine_refusals_are_explained(run_bot: RunBot, tg: FakeTelegram, sim: Simulator) -> None:
+    ann = tg.user(id=1001, first_name="Ann", username="ann")
+    chat = tg.private_chat(ann)
+    async with run_bot():
+        tg.send_text(chat, ann, "/imagine")
+        usage = await tg.wait_for("sendMessage", count=1)
+        tg.send_text(chat, ann, "/imagine something nsfw")
+        banned = await tg.wait_for("sendMessage", lambda c: "banned" in c.params["text"])
+        tg.send_text(chat, ann, "/imagine a storm [[fail]]")
+        failed = await tg.wait_for("editMessageText", lambda c: "failed" in c.params["text"].lower(), timeout=15)
+        sim.add_fault(Fault(route="/mj/submit/imagine", kind="mj_code", status=9, times=1))
+        tg.send_text(chat, ann, "/imagine a quiet lake")
+        rejected = await tg.wait_for("sendMessage", lambda c: "refused the task" in c.params["text"])
+    assert usage.params["text"].startswith("Usage: /imagine")
+    assert "⚠️" in banned.params["text"]
+    assert "failed" in failed.params["text"].lower()
+    assert "⚠️" in rejected.params["text"]
+    assert len(mj_submits(sim, "imagine")) == 3, "no call for the prompt-less /imagine"
+
+
+async def test_busy_queue_is_retried_with_backoff(run_bot: RunBot, tg: FakeTelegram, sim: Simulator) -> None:
+    ann = tg.user(id=1001, first_name="Ann", username="ann")
+    async with run_bot() as app:
+        app.services.gateway._mj_busy_wait = 0.01  # keep the backoff short in tests
+        sim.add_fault(Fault(route="/mj/submit/imagine", kind="mj_code", status=23, times=1))
+        tg.send_text(tg.private_chat(ann), ann, "/imagine a busy harbour")
+        await tg.wait_for("sendPhoto", timeout=15)
+    assert len(mj_submits(sim, "imagine")) == 2
