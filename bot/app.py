@@ -99,7 +99,7 @@ async def run(settings: Settings, *, simulate: bool) -> None:
         if simulate:
             from bot.simulator import Simulator
 
-            simulator = Simulator(api_key=SIMULATOR_KEY, mj_step_seconds=2.0)
+            simulator = Simulator(api_key=SIMULATOR_KEY, mj_step_seconds=1.0)
             base_url = await simulator.start()
             stack.push_async_callback(simulator.stop)
             settings = settings.model_copy(

@@ -1,0 +1,68 @@
+"""`python -m bot` with no tokens: the offline demo in the terminal, as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SECRET_VARS = ("WENWEN_API_KEY", "TELEGRAM_BOT_TOKEN", "DISCORD_BOT_TOKEN")
+
+
+def run_bot(tmp_path: Path, stdin: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in SECRET_VARS}
+    clean["PYTHONPATH"] = str(REPO)
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin, capture_output=True, text=True, cwd=tmp_path, env=clean, timeout=60, check=False,
+    )
+
+
+def test_demo_chats_draws_and_reports_usage(tmp_path: Path) -> None:
+    image = tmp_path / "cat.png"
+    from tests.e2e.images import make_image
+
+    image.write_bytes(make_image(fmt="PNG"))
+    script = "\n".join([
+        "hello demo",
+        "/image a red fox",
+        f"/photo {image} | make it blue",
+        "/imagine",
+        "/usage",
+    ]) + "\n"
+    result = run_bot(tmp_path, script)
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "Echo: hello demo" in out
+    saved = [line for line in out.splitlines() if "saved" in line]
+    assert len(saved) == 2, out
+    for line in saved:
+        path = Path(line.split("saved ", 1)[1].split(" (", 1)[0])
+        assert (tmp_path / path).is_file() or path.is_file()
+    assert "Usage: /imagine" in out
+    assert "📊 Usage in this chat" in out and "3 requests" in out
+    assert (tmp_path / "data" / "wenwen.db").is_file(), "the ledger lives under ./data"
+    assert "offline demo" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [({"MJ_MODE": "TURBO"}, "MJ_MODE"), ({"WENWEN_BASE_URL": "api.example.com"}, "WENWEN_BASE_URL")],
+)
+def test_bad_setting_stops_startup_with_one_line(tmp_path: Path, env: dict[str, str], named: str) -> None:
+    result = run_bot(tmp_path, "", **env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and named in lines[0], result.stderr
+
+
+def test_platform_token_without_api_key_is_refused(tmp_path: Path) -> None:
+    result = run_bot(tmp_path, "", TELEGRAM_BOT_TOKEN="123456:ABCDEF")
+    assert result.returncode == 2
+    assert "WENWEN_API_KEY" in result.stderr
+    assert "123456:ABCDEF" not in result.stderr
