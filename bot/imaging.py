@@ -6,7 +6,7 @@ import base64
 import io
 from dataclasses import dataclass
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 # What gpt-image-1 edits and vision accept as they are; anything else is re-encoded.
 ACCEPTED = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
@@ -41,12 +41,17 @@ def check_image(data: bytes, *, max_bytes: int) -> CheckedImage:
     try:
         with Image.open(io.BytesIO(data)) as img:
             fmt = img.format or ""
+            # Pillow only warns between MAX_IMAGE_PIXELS and twice that; refuse before decoding.
+            if img.width * img.height > (Image.MAX_IMAGE_PIXELS or 0) > 0:
+                raise BadImage("that image has too many pixels")
             img.load()
             width, height = img.size
             if fmt in ACCEPTED and not getattr(img, "is_animated", False):
                 return CheckedImage(data, ACCEPTED[fmt], width, height)
             return CheckedImage(_encode(img, "PNG"), "image/png", width, height)
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise BadImage("that image has too many pixels") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise BadImage("that file is not a readable image (corrupt or unsupported format)") from exc
 
 
@@ -60,11 +65,17 @@ def _encode(img: Image.Image, fmt: str, **params: object) -> bytes:
     return out.getvalue()
 
 
+def _upright(img: Image.Image) -> Image.Image:
+    """Apply the EXIF orientation: re-encoding drops EXIF, and phone photos would turn sideways."""
+    return ImageOps.exif_transpose(img) or img
+
+
 def thumbnail_jpeg(data: bytes, max_side: int = 1024, quality: int = 85) -> bytes:
     """A compact copy for memory and vision: long edge ≤ max_side, JPEG."""
     with Image.open(io.BytesIO(data)) as img:
-        img.thumbnail((max_side, max_side))
-        return _encode(img, "JPEG", quality=quality)
+        upright = _upright(img)
+        upright.thumbnail((max_side, max_side))
+        return _encode(upright, "JPEG", quality=quality)
 
 
 def fit_under(data: bytes, max_bytes: int) -> tuple[bytes, str] | None:
@@ -97,7 +108,7 @@ def _mime_of(data: bytes) -> str:
 def square_rgba_png(data: bytes, *, side: int = 1024, max_bytes: int = 4 * 1024 * 1024) -> bytes:
     """What dall-e-2 edits need: one square RGBA PNG under 4 MB (centre-cropped)."""
     with Image.open(io.BytesIO(data)) as img:
-        rgba = img.convert("RGBA")
+        rgba = _upright(img).convert("RGBA")
         width, height = rgba.size
         edge = min(width, height)
         left, top = (width - edge) // 2, (height - edge) // 2

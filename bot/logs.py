@@ -16,7 +16,13 @@ class RedactSecrets(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not self._secrets:
             return True
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            # A malformed logging call must not raise into the caller (logging itself never does);
+            # keep the bare message and drop the arguments, which may hold a secret.
+            message = str(record.msg)
+            record.args = None
         redacted = message
         for secret in self._secrets:
             redacted = redacted.replace(secret, "***")

@@ -25,14 +25,17 @@ def split_text(text: str, limit: int) -> list[str]:
             break
         # Leave room for a closing fence in case the cut lands inside a code block.
         cut = _cut_point(text, budget - len(FENCE) - 1)
-        piece, text = text[:cut].rstrip(), text[cut:].lstrip("\n ")
+        piece = text[:cut].rstrip()
         opened = _open_fence(reopen + piece)
         chunk = reopen + piece
         if opened is not None:
             chunk += "\n" + FENCE
-            reopen = opened + "\n"
+            reopen = _reopening(opened) + "\n"
+            # Inside code, leading spaces are indentation: keep them.
+            text = text[cut:].lstrip("\n")
         else:
             reopen = ""
+            text = text[cut:].lstrip("\n ")
         chunks.append(chunk)
     return chunks
 
@@ -54,3 +57,9 @@ def _open_fence(chunk: str) -> str | None:
         if stripped.startswith(FENCE):
             opening = None if opening is not None else stripped
     return opening
+
+
+def _reopening(opening: str) -> str:
+    """The fence that reopens a block: only its language tag, short enough to leave room for text."""
+    words = opening.lstrip("`").split()
+    return FENCE + (words[0][:16] if words else "")

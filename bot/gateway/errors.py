@@ -11,10 +11,11 @@ class GatewayError(Exception):
     user_message = "The AI gateway failed to answer. Please try again later."
 
     def __init__(self, detail: str = "", *, status: int | None = None, request_id: str | None = None):
-        super().__init__(detail or self.user_message)
+        # Set first: some `user_message` properties read these.
         self.detail = detail
         self.status = status
         self.request_id = request_id
+        super().__init__(detail or self.user_message)
 
 
 class AuthError(GatewayError):
@@ -27,8 +28,8 @@ class QuotaError(GatewayError):
 
 class RateLimited(GatewayError):
     def __init__(self, detail: str = "", *, retry_after: float | None = None, **kw: object) -> None:
-        super().__init__(detail, **kw)  # type: ignore[arg-type]
         self.retry_after = retry_after
+        super().__init__(detail, **kw)  # type: ignore[arg-type]
 
     @property
     def user_message(self) -> str:  # type: ignore[override]
