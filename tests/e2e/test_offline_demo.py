@@ -19,7 +19,13 @@ def run_bot(tmp_path: Path, stdin: str, *args: str, **env: str) -> subprocess.Co
     clean.update(env)
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
-        input=stdin, capture_output=True, text=True, cwd=tmp_path, env=clean, timeout=60, check=False,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=clean,
+        timeout=60,
+        check=False,
     )
 
 
@@ -28,13 +34,18 @@ def test_demo_chats_draws_and_reports_usage(tmp_path: Path) -> None:
     from tests.e2e.images import make_image
 
     image.write_bytes(make_image(fmt="PNG"))
-    script = "\n".join([
-        "hello demo",
-        "/image a red fox",
-        f"/photo {image} | make it blue",
-        "/imagine",
-        "/usage",
-    ]) + "\n"
+    script = (
+        "\n".join(
+            [
+                "hello demo",
+                "/image a red fox",
+                f"/photo {image} | make it blue",
+                "/imagine",
+                "/usage",
+            ]
+        )
+        + "\n"
+    )
     result = run_bot(tmp_path, script)
     out = result.stdout
     assert result.returncode == 0, result.stderr

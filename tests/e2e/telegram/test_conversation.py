@@ -13,7 +13,9 @@ def chat_requests(sim: Simulator) -> list[dict]:
     return [r.json for r in sim.requests if r.path == "/v1/chat/completions" and r.status == 200]
 
 
-async def test_private_text_is_a_chat_turn_with_typing_and_reply(run_bot: RunBot, tg: FakeTelegram, sim: Simulator) -> None:
+async def test_private_text_is_a_chat_turn_with_typing_and_reply(
+    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+) -> None:
     ann = tg.user(id=1001, first_name="Ann", username="ann")
     chat = tg.private_chat(ann)
     async with run_bot():
@@ -26,7 +28,9 @@ async def test_private_text_is_a_chat_turn_with_typing_and_reply(run_bot: RunBot
     assert chat_requests(sim)[0]["model"] == "gpt-4o-mini"
 
 
-async def test_memory_is_kept_per_chat_and_new_forgets(run_bot: RunBot, tg: FakeTelegram, sim: Simulator) -> None:
+async def test_memory_is_kept_per_chat_and_new_forgets(
+    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+) -> None:
     ann = tg.user(id=1001, first_name="Ann", username="ann")
     bob = tg.user(id=1002, first_name="Bob", username="bob")
     async with run_bot():

@@ -22,9 +22,19 @@ FAULTS = [
 ]
 
 
-@pytest.mark.parametrize(("fault", "expected"), FAULTS, ids=lambda v: getattr(v, "kind", "") + str(getattr(v, "status", "")) if isinstance(v, Fault) else None)
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    FAULTS,
+    ids=lambda v: getattr(v, "kind", "") + str(getattr(v, "status", "")) if isinstance(v, Fault) else None,
+)
 async def test_chat_fault_is_explained_and_bot_recovers(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator, fault: Fault, expected: str, caplog: pytest.LogCaptureFixture
+    *,
+    run_bot: RunBot,
+    tg: FakeTelegram,
+    sim: Simulator,
+    fault: Fault,
+    expected: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     ann = tg.user(id=1001, first_name="Ann", username="ann")

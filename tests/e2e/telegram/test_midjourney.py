@@ -19,14 +19,20 @@ def button_texts(call) -> list[str]:
 
 
 @pytest.mark.sim(mj_step_seconds=0.15)
-async def test_imagine_shows_progress_then_grid_with_buttons(run_bot: RunBot, tg: FakeTelegram, sim: Simulator) -> None:
+async def test_imagine_shows_progress_then_grid_with_buttons(
+    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+) -> None:
     ann = tg.user(id=1001, first_name="Ann", username="ann")
     async with run_bot():
         update = tg.send_text(tg.private_chat(ann), ann, "/imagine a lighthouse at dawn --ar 16:9")
         grid = await tg.wait_for("sendPhoto", timeout=15)
     status = tg.calls_of("sendMessage")[0]
     assert "lighthouse" in status.params["text"] and "queued" in status.params["text"]
-    edits = [c.params["text"] for c in tg.calls_of("editMessageText") if c.params["message_id"] == status.result["message_id"]]
+    edits = [
+        c.params["text"]
+        for c in tg.calls_of("editMessageText")
+        if c.params["message_id"] == status.result["message_id"]
+    ]
     assert any("%" in text for text in edits), f"progress shown: {edits}"
     assert all(c.ok for c in tg.calls_of("editMessageText")), "no 'message is not modified' errors"
     assert grid.params["reply_parameters"]["message_id"] == update["message"]["message_id"]
@@ -36,7 +42,9 @@ async def test_imagine_shows_progress_then_grid_with_buttons(run_bot: RunBot, tg
     assert submit.json["prompt"] == "a lighthouse at dawn --ar 16:9" and submit.json["mode"] == "RELAX"
 
 
-async def test_pressing_u1_submits_the_action_and_delivers_the_upscale(run_bot: RunBot, tg: FakeTelegram, sim: Simulator) -> None:
+async def test_pressing_u1_submits_the_action_and_delivers_the_upscale(
+    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+) -> None:
     ann = tg.user(id=1001, first_name="Ann", username="ann")
     chat = tg.private_chat(ann)
     async with run_bot():
@@ -55,10 +63,17 @@ async def test_pressing_u1_submits_the_action_and_delivers_the_upscale(run_bot: 
     assert tg.callback_answers, "the button press was acknowledged"
 
 
-async def test_imagine_with_reference_photo_sends_base64(run_bot: RunBot, tg: FakeTelegram, sim: Simulator) -> None:
+async def test_imagine_with_reference_photo_sends_base64(
+    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+) -> None:
     ann = tg.user(id=1001, first_name="Ann", username="ann")
     async with run_bot():
-        tg.send_photo(tg.private_chat(ann), ann, make_image("green", fmt="PNG"), caption="/imagine in this style, a castle")
+        tg.send_photo(
+            tg.private_chat(ann),
+            ann,
+            make_image("green", fmt="PNG"),
+            caption="/imagine in this style, a castle",
+        )
         await tg.wait_for("sendPhoto", timeout=15)
     [submit] = mj_submits(sim, "imagine")
     assert submit.json["prompt"] == "in this style, a castle"
@@ -89,7 +104,9 @@ async def test_imagine_refusals_are_explained(run_bot: RunBot, tg: FakeTelegram,
         tg.send_text(chat, ann, "/imagine something nsfw")
         banned = await tg.wait_for("sendMessage", lambda c: "banned" in c.params["text"])
         tg.send_text(chat, ann, "/imagine a storm [[fail]]")
-        failed = await tg.wait_for("editMessageText", lambda c: "failed" in c.params["text"].lower(), timeout=15)
+        failed = await tg.wait_for(
+            "editMessageText", lambda c: "failed" in c.params["text"].lower(), timeout=15
+        )
         sim.add_fault(Fault(route="/mj/submit/imagine", kind="mj_code", status=9, times=1))
         tg.send_text(chat, ann, "/imagine a quiet lake")
         rejected = await tg.wait_for("sendMessage", lambda c: "refused the task" in c.params["text"])

@@ -12,7 +12,9 @@ def edit_requests(sim: Simulator) -> list:
     return [r for r in sim.requests if r.path == "/v1/images/edits"]
 
 
-async def test_captioned_photo_is_edited_and_sent_back_as_photo(run_bot: RunBot, tg: FakeTelegram, sim: Simulator) -> None:
+async def test_captioned_photo_is_edited_and_sent_back_as_photo(
+    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+) -> None:
     ann = tg.user(id=1001, first_name="Ann", username="ann")
     async with run_bot():
         update = tg.send_photo(tg.private_chat(ann), ann, make_image("red"), caption="make it blue")
@@ -28,11 +30,15 @@ async def test_captioned_photo_is_edited_and_sent_back_as_photo(run_bot: RunBot,
     assert any("Done" in text for text in status), "the status line reports completion"
 
 
-async def test_album_becomes_one_edit_with_every_photo(run_bot: RunBot, tg: FakeTelegram, sim: Simulator) -> None:
+async def test_album_becomes_one_edit_with_every_photo(
+    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+) -> None:
     ann = tg.user(id=1001, first_name="Ann", username="ann")
     colors = ["red", "green", "blue"]
     async with run_bot():
-        tg.send_album(tg.private_chat(ann), ann, [make_image(c) for c in colors], caption="put them in a gift basket")
+        tg.send_album(
+            tg.private_chat(ann), ann, [make_image(c) for c in colors], caption="put them in a gift basket"
+        )
         await tg.wait_for("sendPhoto")
     [request] = edit_requests(sim)
     assert [f.field for f in request.files] == ["image[]"] * 3
@@ -42,7 +48,14 @@ async def test_album_becomes_one_edit_with_every_photo(run_bot: RunBot, tg: Fake
 async def test_image_sent_as_file_counts_as_photo(run_bot: RunBot, tg: FakeTelegram, sim: Simulator) -> None:
     ann = tg.user(id=1001, first_name="Ann", username="ann")
     async with run_bot():
-        tg.send_photo(tg.private_chat(ann), ann, make_image("red", fmt="PNG"), caption="sharpen", as_document=True, mime_type="image/png")
+        tg.send_photo(
+            tg.private_chat(ann),
+            ann,
+            make_image("red", fmt="PNG"),
+            caption="sharpen",
+            as_document=True,
+            mime_type="image/png",
+        )
         await tg.wait_for("sendPhoto")
     [request] = edit_requests(sim)
     assert request.files[0].content_type == "image/png"
@@ -60,7 +73,9 @@ async def test_group_photo_needs_a_mention(run_bot: RunBot, tg: FakeTelegram, si
     assert request.form["prompt"] == "add a hat"
 
 
-async def test_bad_photo_inputs_get_clear_replies_and_no_gateway_call(run_bot: RunBot, tg: FakeTelegram, sim: Simulator) -> None:
+async def test_bad_photo_inputs_get_clear_replies_and_no_gateway_call(
+    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+) -> None:
     ann = tg.user(id=1001, first_name="Ann", username="ann")
     chat = tg.private_chat(ann)
     corrupt = make_image()[:200]  # a truncated JPEG
@@ -68,7 +83,7 @@ async def test_bad_photo_inputs_get_clear_replies_and_no_gateway_call(run_bot: R
         tg.send_photo(chat, ann, make_image())  # no caption
         no_caption = await tg.wait_for("sendMessage", count=1)
         tg.send_photo(chat, ann, corrupt, caption="fix this", as_document=True, mime_type="image/jpeg")
-        broken = await tg.wait_for("sendMessage", lambda c: "readable image" in c.params["text"])
+        await tg.wait_for("sendMessage", lambda c: "readable image" in c.params["text"])
         tg.send_photo(chat, ann, make_image(), caption="huge one", file_size=30 * 1024 * 1024)
         huge = await tg.wait_for("sendMessage", lambda c: "MB" in c.params["text"])
         tg.send_album(chat, ann, [make_image() for _ in range(11)], caption="all of them")
@@ -91,7 +106,9 @@ async def test_refused_photo_falls_back_to_document(run_bot: RunBot, tg: FakeTel
     assert decode(document.files["document"]).format == "PNG"
 
 
-async def test_edit_gateway_fault_edits_status_and_explains(run_bot: RunBot, tg: FakeTelegram, sim: Simulator) -> None:
+async def test_edit_gateway_fault_edits_status_and_explains(
+    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+) -> None:
     from bot.simulator import Fault
 
     ann = tg.user(id=1001, first_name="Ann", username="ann")

@@ -20,7 +20,9 @@ def numbers(line: str) -> list[int]:
     return [int(n.replace(",", "")) for n in re.findall(r"\d[\d,]*", line)]
 
 
-async def test_usage_equals_what_the_simulator_handed_out(run_bot: RunBot, tg: FakeTelegram, sim: Simulator) -> None:
+async def test_usage_equals_what_the_simulator_handed_out(
+    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+) -> None:
     ann = tg.user(id=1001, first_name="Ann", username="ann")
     bob = tg.user(id=1002, first_name="Bob", username="bob")
     group = tg.group_chat(id=-100400, title="Team")
@@ -71,7 +73,9 @@ async def test_restart_keeps_ledger_and_resumes_unfinished_midjourney_task(
         usage = await tg.wait_for("sendMessage", lambda c: c.params["text"].startswith("📊"))
     assert "slow sunrise" in grid.params["caption"]
     assert task_id in {r.path.split("/")[3] for r in sim.requests if r.path.endswith("/fetch")}
-    finished = [c for c in tg.calls_of("editMessageText") if c.params["message_id"] == status.result["message_id"]]
+    finished = [
+        c for c in tg.calls_of("editMessageText") if c.params["message_id"] == status.result["message_id"]
+    ]
     assert finished and "done" in finished[-1].params["text"], "the original status message is updated"
     assert "1 MJ tasks" in all_time_line(usage.params["text"])
     assert sim.ledger.mj_tasks == 1, "resuming did not submit again"
