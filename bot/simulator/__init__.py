@@ -1,0 +1,13 @@
+"""A faithful local simulator of the wenwen AI gateway (see /work/shared/api/wenwen-api.md).
+
+from bot.simulator import Simulator, Fault
+"""
+
+from .faults import Fault
+from .ledger import Ledger
+from .mj_tasks import MjTask
+from .records import RecordedRequest, Upload
+from .server import Simulator
+from .state import SimConfig
+
+__all__ = ["Fault", "Ledger", "MjTask", "RecordedRequest", "SimConfig", "Simulator", "Upload"]
