@@ -97,10 +97,10 @@ class DiscordWorld:
         ]
 
     async def wait_until(
-        self, condition: Callable[[], Any], *, timeout: float = TIMEOUT, what: str = "condition"
+        self, condition: Callable[[], Any], *, within: float = TIMEOUT, what: str = "condition"
     ) -> Any:
         """Poll until `condition()` is truthy; returns its value."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while True:
             value = condition()
             if value:
@@ -116,14 +116,15 @@ class DiscordWorld:
         predicate: Callable[[Message], bool],
         *,
         after: int = 0,
-        timeout: float = TIMEOUT,
+        within: float = TIMEOUT,
     ) -> Message:
         """The first bot message after `after` whose current state satisfies `predicate`."""
 
         def found() -> Message | None:
             return next((m for m in self.bot_messages(channel_id, after=after) if predicate(m)), None)
 
-        return await self.wait_until(found, timeout=timeout, what=f"a bot message in {channel_id}")  # type: ignore[no-any-return]
+        message: Message = await self.wait_until(found, within=within, what=f"a bot message in {channel_id}")
+        return message
 
     async def wait_text(self, channel_id: int, needle: str, *, after: int = 0) -> Message:
         return await self.wait_message(channel_id, lambda m: needle in m["content"], after=after)
@@ -152,7 +153,7 @@ def make_settings(sim: Simulator, fake: FakeDiscord, tmp_path: Path, **extra: An
         "connect_timeout": 2.0,
     }
     values.update(extra)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 @pytest.fixture

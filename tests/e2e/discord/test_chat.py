@@ -5,7 +5,9 @@ from __future__ import annotations
 from tests.e2e.discord.conftest import BOT_ID, GENERAL, RANDOM, DiscordWorld, RunBot
 
 
-async def test_dm_every_message_is_a_turn_with_memory_and_new_resets(world: DiscordWorld, run_bot: RunBot) -> None:
+async def test_dm_every_message_is_a_turn_with_memory_and_new_resets(
+    world: DiscordWorld, run_bot: RunBot
+) -> None:
     async with run_bot():
         dm = world.dm()
         first = await world.say(dm, "hello there")
@@ -80,7 +82,9 @@ async def test_slash_ask_is_deferred_then_answered_below_the_command(
         assert answer["message_reference"]["message_id"] == original["id"]
 
 
-async def test_long_answers_are_split_into_messages_discord_accepts(world: DiscordWorld, run_bot: RunBot) -> None:
+async def test_long_answers_are_split_into_messages_discord_accepts(
+    world: DiscordWorld, run_bot: RunBot
+) -> None:
     # Code blocks kept whole across messages: tests/unit/adapters/discord/test_outbox.py (the
     # simulator's echo flattens newlines, so it cannot produce a fenced block).
     async with run_bot():

@@ -83,7 +83,9 @@ async def test_typing_failures_are_harmless(world: DiscordWorld, run_bot: RunBot
         await world.wait_text(GENERAL, "Echo: type?")
 
 
-async def test_a_late_interaction_is_still_answered_in_the_channel(world: DiscordWorld, run_bot: RunBot) -> None:
+async def test_a_late_interaction_is_still_answered_in_the_channel(
+    world: DiscordWorld, run_bot: RunBot
+) -> None:
     async with run_bot():
         # As if the acknowledgement came too late: Discord forgets the interaction.
         world.fake.fail_next("POST", r"/interactions/\d+/[^/]+/callback$", status=404, times=1)
@@ -91,3 +93,15 @@ async def test_a_late_interaction_is_still_answered_in_the_channel(world: Discor
         await world.slash(GENERAL, "ask", prompt="still there?")
         answer = await world.wait_text(GENERAL, "Echo: still there?")
         assert "message_reference" not in answer or answer["message_reference"] is None
+
+
+async def test_without_permission_to_post_a_slash_command_is_answered_through_the_interaction(
+    world: DiscordWorld, run_bot: RunBot
+) -> None:
+    async with run_bot():
+        world.fake.fail_next("POST", rf"/channels/{GENERAL}/messages$", status=403, times=10)
+        interaction = await world.slash(GENERAL, "ask", prompt="can you hear me?")
+        await world.wait_until(
+            lambda: any("Echo: can you hear me?" in m["content"] for m in interaction.followups),
+            what="the answer as a follow-up",
+        )

@@ -8,7 +8,7 @@ from PIL import Image
 
 from bot.simulator import Simulator
 from tests.e2e.discord.conftest import BOT_ID, GENERAL, DiscordWorld, RunBot
-from tests.fakes.discord_api import FileSpec
+from tests.fakes.discord_api import JSON, FileSpec
 
 
 def png(colour: str, side: int = 48) -> FileSpec:
@@ -28,8 +28,8 @@ def edit_calls(sim: Simulator) -> list[list[str]]:
     return [[f.field for f in r.files] for r in sim.requests if r.path == "/v1/images/edits"]
 
 
-def uploaded(world: DiscordWorld, message: dict[str, object]) -> tuple[str, bytes, str]:
-    (attachment,) = message["attachments"]  # type: ignore[misc]
+def uploaded(world: DiscordWorld, message: JSON) -> FileSpec:
+    (attachment,) = message["attachments"]
     return world.fake.attachment(int(attachment["id"]))
 
 
@@ -37,10 +37,12 @@ async def test_mention_with_two_images_is_one_edit_with_both(
     world: DiscordWorld, run_bot: RunBot, sim: Simulator
 ) -> None:
     async with run_bot():
-        asked = await world.say(GENERAL, f"<@{BOT_ID}> make them blue", attachments=[png("red"), png("green")])
+        asked = await world.say(
+            GENERAL, f"<@{BOT_ID}> make them blue", attachments=[png("red"), png("green")]
+        )
         result = await world.wait_image(GENERAL, after=int(asked["id"]))
         assert edit_calls(sim) == [["image[]", "image[]"]]
-        name, data, mime = uploaded(world, result)
+        _, data, mime = uploaded(world, result)
         assert mime == "image/png" and data.startswith(b"\x89PNG")
         assert result["message_reference"]["message_id"] == asked["id"]
         status = await world.wait_text(GENERAL, "Editing 2 photos", after=int(asked["id"]))
@@ -62,7 +64,10 @@ async def test_images_in_a_dm_need_no_mention_and_without_mention_in_a_server_ar
 async def test_slash_edit_with_two_attachments(world: DiscordWorld, run_bot: RunBot, sim: Simulator) -> None:
     async with run_bot():
         interaction = await world.slash(
-            GENERAL, "edit", prompt="swap the colours", attachments={"image": png("red"), "image2": png("blue")}
+            GENERAL,
+            "edit",
+            prompt="swap the colours",
+            attachments={"image": png("red"), "image2": png("blue")},
         )
         original = await world.wait_until(lambda: interaction.original and interaction.original["content"])
         assert interaction.callback_type == 5
@@ -100,7 +105,9 @@ async def test_an_image_that_cannot_fit_is_explained(world: DiscordWorld, run_bo
     async with run_bot():
         dm = world.dm()
         asked = await world.say(dm, "sharpen", attachments=[noisy_png()])
-        note = await world.wait_text(dm, "could not be made small enough to send here", after=int(asked["id"]))
+        note = await world.wait_text(
+            dm, "could not be made small enough to send here", after=int(asked["id"])
+        )
         assert note["attachments"] == []
         # And the bot is still fine.
         await world.say(dm, "still there?")
@@ -110,7 +117,9 @@ async def test_an_image_that_cannot_fit_is_explained(world: DiscordWorld, run_bo
 async def test_other_files_get_a_polite_hint(world: DiscordWorld, run_bot: RunBot, sim: Simulator) -> None:
     async with run_bot():
         await world.say(
-            GENERAL, f"<@{BOT_ID}> read this", attachments=[("report.pdf", b"%PDF-1.4 ...", "application/pdf")]
+            GENERAL,
+            f"<@{BOT_ID}> read this",
+            attachments=[("report.pdf", b"%PDF-1.4 ...", "application/pdf")],
         )
         await world.wait_text(GENERAL, "I can't read PDF files")
         assert sim.requests == []

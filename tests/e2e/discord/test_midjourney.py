@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from bot.simulator import Simulator
@@ -44,7 +45,7 @@ async def test_imagine_shows_progress_then_a_grid_whose_buttons_work(
         assert len(set(contents)) == len(contents), "an unchanged edit was sent"
         # Progress edits keep to the configured pace (the final "done" edit may follow sooner).
         edits = [c.at for c in world.fake.calls if c.method == "PATCH" and c.path.endswith(f"/{status_id}")]
-        progress_gaps = [b - a for a, b in zip(edits[:-2], edits[1:-1], strict=True)]
+        progress_gaps = [b - a for a, b in itertools.pairwise(edits[:-1])]
         assert all(gap >= 0.15 for gap in progress_gaps), progress_gaps
 
         buttons = buttons_of(grid)
@@ -81,6 +82,7 @@ async def test_a_task_running_during_a_restart_is_finished_by_the_new_instance(
     async with run_bot(mj_poll_interval=5.0):  # too slow to see the task finish before the stop
         await world.slash(GENERAL, "imagine", prompt="a quiet harbour")
         status = await world.wait_text(GENERAL, "Midjourney imagine: a quiet harbour")
+        await world.settle(0.3)  # let the handler record the status message before the stop
     assert not any(is_grid(m) for m in world.bot_messages(GENERAL))
 
     async with run_bot():

@@ -65,6 +65,16 @@ async def test_stopping_closes_the_client_and_cancels_work_in_flight(
     assert pending == []
 
 
+async def test_stopping_right_after_connecting_leaves_no_discord_task_behind(
+    world: DiscordWorld, run_bot: RunBot
+) -> None:
+    async with run_bot():
+        pass  # well within discord.py's 2 s wait for guilds before on_ready
+    await asyncio.sleep(0)
+    leftovers = [t for t in asyncio.all_tasks() if "_delay_ready" in repr(t.get_coro())]
+    assert all(t.done() or t.cancelling() for t in leftovers)
+
+
 async def test_unknown_buttons_are_answered_not_ignored(world: DiscordWorld, run_bot: RunBot) -> None:
     async with run_bot():
         await world.slash(GENERAL, "help")
@@ -109,9 +119,19 @@ async def test_telegram_and_discord_side_by_side(world: DiscordWorld, run_bot: R
             dm = world.dm()
             await world.say(dm, "hi from discord")
             await world.wait_text(dm, "Echo: hi from discord")
-            sent = await tg.wait_for("sendMessage", lambda c: "Echo: hi from telegram" in c.params.get("text", ""))
+            sent = await tg.wait_for(
+                "sendMessage", lambda c: "Echo: hi from telegram" in c.params.get("text", "")
+            )
             # Separate chats: neither answer remembers the other's turn.
             assert "[history" not in sent.params["text"]
             assert "[history" not in world.bot_messages(dm)[-1]["content"]
     finally:
         await tg.stop()
+
+
+async def test_a_dropped_gateway_connection_is_resumed(world: DiscordWorld, run_bot: RunBot) -> None:
+    async with run_bot():
+        await world.fake.drop_connection()
+        await world.wait_until(lambda: world.fake.resumes == 1, what="a RESUME")
+        await world.say(world.dm(), "after the hiccup")
+        await world.wait_text(world.dm(), "Echo: after the hiccup")

@@ -1,25 +1,27 @@
-"""/usage on Discord: this channel's records only, with the top users in a server."""
+"""/usage on Discord: this channel's records only, top users in a server, and its views."""
 
 from __future__ import annotations
+
+import re
 
 from bot.simulator import Simulator
 from tests.e2e.discord.conftest import BOT_ID, GENERAL, RANDOM, DiscordWorld, RunBot
 
 
-def section(report: str, title: str) -> str:
-    return next(line for line in report.splitlines() if line.startswith(title + ":"))
+async def spend_in_general(world: DiscordWorld) -> None:
+    await world.say(GENERAL, f"<@{BOT_ID}> first question")
+    await world.wait_text(GENERAL, "Echo: first question")
+    await world.say(GENERAL, f"<@{BOT_ID}> second question", user=world.bob)
+    await world.wait_text(GENERAL, "Echo: second question")
+    await world.slash(GENERAL, "image", prompt="a fox")
+    await world.wait_image(GENERAL)
 
 
 async def test_usage_in_a_server_channel_matches_the_gateway_and_ignores_other_chats(
     world: DiscordWorld, run_bot: RunBot, sim: Simulator
 ) -> None:
     async with run_bot():
-        await world.say(GENERAL, f"<@{BOT_ID}> first question")
-        await world.wait_text(GENERAL, "Echo: first question")
-        await world.say(GENERAL, f"<@{BOT_ID}> second question", user=world.bob)
-        await world.wait_text(GENERAL, "Echo: second question")
-        await world.slash(GENERAL, "image", prompt="a fox")
-        await world.wait_image(GENERAL)
+        await spend_in_general(world)
         billed = sim.ledger.as_dict()  # everything so far happened in #general
 
         await world.say(RANDOM, f"<@{BOT_ID}> elsewhere")
@@ -28,23 +30,45 @@ async def test_usage_in_a_server_channel_matches_the_gateway_and_ignores_other_c
         await world.say(dm, "private", user=world.bob)
         await world.wait_text(dm, "Echo: private")
 
-        await world.slash(GENERAL, "usage")
+        interaction = await world.slash(GENERAL, "usage")
         report = (await world.wait_text(GENERAL, "Usage in this chat"))["content"]
 
+    assert interaction.original is not None and interaction.original["content"] == "**/usage**"
     requests = sum(billed["requests"].values())
-    expected = (
-        f"All time: {requests} requests, {billed['input_tokens']:,} in / "
-        f"{billed['output_tokens']:,} out tokens, {billed['images']} images"
+    assert re.search(rf"^Total: \*\*\$[0-9.]+\*\* · {requests} requests$", report, re.MULTILINE), report
+    tokens = billed["input_tokens"] + billed["output_tokens"]
+    detail = (
+        f"{tokens:,} tokens ({billed['input_tokens']:,} in / {billed['output_tokens']:,} out)"
+        f" · {billed['images']} images"
     )
-    assert section(report, "All time") == expected
-    assert section(report, "Today") == expected.replace("All time", "Today")
-    top = report[report.index("Top users:") :]
-    assert "alice: 2 requests" in top  # a chat turn and an image
-    assert "bob: 1 requests" in top
+    assert detail in report.splitlines()
+    top = report[report.index("**Top users**") :]
+    assert "• alice: " in top and "• bob: " in top
+
+
+async def test_usage_views_me_chart_and_export(world: DiscordWorld, run_bot: RunBot) -> None:
+    async with run_bot():
+        await spend_in_general(world)
+
+        await world.slash(GENERAL, "usage", user=world.bob, show="me", period="today")
+        mine = (await world.wait_text(GENERAL, "Your usage in this chat"))["content"]
+        assert " · 1 requests" in mine and "Top users" not in mine
+
+        await world.slash(GENERAL, "usage", show="chart")
+        chart = await world.wait_message(GENERAL, lambda m: "Daily cost" in m["content"])
+        assert chart["attachments"][0]["filename"].endswith(".png")
+
+        await world.slash(GENERAL, "usage", user=world.bob, show="export")
+        await world.wait_text(GENERAL, "Only this chat's admins can export")
+        await world.slash(GENERAL, "usage", show="export")  # Alice owns the server
+        export = await world.wait_message(GENERAL, lambda m: "usage events" in m["content"])
+        (attachment,) = export["attachments"]
+        name, data, _ = world.fake.attachment(int(attachment["id"]))
+        assert name.endswith(".csv") and data.count(b"\n") >= 4  # a header and three events
 
 
 async def test_usage_in_a_dm_is_private_and_without_a_user_table(
-    world: DiscordWorld, run_bot: RunBot, sim: Simulator
+    world: DiscordWorld, run_bot: RunBot
 ) -> None:
     async with run_bot():
         await world.say(GENERAL, f"<@{BOT_ID}> in public")
@@ -52,5 +76,5 @@ async def test_usage_in_a_dm_is_private_and_without_a_user_table(
         dm = world.dm()
         await world.slash(dm, "usage")
         report = (await world.wait_text(dm, "Usage in this chat"))["content"]
-        assert section(report, "All time") == "All time: nothing yet."
+        assert "Nothing used in this period." in report
         assert "Top users" not in report

@@ -1,0 +1,370 @@
+"""Neutral replies → Discord messages in one channel.
+
+Everything goes out as an ordinary channel message (a reply to the user's message when
+there is one), so any message can later be edited with nothing but its channel id and
+message id — which is all the Midjourney tracker has after a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import discord
+
+from bot.imaging import fit_under
+from bot.model import Activity, ButtonRows, ChatAddress, OutImage, SentMessage
+from bot.rich import Rich, Span, Style, render_chunks
+from bot.text import split_text
+
+from .views import build_view
+
+log = logging.getLogger(__name__)
+
+MESSAGE_LIMIT = 2000
+FILES_PER_MESSAGE = 10
+INTERACTION_TOKEN_LIFETIME = 14 * 60.0  # Discord's 15 minutes, less a margin
+TYPING_REFRESH = 8.0  # Discord shows "typing…" for about 10 s per trigger
+# Never ping anyone from model output; a reply may notify the person it answers.
+NO_PINGS = discord.AllowedMentions(everyone=False, users=False, roles=False, replied_user=True)
+_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
+
+
+@dataclass(frozen=True)
+class ChannelLink:
+    """What an outbox needs from the running client, kept narrow for tests and restarts."""
+
+    channel: Callable[[int], discord.PartialMessageable]
+    upload_limit: Callable[[int], int]
+    ready: Callable[[], Awaitable[None]]
+
+
+class DiscordOutbox:
+    def __init__(
+        self,
+        link: ChannelLink,
+        address: ChatAddress,
+        reply_to: str | None = None,
+        *,
+        interaction: discord.Interaction | None = None,
+        stream_interval: float = 1.5,
+    ) -> None:
+        self._link = link
+        self._address = address
+        self._channel_id = int(address.chat_id)
+        self._reply_to = int(reply_to) if reply_to and reply_to.isdigit() else None
+        # Slash commands and buttons work where the bot may not post; then answer through them.
+        self._interaction = interaction
+        self._stream_interval = stream_interval
+
+    @property
+    def address(self) -> ChatAddress:
+        return self._address
+
+    async def _channel(self) -> discord.PartialMessageable:
+        await self._link.ready()
+        return self._link.channel(self._channel_id)
+
+    def _reference(self) -> discord.MessageReference | None:
+        if self._reply_to is None:
+            return None
+        # The user may have deleted their message meanwhile; answer anyway.
+        return discord.MessageReference(
+            message_id=self._reply_to, channel_id=self._channel_id, fail_if_not_exists=False
+        )
+
+    async def send_text(self, text: str, *, buttons: ButtonRows = ()) -> SentMessage:
+        channel = await self._channel()
+        chunks = split_text(text, MESSAGE_LIMIT) or ["…"]
+        sent: discord.Message | None = None
+        for number, chunk in enumerate(chunks):
+            last = number == len(chunks) - 1
+            sent = await self._post(channel, chunk, first=number == 0, buttons=buttons if last else ())
+        assert sent is not None
+        return SentMessage(str(sent.id))
+
+    async def _post(
+        self,
+        channel: discord.PartialMessageable,
+        content: str | None,
+        *,
+        first: bool,
+        buttons: ButtonRows = (),
+        files: Sequence[tuple[str, bytes]] = (),
+    ) -> discord.Message:
+        """One message; only the first of a series is a reply, only the last has buttons."""
+        extra: dict[str, Any] = {}
+        view = build_view(buttons)
+        if view is not None:
+            extra["view"] = view
+        if files:
+            extra["files"] = _files(files)
+        reference = self._reference() if first else None
+        try:
+            if reference is not None:
+                extra["reference"] = reference
+            return await channel.send(content, allowed_mentions=NO_PINGS, **extra)
+        except discord.Forbidden:
+            if self._interaction is None or not _token_alive(self._interaction):
+                raise
+            log.info("no permission to post in %s; answering through the interaction", self._address.key)
+        extra.pop("reference", None)
+        if files:
+            extra["files"] = _files(files)
+        if content:
+            extra["content"] = content
+        return await self._interaction.followup.send(wait=True, allowed_mentions=NO_PINGS, **extra)
+
+    async def send_rich(self, doc: Rich) -> SentMessage:
+        """A report in Discord markdown, split between lines (never inside a style)."""
+        channel = await self._channel()
+        chunks = render_chunks(doc, markdown, MESSAGE_LIMIT) or ["…"]
+        sent: discord.Message | None = None
+        for number, chunk in enumerate(chunks):
+            sent = await self._post(channel, chunk, first=number == 0)
+        assert sent is not None
+        return SentMessage(str(sent.id))
+
+    async def edit_text(self, message: SentMessage, text: str, *, buttons: ButtonRows = ()) -> None:
+        channel = await self._channel()
+        chunks = split_text(text, MESSAGE_LIMIT) or ["…"]
+        content = chunks[0] if len(chunks) == 1 else chunks[0][: MESSAGE_LIMIT - 2] + " …"
+        try:
+            await channel.get_partial_message(int(message.message_id)).edit(
+                content=content, view=build_view(buttons), allowed_mentions=NO_PINGS
+            )
+        except (discord.Forbidden, discord.NotFound):
+            if self._interaction is None or not _token_alive(self._interaction):
+                raise
+            await self._interaction.followup.edit_message(
+                int(message.message_id), content=content, view=build_view(buttons), allowed_mentions=NO_PINGS
+            )
+
+    async def send_images(
+        self, images: Sequence[OutImage], *, caption: str = "", buttons: ButtonRows = ()
+    ) -> SentMessage:
+        channel = await self._channel()
+        limit = self._link.upload_limit(self._channel_id)
+        for _attempt in range(4):
+            fitted, refused = await _fit_all(images, limit)
+            note = _refusal_note(refused, len(images), limit)
+            if not fitted:
+                return await self.send_text("\n".join(filter(None, [caption, note])), buttons=buttons)
+            try:
+                return await self._send_files(
+                    channel, fitted, "\n".join(filter(None, [caption, note])), buttons, limit
+                )
+            except discord.HTTPException as exc:
+                if exc.status != 413:
+                    raise
+                # The server knows a lower limit than the guild's boost level suggests.
+                limit = max(1024, max(len(data) for _, data in fitted) // 2)
+                log.info(
+                    "upload refused as too large in %s; retrying under %d bytes", self._address.key, limit
+                )
+        note = _refusal_note(list(range(1, len(images) + 1)), len(images), limit)
+        return await self.send_text("\n".join(filter(None, [caption, note])), buttons=buttons)
+
+    async def send_file(self, data: bytes, file_name: str, mime: str, *, caption: str = "") -> SentMessage:
+        """A document goes out byte for byte, or not at all (with a note saying why)."""
+        channel = await self._channel()
+        limit = self._link.upload_limit(self._channel_id)
+        captions = split_text(caption, MESSAGE_LIMIT) if caption else []
+        if len(data) <= limit:
+            try:
+                sent = await self._post(
+                    channel, captions[0] if captions else None, first=True, files=[(file_name, data)]
+                )
+                for chunk in captions[1:]:
+                    sent = await self._post(channel, chunk, first=False)
+                return SentMessage(str(sent.id))
+            except discord.HTTPException as exc:
+                if exc.status != 413:
+                    raise
+        note = f"⚠️ {file_name} is {_size(len(data))}, too large to send here (limit {_size(limit)})."
+        return await self.send_text("\n".join(filter(None, [caption, note])))
+
+    async def _send_files(
+        self,
+        channel: discord.PartialMessageable,
+        fitted: list[tuple[str, bytes]],
+        caption: str,
+        buttons: ButtonRows,
+        limit: int,
+    ) -> SentMessage:
+        batches = _batches(fitted, limit)
+        captions = split_text(caption, MESSAGE_LIMIT) if caption else []
+        sent: discord.Message | None = None
+        for number, batch in enumerate(batches):
+            last = number == len(batches) - 1 and len(captions) <= 1
+            sent = await self._post(
+                channel,
+                captions[0] if number == 0 and captions else None,
+                first=number == 0,
+                buttons=buttons if last else (),
+                files=batch,
+            )
+        for number, chunk in enumerate(captions[1:], 2):
+            sent = await self._post(
+                channel, chunk, first=False, buttons=buttons if number == len(captions) else ()
+            )
+        assert sent is not None
+        return SentMessage(str(sent.id))
+
+    @contextlib.asynccontextmanager
+    async def activity(self, kind: Activity) -> AsyncIterator[None]:
+        """Discord has one indicator ("typing…") for every kind of work."""
+        keeper = asyncio.create_task(self._keep_typing(), name=f"typing-{self._channel_id}")
+        try:
+            yield
+        finally:
+            keeper.cancel()
+            await asyncio.gather(keeper, return_exceptions=True)
+
+    async def _keep_typing(self) -> None:
+        channel = await self._channel()
+        while True:
+            try:
+                await channel.typing()
+            except discord.HTTPException as exc:
+                # A courtesy only: never let it fail the work it decorates.
+                log.debug("typing indicator failed in %s: %s", self._address.key, exc.status)
+            await asyncio.sleep(TYPING_REFRESH)
+
+    def stream(self) -> DiscordStream:
+        return DiscordStream(self, self._stream_interval)
+
+
+class DiscordStream:
+    """Shows the answer while it is written: one message, edited at a pace Discord accepts."""
+
+    def __init__(self, outbox: DiscordOutbox, interval: float) -> None:
+        self._outbox = outbox
+        self._interval = interval
+        self._message: SentMessage | None = None
+        self._shown = ""
+        self._last = 0.0
+        self._failed = False
+
+    async def push(self, text_so_far: str) -> None:
+        now = time.monotonic()
+        if self._failed or now - self._last < self._interval:
+            return
+        preview = _preview(text_so_far)
+        if not preview or preview == self._shown:
+            return
+        self._last = now
+        try:
+            if self._message is None:
+                self._message = await self._outbox.send_text(preview)
+            else:
+                await self._outbox.edit_text(self._message, preview)
+            self._shown = preview
+        except discord.HTTPException as exc:
+            # The final answer still goes out in finish(); drafts are best effort.
+            log.warning("draft update failed in %s: %s", self._outbox.address.key, exc.status)
+            self._failed = True
+
+    async def finish(self, final_text: str) -> None:
+        chunks = split_text(final_text, MESSAGE_LIMIT) or ["…"]
+        if self._message is None:
+            await self._outbox.send_text(final_text)
+            return
+        if chunks[0] != self._shown:
+            try:
+                await self._outbox.edit_text(self._message, chunks[0])
+            except discord.HTTPException as exc:
+                log.warning(
+                    "final edit failed in %s (%s); sending anew", self._outbox.address.key, exc.status
+                )
+                await self._outbox.send_text(final_text)
+                return
+        rest = "\n\n".join(chunks[1:])
+        if rest:
+            await self._outbox.send_text(rest)
+
+
+def markdown(span: Span) -> str:
+    """One span of a `Rich` document in Discord markdown; user text is escaped."""
+    if span.style is Style.CODE:
+        text = span.text.replace("`", "ˋ")  # no way to escape a backtick inside inline code
+        return f"`{text}`" if text else ""
+    text = discord.utils.escape_markdown(span.text)
+    if not text.strip():
+        return text
+    if span.style is Style.BOLD:
+        return f"**{text}**"
+    if span.style is Style.ITALIC:
+        return f"*{text}*"
+    return text
+
+
+def _files(files: Sequence[tuple[str, bytes]]) -> list[discord.File]:
+    """Fresh `discord.File`s for each request: discord.py closes them once sent (or refused)."""
+    return [discord.File(io.BytesIO(data), filename=name) for name, data in files]
+
+
+def _token_alive(interaction: discord.Interaction) -> bool:
+    """Follow-ups need the interaction's token: valid for 15 minutes, after an acknowledgement."""
+    age = discord.utils.utcnow() - interaction.created_at
+    return interaction.response.is_done() and age.total_seconds() < INTERACTION_TOKEN_LIFETIME
+
+
+def _preview(text: str) -> str:
+    text = text.strip()
+    if len(text) <= MESSAGE_LIMIT:
+        return text
+    return split_text(text, MESSAGE_LIMIT - 2)[0] + " …"
+
+
+async def _fit_all(images: Sequence[OutImage], limit: int) -> tuple[list[tuple[str, bytes]], list[int]]:
+    """Re-encode what exceeds `limit` (off the event loop); numbers of images that won't fit."""
+    fitted: list[tuple[str, bytes]] = []
+    refused: list[int] = []
+    for number, image in enumerate(images, 1):
+        if len(image.data) <= limit:
+            fitted.append((image.file_name, image.data))
+            continue
+        result = await asyncio.to_thread(fit_under, image.data, limit)
+        if result is None:
+            refused.append(number)
+            continue
+        data, mime = result
+        stem = image.file_name.rsplit(".", 1)[0] or "image"
+        fitted.append((f"{stem}.{_EXTENSIONS.get(mime, 'jpg')}", data))
+    return fitted, refused
+
+
+def _refusal_note(refused: list[int], total: int, limit: int) -> str:
+    if not refused:
+        return ""
+    if total == 1:
+        which = "The image"
+    elif len(refused) == total:
+        which = "The images"
+    else:
+        which = "Image " + ", ".join(map(str, refused))
+    return f"⚠️ {which} could not be made small enough to send here (limit {_size(limit)})."
+
+
+def _size(n: int) -> str:
+    return f"{n / 1_048_576:.1f} MB" if n >= 1_048_576 else f"{max(1, n // 1024)} KB"
+
+
+def _batches(files: list[tuple[str, bytes]], limit: int) -> list[list[tuple[str, bytes]]]:
+    """At most ten files per message, and together no larger than the upload limit."""
+    batches: list[list[tuple[str, bytes]]] = [[]]
+    size = 0
+    for name, data in files:
+        if batches[-1] and (len(batches[-1]) >= FILES_PER_MESSAGE or size + len(data) > limit):
+            batches.append([])
+            size = 0
+        batches[-1].append((name, data))
+        size += len(data)
+    return batches

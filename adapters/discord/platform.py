@@ -1,0 +1,271 @@
+"""The Discord platform: a discord.py client that feeds the core and a Messenger for later replies.
+
+Every incoming message, slash command and button press runs `Core.handle` in its own
+task, so slow work never holds up the gateway. Slash commands and button presses are
+acknowledged (deferred) first, well within Discord's three seconds.
+
+Test seam: when `DISCORD_API_URL` is set, discord.py's REST calls go to
+`{DISCORD_API_URL}/api/v10` (`discord.http.Route.BASE`) and the websocket gateway is
+the one that server announces at `GET /gateway/bot`. Both are process-wide settings of
+discord.py, so every Discord client in the process talks to that server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+import discord
+import yarl
+from discord import app_commands
+from discord.gateway import DiscordWebSocket
+
+from bot.config import ConfigError, Settings
+from bot.core import Core
+from bot.model import ChatAddress, Messenger
+
+from .commands import Options, add_to_tree, build_commands, register
+from .outbox import NO_PINGS, ChannelLink, DiscordOutbox
+from .translate import (
+    PLATFORM,
+    command_echo,
+    in_guild,
+    incoming_from_button,
+    incoming_from_command,
+    incoming_from_message,
+    mentions_bot,
+    replied_author_id,
+)
+from .views import pressed_button
+
+log = logging.getLogger(__name__)
+
+READY_TIMEOUT = 15.0  # a send before login waits this long, then fails
+_CHAT_MESSAGES = (discord.MessageType.default, discord.MessageType.reply)
+
+
+def use_api(api_url: str | None) -> None:
+    """The documented seam: point discord.py's REST client at another server (tests, proxies)."""
+    if api_url:
+        discord.http.Route.BASE = f"{api_url.rstrip('/')}/api/v10"
+
+
+def intents() -> discord.Intents:
+    chosen = discord.Intents.none()
+    chosen.guilds = True
+    chosen.guild_messages = True
+    chosen.dm_messages = True
+    chosen.message_content = True  # privileged: enable it in the developer portal
+    return chosen
+
+
+class DiscordMessenger:
+    """Reaches any channel by id alone: what the Midjourney tracker needs after a restart."""
+
+    platform = PLATFORM
+
+    def __init__(self, link: ChannelLink) -> None:
+        self._link = link
+
+    def outbox_for(self, address: ChatAddress, reply_to: str | None) -> DiscordOutbox:
+        return DiscordOutbox(self._link, address, reply_to)
+
+
+class _Client(discord.Client):
+    """discord.py's client with its events forwarded to the platform."""
+
+    def __init__(self, platform: DiscordPlatform) -> None:
+        super().__init__(intents=intents(), allowed_mentions=NO_PINGS)
+        self.tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(self)
+        self._platform = platform
+
+    async def setup_hook(self) -> None:
+        await self._platform._after_login()
+
+    async def close(self) -> None:
+        # discord.py 2.7 keeps its "wait for more guilds, then fire on_ready" task alive past
+        # close(); a client stopped within `guild_ready_timeout` (2 s) of connecting would
+        # have it fail later on a closed client ("Task exception was never retrieved").
+        ready_task = getattr(self._connection, "_ready_task", None)
+        if isinstance(ready_task, asyncio.Task):
+            ready_task.cancel()
+        await super().close()
+
+    async def on_ready(self) -> None:
+        log.info(
+            "discord: connected as %s (%s) in %d servers",
+            self.user,
+            getattr(self.user, "id", "?"),
+            len(self.guilds),
+        )
+
+    async def on_message(self, message: discord.Message) -> None:
+        self._platform._on_message(message)
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        self._platform._on_interaction(interaction)
+
+
+class DiscordPlatform:
+    def __init__(self, settings: Settings, core: Core) -> None:
+        if settings.discord_bot_token is None:
+            raise ConfigError("Missing setting DISCORD_BOT_TOKEN.")
+        self._settings = settings
+        self._core = core
+        self._logged_in = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._client = _Client(self)
+        add_to_tree(self._client.tree, build_commands(self._on_command), settings.discord_guild_ids)
+        self._link = ChannelLink(
+            channel=self._client.get_partial_messageable,
+            upload_limit=self._upload_limit,
+            ready=self._wait_logged_in,
+        )
+        self.messenger: Messenger = DiscordMessenger(self._link)
+
+    @property
+    def client(self) -> discord.Client:
+        return self._client
+
+    async def run(self) -> None:
+        """Serve until cancelled; in-flight work is cancelled and the client closed on the way out."""
+        assert self._settings.discord_bot_token is not None
+        use_api(self._settings.discord_api_url)
+        async with self._client:
+            try:
+                await self._client.start(self._settings.discord_bot_token.get_secret_value())
+            finally:
+                await self._stop_tasks()
+                log.info("discord: stopped")
+
+    async def _after_login(self) -> None:
+        if self._settings.discord_api_url:
+            # discord.py dials its built-in gateway unless told otherwise; ask the server.
+            _, url, _ = await self._client.http.get_bot_gateway()
+            DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+        self._logged_in.set()
+        try:
+            await register(self._client.tree, self._settings.discord_guild_ids)
+        except discord.HTTPException as exc:
+            # Messages still work without slash commands; the owner must see this.
+            log.error("discord: could not register slash commands: %s %s", exc.status, exc.text)
+
+    async def _wait_logged_in(self) -> None:
+        await asyncio.wait_for(self._logged_in.wait(), READY_TIMEOUT)
+
+    def _upload_limit(self, channel_id: int) -> int:
+        channel = self._client.get_channel(channel_id)
+        guild = getattr(channel, "guild", None)
+        if isinstance(guild, discord.Guild):
+            return guild.filesize_limit
+        return discord.utils.DEFAULT_FILE_SIZE_LIMIT_BYTES
+
+    def _outbox(
+        self, address: ChatAddress, reply_to: str | None, interaction: discord.Interaction | None = None
+    ) -> DiscordOutbox:
+        return DiscordOutbox(self._link, address, reply_to, interaction=interaction)
+
+    # --- events (called on the gateway's task: never await slow work here) ---
+
+    def _on_message(self, message: discord.Message) -> None:
+        if message.author.bot or message.webhook_id is not None or message.type not in _CHAT_MESSAGES:
+            return
+        self._spawn(self._handle_message(message), f"message {message.id} in channel {message.channel.id}")
+
+    def _on_interaction(self, interaction: discord.Interaction) -> None:
+        custom_id = pressed_button(interaction)
+        if custom_id is not None:
+            self._spawn(
+                self._handle_button(interaction, custom_id),
+                f"button {custom_id!r} in channel {interaction.channel_id}",
+            )
+
+    async def _on_command(
+        self,
+        interaction: discord.Interaction,
+        name: str,
+        options: Options,
+        attachments: list[discord.Attachment],
+    ) -> None:
+        self._spawn(
+            self._handle_command(interaction, name, options, attachments),
+            f"/{name} in channel {interaction.channel_id}",
+        )
+
+    # --- handling (each in its own task) ---
+
+    async def _handle_message(self, message: discord.Message) -> None:
+        me = self._client.user
+        if me is None:
+            return
+        reply_to_bot = await self._replies_to(message, me.id)
+        incoming = incoming_from_message(message, me.id, reply_to_bot=reply_to_bot)
+        await self._core.handle(incoming, self._outbox(incoming.address, incoming.message_id))
+
+    async def _replies_to(self, message: discord.Message, bot_id: int) -> bool:
+        reference = message.reference
+        if reference is None or reference.message_id is None or not in_guild(message):
+            return False  # in DMs every message is for the bot anyway
+        if reference.type is not discord.MessageReferenceType.reply:
+            return False
+        author = replied_author_id(message)
+        if author is None and not mentions_bot(message.content, bot_id):
+            try:  # Discord left the replied-to message out; look it up only when it decides.
+                author = (await message.channel.fetch_message(reference.message_id)).author.id
+            except discord.HTTPException:
+                return False
+        return author == bot_id
+
+    async def _handle_command(
+        self,
+        interaction: discord.Interaction,
+        name: str,
+        options: Options,
+        attachments: list[discord.Attachment],
+    ) -> None:
+        try:
+            await interaction.response.defer(thinking=True)
+        except discord.HTTPException as exc:
+            log.warning("could not acknowledge /%s in %s: %s", name, interaction.channel_id, exc.status)
+        # The deferred reply shows what was asked; the answers follow as replies to it, as
+        # ordinary channel messages that stay editable after the interaction token expires.
+        message_id: str | None = None
+        try:
+            echo = await interaction.edit_original_response(
+                content=command_echo(name, options, len(attachments)), allowed_mentions=NO_PINGS
+            )
+            message_id = str(echo.id)
+        except discord.HTTPException as exc:
+            log.warning("could not finish /%s in %s: %s", name, interaction.channel_id, exc.status)
+        incoming = incoming_from_command(interaction, name, options, attachments, message_id=message_id)
+        await self._core.handle(incoming, self._outbox(incoming.address, message_id, interaction))
+
+    async def _handle_button(self, interaction: discord.Interaction, custom_id: str) -> None:
+        try:
+            await interaction.response.defer()  # no visible change; results follow as messages
+        except discord.HTTPException as exc:
+            log.warning("could not acknowledge a button in %s: %s", interaction.channel_id, exc.status)
+        incoming = incoming_from_button(interaction, custom_id)
+        await self._core.handle(incoming, self._outbox(incoming.address, incoming.message_id, interaction))
+
+    # --- the error boundary ---
+
+    def _spawn(self, work: Coroutine[Any, Any, None], what: str) -> None:
+        task = asyncio.create_task(self._guard(work, what), name=f"discord {what}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _guard(work: Coroutine[Any, Any, None], what: str) -> None:
+        try:
+            await work
+        except Exception:
+            log.exception("discord: handling %s failed", what)
+
+    async def _stop_tasks(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,212 @@
+"""The Discord outbox against an in-memory channel: splitting, buttons, images, drafts."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+import discord
+import pytest
+from PIL import Image
+
+from adapters.discord.outbox import ChannelLink, DiscordOutbox, _batches, _preview, markdown
+from bot.model import Activity, Button, ChatAddress, ChatKind, OutImage, SentMessage
+from bot.rich import Rich, Span, bold, code, italic
+from bot.text import FENCE
+
+ADDRESS = ChatAddress("dc", "600", ChatKind.GROUP)
+
+
+@dataclass
+class Posted:
+    id: int
+    content: str | None
+    kwargs: dict[str, Any]
+
+
+@dataclass
+class Sent:
+    """What discord.py returns from send(): only the id is read."""
+
+    id: int
+
+
+class FakeResponse:
+    status = 413
+    reason = "Payload Too Large"
+
+
+@dataclass
+class MemoryChannel:
+    """The slice of `discord.PartialMessageable` the outbox uses."""
+
+    upload_limit: int = 10 * 1024 * 1024
+    posted: list[Posted] = field(default_factory=list)
+    edits: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    typing_calls: int = 0
+
+    async def send(self, content: str | None = None, **kwargs: Any) -> Sent:
+        files = kwargs.get("files") or []
+        total = sum(len(f.fp.getvalue()) for f in files)
+        if total > self.upload_limit:
+            raise discord.HTTPException(FakeResponse(), {"code": 40005, "message": "too large"})
+        message = Posted(len(self.posted) + 1, content, kwargs)
+        self.posted.append(message)
+        return Sent(message.id)
+
+    def get_partial_message(self, message_id: int) -> PartialEdit:
+        return PartialEdit(self, message_id)
+
+    async def typing(self) -> None:
+        self.typing_calls += 1
+
+
+@dataclass
+class PartialEdit:
+    channel: MemoryChannel
+    id: int
+
+    async def edit(self, **kwargs: Any) -> None:
+        self.channel.edits.append((self.id, kwargs))
+
+
+def outbox(
+    channel: MemoryChannel, reply_to: str | None = "77", guild_limit: int = 10 * 1024 * 1024
+) -> DiscordOutbox:
+    async def ready() -> None:
+        return None
+
+    link = ChannelLink(channel=lambda _id: channel, upload_limit=lambda _id: guild_limit, ready=ready)  # type: ignore[arg-type,return-value]
+    return DiscordOutbox(link, ADDRESS, reply_to, stream_interval=0.0)
+
+
+def noise_png(side: int) -> bytes:
+    image = Image.effect_noise((side, side), 80).convert("RGB")
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+async def test_long_text_is_split_only_first_replies_and_last_has_buttons() -> None:
+    channel = MemoryChannel()
+    text = "\n\n".join(f"paragraph {n} " + "word " * 60 for n in range(30))
+    sent = await outbox(channel).send_text(text, buttons=[[Button("Again", "mj:t:0")]])
+    assert len(channel.posted) > 1
+    assert all(len(p.content or "") <= 2000 for p in channel.posted)
+    assert "reference" in channel.posted[0].kwargs
+    assert all("reference" not in p.kwargs for p in channel.posted[1:])
+    assert "view" in channel.posted[-1].kwargs
+    assert all("view" not in p.kwargs for p in channel.posted[:-1])
+    assert sent == SentMessage(str(channel.posted[-1].id))
+
+
+async def test_code_blocks_are_closed_and_reopened_across_messages() -> None:
+    channel = MemoryChannel()
+    code = "```python\n" + "\n".join(f"print({n})  # line" for n in range(400)) + "\n```"
+    await outbox(channel).send_text("Here:\n\n" + code)
+    assert len(channel.posted) > 1
+    for post in channel.posted:
+        assert (post.content or "").count(FENCE) % 2 == 0
+    assert all((p.content or "").startswith("```python") for p in channel.posted[1:])
+
+
+async def test_no_reply_reference_without_a_message() -> None:
+    channel = MemoryChannel()
+    await outbox(channel, reply_to=None).send_text("hi")
+    assert "reference" not in channel.posted[0].kwargs
+
+
+async def test_edit_truncates_to_one_message_and_clears_buttons() -> None:
+    channel = MemoryChannel()
+    await outbox(channel).edit_text(SentMessage("5"), "x " * 3000)
+    ((message_id, kwargs),) = channel.edits
+    assert message_id == 5
+    assert len(kwargs["content"]) <= 2000
+    assert kwargs["view"] is None
+
+
+async def test_oversized_image_is_reencoded_under_the_guild_limit() -> None:
+    channel = MemoryChannel()
+    big = noise_png(700)
+    limit = len(big) // 3
+    await outbox(channel, guild_limit=limit).send_images([OutImage(big, "grid.png")], caption="a cat")
+    (post,) = channel.posted
+    (file,) = post.kwargs["files"]
+    assert file.filename == "grid.jpg"
+    assert len(file.fp.getvalue()) <= limit
+    assert post.content == "a cat"
+
+
+async def test_a_server_side_413_shrinks_and_retries() -> None:
+    big = noise_png(600)
+    channel = MemoryChannel(upload_limit=len(big) // 4)
+    await outbox(channel).send_images([OutImage(big, "x.png")])
+    (post,) = channel.posted
+    assert len(post.kwargs["files"][0].fp.getvalue()) <= channel.upload_limit
+
+
+async def test_an_image_that_cannot_fit_is_explained() -> None:
+    channel = MemoryChannel()
+    await outbox(channel, guild_limit=100).send_images([OutImage(noise_png(200), "x.png")], caption="cap")
+    (post,) = channel.posted
+    assert "files" not in post.kwargs
+    assert post.content is not None and post.content.startswith("cap\n⚠️ The image could not be made small")
+
+
+async def test_stream_sends_a_draft_then_edits_it_to_the_final_text() -> None:
+    channel = MemoryChannel()
+    stream = outbox(channel).stream()
+    await stream.push("Hel")
+    await stream.push("Hello wor")
+    await stream.finish("Hello world")
+    assert [p.content for p in channel.posted] == ["Hel"]
+    assert [kwargs["content"] for _, kwargs in channel.edits] == ["Hello wor", "Hello world"]
+
+
+async def test_stream_overflowing_the_limit_continues_in_new_messages() -> None:
+    channel = MemoryChannel()
+    stream = outbox(channel).stream()
+    await stream.push("start")
+    final = "\n\n".join("block " * 50 for _ in range(20))
+    await stream.finish(final)
+    assert len(channel.posted) >= 2
+    assert channel.edits[-1][1]["content"] == final[: len(channel.edits[-1][1]["content"])]
+
+
+async def test_typing_is_shown_during_activity() -> None:
+    channel = MemoryChannel()
+    async with outbox(channel).activity(Activity.TYPING):
+        await asyncio.sleep(0.01)
+    assert channel.typing_calls == 1
+
+
+@pytest.mark.parametrize("count", [1, 10, 11, 25])
+def test_batches_respect_count_and_size(count: int) -> None:
+    files = [(f"{n}.png", b"x" * 100) for n in range(count)]
+    batches = _batches(files, limit=450)
+    assert sum(len(b) for b in batches) == count
+    assert all(len(b) <= 10 and sum(len(d) for _, d in b) <= 450 for b in batches)
+
+
+def test_preview_fits_one_message() -> None:
+    assert _preview("  short ") == "short"
+    assert len(_preview("word " * 1000)) <= 2000
+
+
+def test_markdown_styles_and_escapes_user_text() -> None:
+    assert markdown(bold("Total")) == "**Total**"
+    assert markdown(italic("… and 2 more")) == "*… and 2 more*"
+    assert markdown(code("gpt-4o`x")) == "`gpt-4oˋx`"
+    assert markdown(Span("• my_name*: 3")) == "• my\\_name\\*: 3"
+
+
+async def test_rich_reports_are_split_between_lines() -> None:
+    channel = MemoryChannel()
+    doc = Rich.of(bold("Report"), *[f"line {n} " + "x" * 80 for n in range(60)])
+    await outbox(channel).send_rich(doc)
+    assert len(channel.posted) > 1
+    assert channel.posted[0].content is not None and channel.posted[0].content.startswith("**Report**")
+    assert all(len(p.content or "") <= 2000 for p in channel.posted)
+    assert all((p.content or "").split("\n")[-1].startswith("line ") for p in channel.posted)
