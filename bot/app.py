@@ -12,11 +12,15 @@ import httpx
 from pydantic import SecretStr
 
 from adapters import Platform, build_platforms
+from bot.access import Access
+from bot.budgets import Budgets
 from bot.config import ConfigError, Settings
 from bot.core import Core
 from bot.gateway.client import GatewayClient, Timeouts
 from bot.ledger import Ledger
+from bot.limits import parse_limits
 from bot.midjourney import MjTracker
+from bot.pricing import load_prices
 from bot.services import Services
 from storage import Database
 
@@ -49,7 +53,17 @@ def build_services(settings: Settings, http: httpx.AsyncClient, db: Database) ->
         ),
         max_download_bytes=settings.max_image_bytes,
     )
-    return Services(settings, gateway, db, Ledger(), MjTracker(gateway, db, settings))
+    prices = load_prices(settings.prices_file)
+    return Services(
+        settings,
+        gateway,
+        db,
+        Ledger(prices),
+        MjTracker(gateway, db, settings),
+        prices=prices,
+        budgets=Budgets(db, prices, parse_limits(settings.budgets), ttl=settings.budget_reservation_ttl),
+        access=Access(settings, db),
+    )
 
 
 @dataclass

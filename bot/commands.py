@@ -27,6 +27,8 @@ class PhotoCaption:
 class EditImages:
     prompt: str
     images: tuple[ImageAttachment, ...]
+    # `/mask`: the second photo of the pair; transparent (or white) where to edit.
+    mask: ImageAttachment | None = None
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,33 @@ class MjButtonPress:
 
 
 @dataclass(frozen=True)
+class MjSeed:
+    task_id: str
+
+
+@dataclass(frozen=True)
+class ChooseModel:
+    """`/model`: show this chat's chat model and the choices ("" ), or switch to `name`."""
+
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class SetSystemPrompt:
+    """`/system`: show ("" ), replace, or reset ("reset") this chat's system prompt."""
+
+    prompt: str = ""
+
+
+@dataclass(frozen=True)
 class ShowUsage:
+    args: str = ""
+
+
+@dataclass(frozen=True)
+class Admin:
+    """`/admin allow|deny|budget|usage …`: the words after /admin, checked by the handler."""
+
     args: str = ""
 
 
@@ -87,7 +115,11 @@ Command = (
     | Imagine
     | Blend
     | MjButtonPress
+    | MjSeed
+    | ChooseModel
+    | SetSystemPrompt
     | ShowUsage
+    | Admin
     | NewConversation
     | Help
     | Hint

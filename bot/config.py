@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.limits import parse_limits
 
 
 class MjMode(StrEnum):
@@ -47,7 +49,38 @@ class Settings(BaseSettings):
     image_model: str = "gpt-image-1"
     edit_model: str = "gpt-image-1"
     mj_mode: MjMode = MjMode.RELAX
-    caption_mode: CaptionMode = CaptionMode.EDIT
+    caption_mode: CaptionMode = CaptionMode.AUTO
+    # Cheap model that decides whether a captioned photo is an edit or a question.
+    classifier_model: str = "gpt-4o-mini"
+    # Chat models whose names start with one of these go through /v1/messages.
+    anthropic_model_prefixes: Annotated[tuple[str, ...], NoDecode] = ("claude",)
+    # Chat models that answer with images inside their text (glob patterns).
+    image_chat_models: Annotated[tuple[str, ...], NoDecode] = ("gpt-4o-image*", "gemini-*image*")
+    # Which GET /v1/models entries /model offers (glob patterns).
+    allowed_chat_models: Annotated[tuple[str, ...], NoDecode] = (
+        "gpt-4*",
+        "gpt-5*",
+        "o3*",
+        "o4*",
+        "claude-*",
+        "gemini-*",
+        "deepseek-*",
+        "qwen*",
+    )
+    # Long memory: turns beyond the history budget are embedded and recalled ("" turns it off).
+    embedding_model: str = "text-embedding-3-small"
+    recall_turns: int = Field(default=3, ge=0, le=20)
+    # Tool calling in conversation; 0 turns the tools off.
+    max_tool_rounds: int = Field(default=3, ge=0, le=10)
+    # Output cap for chat calls (Anthropic requires one).
+    chat_max_tokens: int = Field(default=4096, ge=16)
+    # dall-e-2 edits need a square: crop the middle, or pad with transparency.
+    dalle2_fit: Literal["crop", "pad"] = "crop"
+    # Streaming: drafts (private) and edits (groups) at most this often, in seconds.
+    stream_draft_interval: float = Field(default=0.3, ge=0)
+    stream_edit_interval: float = Field(default=2.0, ge=0)
+    # Groups: a short answer arrives as one message; edits start only after this wait.
+    stream_group_first_delay: float = Field(default=1.0, ge=0)
 
     system_prompt: str = "You are a helpful assistant in a chat. Answer concisely."
     # Conversation memory: how many tokens of past turns are sent with each request.
@@ -73,6 +106,24 @@ class Settings(BaseSettings):
     album_wait: float = Field(default=1.0, ge=0)
     log_level: str = "INFO"
 
+    # Costs, budgets and access (README "Costs, budgets and access").
+    # The operator's price table, merged over the shipped bot/prices.toml.
+    prices_file: Path | None = None
+    # User ids ("tg:123" or a bare "123" for any platform) and chat keys ("tg:-100123").
+    admin_user_ids: Annotated[tuple[str, ...], NoDecode] = ()
+    allowed_chat_ids: Annotated[tuple[str, ...], NoDecode] = ()  # empty: every chat
+    allowed_user_ids: Annotated[tuple[str, ...], NoDecode] = ()  # empty: every user
+    # Default limits for every chat, e.g. "chat.day.cost=5, user.month.images=40".
+    budgets: str = ""
+    # Answer length a chat request reserves against token and cost budgets until it settles.
+    budget_output_tokens: int = Field(default=1000, ge=0)
+    # A reservation left behind by a crash stops counting after this many seconds.
+    budget_reservation_ttl: float = Field(default=900.0, gt=0)
+    # Requests per user per minute (0: no limit); image jobs running at once per chat.
+    rate_limit_per_minute: int = Field(default=20, ge=0)
+    image_jobs_per_chat: int = Field(default=2, ge=0)
+    mj_tasks_per_chat: int = Field(default=4, ge=0)
+
     @field_validator("discord_guild_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
@@ -82,14 +133,50 @@ class Settings(BaseSettings):
             return (value,)
         return value
 
+    @field_validator("anthropic_model_prefixes", "image_chat_models", "allowed_chat_models", mode="before")
+    @classmethod
+    def _split_names(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.replace(";", ",").split(",") if part.strip())
+        return value
+
+    @field_validator("admin_user_ids", "allowed_chat_ids", "allowed_user_ids", mode="before")
+    @classmethod
+    def _split_access_ids(cls, value: object) -> object:
+        if isinstance(value, int):
+            return (str(value),)
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.replace(";", ",").split(",") if part.strip())
+        return value
+
+    @field_validator("budgets")
+    @classmethod
+    def _check_budgets(cls, value: str) -> str:
+        parse_limits(value)  # a LimitSyntaxError (ValueError) names the bad part
+        return value
+
     @field_validator("wenwen_base_url", "telegram_api_url", "discord_api_url")
     @classmethod
-    def _strip_slash(cls, value: str | None) -> str | None:
+    def _strip_slash(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None or not value.strip():
+            if info.field_name == "wenwen_base_url":
+                # `WENWEN_BASE_URL=` must not leave the gateway client without a base URL.
+                raise ValueError("must not be empty (remove the line to use the default)")
             return None
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
+        value = value.rstrip("/")
+        if info.field_name == "wenwen_base_url" and value.endswith("/v1"):
+            # Newer wenwen pages show the base with /v1; our paths already carry it.
+            value = value.removesuffix("/v1")
+        return value
+
+    @field_validator("mj_mode", "caption_mode", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        return value.upper() if value.upper() in MjMode.__members__ else value.lower()
 
 
 class ConfigError(Exception):

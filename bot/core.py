@@ -8,7 +8,8 @@ from typing import Any
 
 from bot import commands as c
 from bot.gateway.errors import GatewayError
-from bot.handlers import chat, edit, help, image, imagine, usage
+from bot.guard import Guard, Silent
+from bot.handlers import admin, caption, chat, edit, help, image, imagine, settings, usage
 from bot.handlers.errors import UserError
 from bot.model import Incoming, Outbox
 from bot.router import Limits, route
@@ -21,13 +22,17 @@ Handler = Callable[[Any, Context], Awaitable[None]]
 HANDLERS: dict[type[Any], Handler] = {
     c.Chat: chat.handle_chat,
     c.NewConversation: chat.handle_new_conversation,
-    c.PhotoCaption: edit.handle_photo_caption,
+    c.PhotoCaption: caption.handle_photo_caption,
     c.EditImages: edit.handle_edit,
     c.GenerateImage: image.handle_generate,
     c.Imagine: imagine.handle_imagine,
     c.Blend: imagine.handle_blend,
     c.MjButtonPress: imagine.handle_button,
+    c.MjSeed: imagine.handle_seed,
+    c.ChooseModel: settings.handle_model,
+    c.SetSystemPrompt: settings.handle_system,
     c.ShowUsage: usage.handle_usage,
+    c.Admin: admin.handle_admin,
     c.Help: help.handle_help,
     c.Hint: help.handle_hint,
 }
@@ -42,6 +47,7 @@ class Core:
         self._limits = Limits(
             max_prompt_chars=settings.max_prompt_chars, max_images=settings.max_album_images
         )
+        self._guard = Guard(services)
 
     async def handle(self, msg: Incoming, out: Outbox) -> None:
         command = route(msg, self._limits)
@@ -55,8 +61,12 @@ class Core:
         )
         ctx = Context(msg=msg, out=out, services=self.services)
         try:
-            await self._remember_chat(msg)
-            await HANDLERS[type(command)](command, ctx)
+            # Access, rate, job caps and budgets first: a refused request calls nothing.
+            async with self._guard.admit(command, msg):
+                await self._remember_chat(msg)
+                await HANDLERS[type(command)](command, ctx)
+        except Silent:
+            log.info("%s in %s ignored (refused before)", type(command).__name__, msg.address.key)
         except UserError as exc:
             log.info("refused %s in %s: %s", type(command).__name__, msg.address.key, exc)
             await _say(out, str(exc))

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
+from bot import budgets
 from bot.gateway.types import ImageResult
 from bot.model import ChatAddress, User
+from bot.pricing import PriceTable, load_prices
 from storage import UnitOfWork, UsageEvent
 
 log = logging.getLogger(__name__)
@@ -17,6 +20,9 @@ class Ledger:
     Callers record usage in the same transaction as their other bookkeeping, so an
     event is never lost between the gateway's answer and the reply.
     """
+
+    def __init__(self, prices: PriceTable | None = None) -> None:
+        self._prices = prices if prices is not None else load_prices()
 
     def event(
         self,
@@ -68,5 +74,29 @@ class Ledger:
         )
 
     async def add(self, uow: UnitOfWork, event: UsageEvent) -> None:
+        """Price and record the event; a reservation held by this request is settled with it."""
+        event = self.priced(event)
         if not await uow.usage.add(event):
             log.info("usage for %s already recorded; not counted twice", event.request_key)
+            return
+        await budgets.settle(uow, event)
+
+    def priced(self, event: UsageEvent) -> UsageEvent:
+        """The event with its cost at today's prices; unchanged if it has a currency already.
+
+        A model missing from the price table keeps cost 0 and no currency, which is how
+        /usage tells unpriced usage apart from free usage.
+        """
+        if event.currency is not None:
+            return event
+        cost = self._prices.cost(
+            event.model,
+            input_tokens=event.input_tokens,
+            output_tokens=event.output_tokens,
+            images=event.images,
+            mj_tasks=event.mj_tasks,
+        )
+        if cost is None:
+            log.info("no price for model %r; recorded at 0", event.model)
+            return event
+        return replace(event, cost=cost, currency=self._prices.currency)

@@ -19,7 +19,7 @@ from bot.gateway.client import GatewayClient
 from bot.gateway.errors import GatewayError
 from bot.gateway.types import MjTask
 from bot.model import Button, ChatAddress, Messenger, Outbox, OutImage, SentMessage
-from bot.router import button_payload
+from bot.router import button_payload, seed_payload
 from storage import Database, MjButton, MjTaskRecord
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,10 @@ def button_rows(task_id: str, buttons: Sequence[MjButton]) -> list[list[Button]]
         for index, b in enumerate(buttons)
         if not b.custom_id.startswith(_UNSUPPORTED_PREFIXES)
     ]
-    return [usable[i : i + _BUTTONS_PER_ROW] for i in range(0, len(usable), _BUTTONS_PER_ROW)]
+    rows = [usable[i : i + _BUTTONS_PER_ROW] for i in range(0, len(usable), _BUTTONS_PER_ROW)]
+    # Not a Midjourney button: the bot asks /mj/task/{id}/image-seed when it is pressed.
+    rows.append([Button("🌱 Seed", seed_payload(task_id))])
+    return rows
 
 
 class MjTracker:

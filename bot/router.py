@@ -11,6 +11,8 @@ from bot.model import Incoming
 
 BLEND_DIMENSIONS = {"portrait": "PORTRAIT", "square": "SQUARE", "landscape": "LANDSCAPE"}
 BUTTON_PREFIX = "mj"
+SEED_BUTTON = "seed"  # mj:<task id>:seed — the bot's own button, not a Midjourney one
+MODEL_PREFIX = "model"
 
 
 @dataclass(frozen=True)
@@ -42,9 +44,11 @@ def _imagine(args: str, msg: Incoming, _: Limits) -> c.Command:
 def _blend(args: str, msg: Incoming, _: Limits) -> c.Command:
     dimension = BLEND_DIMENSIONS.get(args.strip().lower()) if args.strip() else "SQUARE"
     if dimension is None:
-        return c.Hint("Usage: /blend [portrait|square|landscape] as the caption of 2–5 photos.")
+        return c.Hint("Usage: /blend [portrait|square|landscape], sent with 2–5 photos.")
     if not 2 <= len(msg.images) <= 5:
-        return c.Hint(f"/blend needs 2 to 5 photos sent together as an album (you sent {len(msg.images)}).")
+        return c.Hint(
+            f"/blend needs 2 to 5 photos sent together in one message (you sent {len(msg.images)})."
+        )
     return c.Blend(msg.images, dimension)
 
 
@@ -56,10 +60,21 @@ def _image(args: str, _msg: Incoming, _: Limits) -> c.Command:
 
 def _edit(args: str, msg: Incoming, _: Limits) -> c.Command:
     if not msg.images:
-        return c.Hint("Send one or more photos with /edit <what to change> as the caption.")
+        return c.Hint("Send one or more photos together with /edit <what to change>.")
     if not args:
-        return c.Hint("Say what to change: /edit <instruction> as the photo caption.")
+        return c.Hint("Say what to change: /edit <instruction>, sent with the photos.")
     return c.EditImages(args, msg.images)
+
+
+def _mask(args: str, msg: Incoming, _: Limits) -> c.Command:
+    if len(msg.images) != 2:
+        return c.Hint(
+            "Send two photos together with /mask <what to change> as the caption: the photo, then "
+            "the mask (transparent or white where to change)."
+        )
+    if not args:
+        return c.Hint("Say what to change: /mask <instruction> as the caption of the photo and its mask.")
+    return c.EditImages(args, msg.images[:1], mask=msg.images[1])
 
 
 COMMANDS: tuple[CommandSpec, ...] = (
@@ -68,13 +83,17 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("imagine", "Midjourney: draw a picture from a prompt", _imagine),
     CommandSpec("blend", "Midjourney: blend 2–5 photos (send as an album)", _blend),
     CommandSpec("edit", "Edit the attached photos as described", _edit),
+    CommandSpec("mask", "Edit a photo where its mask (second photo) allows", _mask),
+    CommandSpec("model", "Show or switch this chat's AI model", lambda a, _m, _l: c.ChooseModel(a.strip())),
+    CommandSpec("system", "Show or set this chat's system prompt", lambda a, _m, _l: c.SetSystemPrompt(a)),
     CommandSpec("usage", "What this chat has spent", lambda a, _m, _l: c.ShowUsage(a.strip())),
+    CommandSpec("admin", "Bot admin: access, budgets, usage", lambda a, _m, _l: c.Admin(a), in_menu=False),
     CommandSpec("new", "Start a fresh conversation", lambda _a, _m, _l: c.NewConversation()),
     CommandSpec("help", "What this bot can do", lambda _a, _m, _l: c.Help()),
     CommandSpec("start", "Welcome and help", lambda _a, _m, _l: c.Help(), in_menu=False),
 )
 _BY_NAME = {spec.name: spec for spec in COMMANDS}
-_PROMPTED = (c.Chat, c.PhotoCaption, c.EditImages, c.GenerateImage, c.Imagine)
+_PROMPTED = (c.Chat, c.PhotoCaption, c.EditImages, c.GenerateImage, c.Imagine, c.SetSystemPrompt)
 
 
 _COMMAND = re.compile(r"/([A-Za-z0-9_]+)(?:@\w+)?(?:\s+(.*))?", re.DOTALL)
@@ -118,7 +137,9 @@ def _route(msg: Incoming, limits: Limits) -> c.Command:
     text = msg.text.strip()
     if msg.images:
         if not text:
-            return c.Hint("Add a caption to your photo: what should I change? (or /blend, /imagine <prompt>)")
+            return c.Hint(
+                "Tell me what to do with the photo: what should I change? (or /blend, /imagine <prompt>)"
+            )
         return c.PhotoCaption(text, msg.images)
     if not text:
         return c.Hint("Yes? Write your question after the mention, or send /help.")
@@ -129,13 +150,19 @@ def _options_text(msg: Incoming) -> str:
     """Structured options (Discord) flattened to the same argument text Telegram users type."""
     if msg.command == "blend":
         return msg.option("dimensions") or ""
-    return (msg.option("prompt") or msg.option("text") or msg.option("period") or msg.text).strip()
+    named = msg.option("prompt") or msg.option("text") or msg.option("period") or msg.option("model")
+    return (named or msg.text).strip()
 
 
 def _button(payload: str) -> c.Command:
     prefix, _, rest = payload.partition(":")
+    if prefix == MODEL_PREFIX and rest:
+        return c.ChooseModel(rest)
     task_id, _, index = rest.rpartition(":")
-    if prefix != BUTTON_PREFIX or not task_id or not index.isdigit():
+    if prefix == BUTTON_PREFIX and task_id and index == SEED_BUTTON:
+        return c.MjSeed(task_id)
+    # isdigit() alone accepts "²" and other non-ASCII digits that int() rejects or misreads.
+    if prefix != BUTTON_PREFIX or not task_id or not (index.isascii() and index.isdigit()):
         return c.Hint("This button is no longer valid.")
     return c.MjButtonPress(task_id, int(index))
 
@@ -153,3 +180,12 @@ def _check_limits(command: c.Command, msg: Incoming, limits: Limits) -> c.Comman
 
 def button_payload(task_id: str, index: int) -> str:
     return f"{BUTTON_PREFIX}:{task_id}:{index}"
+
+
+def seed_payload(task_id: str) -> str:
+    return f"{BUTTON_PREFIX}:{task_id}:{SEED_BUTTON}"
+
+
+def model_payload(model: str) -> str:
+    """A /model button's payload (callers skip names too long for 64-byte callback data)."""
+    return f"{MODEL_PREFIX}:{model}"

@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bot.access import Access
+from bot.budgets import Budgets
 from bot.config import Settings
 from bot.gateway.client import GatewayClient
 from bot.ledger import Ledger
 from bot.model import Incoming, Outbox
+from bot.pricing import PriceTable
 from storage import Database
 
 if TYPE_CHECKING:
@@ -22,6 +25,9 @@ class Services:
     db: Database
     ledger: Ledger
     mj: MjTracker
+    prices: PriceTable
+    budgets: Budgets
+    access: Access
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,14 @@ of work::
 from storage.db import Database
 from storage.records import (
     FINISHED_MJ_STATUSES,
+    BudgetLimit,
     ChatRecord,
+    ChatUsage,
     MjButton,
     MjTaskRecord,
     RecordNotFound,
+    Reservation,
+    Reserved,
     Role,
     Turn,
     TurnImage,
@@ -30,11 +34,15 @@ from storage.uow import UnitOfWork
 
 __all__ = [
     "FINISHED_MJ_STATUSES",
+    "BudgetLimit",
     "ChatRecord",
+    "ChatUsage",
     "Database",
     "MjButton",
     "MjTaskRecord",
     "RecordNotFound",
+    "Reservation",
+    "Reserved",
     "Role",
     "Turn",
     "TurnImage",

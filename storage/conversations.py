@@ -69,6 +69,30 @@ class ConversationRepository:
             return []
         return await self._load(select(TurnRow).where(TurnRow.id.in_(kept)).order_by(TurnRow.id))
 
+    async def by_ids(self, ids: Iterable[int]) -> list[Turn]:
+        """The given turns (those that exist), oldest first."""
+        wanted = list(ids)
+        if not wanted:
+            return []
+        return await self._load(select(TurnRow).where(TurnRow.id.in_(wanted)).order_by(TurnRow.id))
+
+    async def latest_with_images(
+        self, chat_key: str, epoch: int, *, before_id: int | None = None, role: Role | None = None
+    ) -> Turn | None:
+        """The newest turn of the epoch that carries images (optionally: older than, by role)."""
+        query = (
+            select(TurnRow)
+            .where(TurnRow.chat_key == chat_key, TurnRow.epoch == epoch, TurnRow.images.any())
+            .order_by(TurnRow.id.desc())
+            .limit(1)
+        )
+        if before_id is not None:
+            query = query.where(TurnRow.id < before_id)
+        if role is not None:
+            query = query.where(TurnRow.role == role)
+        found = await self._load(query)
+        return found[0] if found else None
+
     async def older_than(self, chat_key: str, epoch: int, turn_id: int) -> list[Turn]:
         """Every turn of the epoch before `turn_id`, oldest first."""
         return await self._load(

@@ -63,6 +63,8 @@ class UsageTotals:
     images: int
     mj_tasks: int
     cost: Decimal
+    # Events recorded without a price (a model missing from the price table): cost 0.
+    unpriced: int = 0
 
     @classmethod
     def zero(cls) -> UsageTotals:
@@ -73,6 +75,13 @@ class UsageTotals:
 class UserUsage:
     user_id: str
     user_name: str
+    totals: UsageTotals
+
+
+@dataclass(frozen=True)
+class ChatUsage:
+    chat_key: str
+    title: str
     totals: UsageTotals
 
 
@@ -142,3 +151,39 @@ class MjTaskRecord:
     @property
     def finished(self) -> bool:
         return self.status in FINISHED_MJ_STATUSES
+
+
+@dataclass(frozen=True)
+class BudgetLimit:
+    """A chat's own limit; `amount` None means "no limit here", whatever the default says."""
+
+    chat_key: str
+    scope: str
+    period: str
+    metric: str
+    amount: Decimal | None
+    set_by: str
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """What a request in flight is expected to use, counted against budgets until it settles."""
+
+    chat_key: str
+    user_id: str
+    expires_at: datetime
+    cost: Decimal = Decimal(0)
+    tokens: int = 0
+    images: int = 0
+    mj_tasks: int = 0
+
+
+@dataclass(frozen=True)
+class Reserved:
+    """The sum of live reservations."""
+
+    cost: Decimal = Decimal(0)
+    tokens: int = 0
+    images: int = 0
+    mj_tasks: int = 0
+    count: int = 0

@@ -182,3 +182,74 @@ class MjTaskRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
     finished_at: Mapped[datetime | None]
+
+
+class TurnEmbeddingRow(Base):
+    """One embedded conversation turn, for recall once it has left the context window."""
+
+    __tablename__ = "turn_embeddings"
+    __table_args__ = (Index("ix_turn_embeddings_chat_epoch", "chat_key", "epoch"),)
+
+    turn_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("conversation_turns.id", ondelete="CASCADE"), primary_key=True
+    )
+    chat_key: Mapped[str] = mapped_column(ForeignKey("chats.key"))
+    epoch: Mapped[int]
+    model: Mapped[str]
+    dimensions: Mapped[int]
+    # Little-endian float32s (see storage.embeddings).
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class BudgetLimitRow(Base):
+    """A limit an admin set for one chat, overriding the configured default."""
+
+    __tablename__ = "budget_limits"
+
+    chat_key: Mapped[str] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(primary_key=True)  # chat | user
+    period: Mapped[str] = mapped_column(primary_key=True)  # day | month
+    metric: Mapped[str] = mapped_column(primary_key=True)  # cost | tokens | images | mj
+    # NULL: no limit in this chat, even if the default has one.
+    amount: Mapped[Decimal | None]
+    set_by: Mapped[str]
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+class BudgetReservationRow(Base):
+    """Usage a request in flight is expected to cause; deleted when its event is recorded."""
+
+    __tablename__ = "budget_reservations"
+    __table_args__ = (Index("ix_budget_reservations_chat_expires", "chat_key", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    chat_key: Mapped[str]
+    user_id: Mapped[str]
+    cost: Mapped[Decimal] = mapped_column(default=Decimal(0), server_default=text("0"))
+    tokens: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    images: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    mj_tasks: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    # A crash leaves the row behind; it stops counting after this.
+    expires_at: Mapped[datetime]
+
+
+class ChatAccessRow(Base):
+    """An admin's allow/deny for one chat; wins over ALLOWED_CHAT_IDS."""
+
+    __tablename__ = "chat_access"
+
+    chat_key: Mapped[str] = mapped_column(primary_key=True)
+    allowed: Mapped[bool]
+    set_by: Mapped[str]
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+class AccessRefusalRow(Base):
+    """Who was already told they may not use the bot (a chat key or "user:<platform>:<id>")."""
+
+    __tablename__ = "access_refusals"
+
+    subject: Mapped[str] = mapped_column(primary_key=True)
+    refused_at: Mapped[datetime] = mapped_column(default=utc_now)

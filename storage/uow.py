@@ -7,8 +7,11 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.access import AccessRepository
+from storage.budgets import BudgetRepository
 from storage.chats import ChatRepository
 from storage.conversations import ConversationRepository
+from storage.embeddings import EmbeddingRepository
 from storage.mj_tasks import MjTaskRepository
 from storage.usage import UsageRepository
 
@@ -23,7 +26,10 @@ class UnitOfWork:
     chats: ChatRepository
     usage: UsageRepository
     conversations: ConversationRepository
+    embeddings: EmbeddingRepository
     mj_tasks: MjTaskRepository
+    budgets: BudgetRepository
+    access: AccessRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -36,7 +42,10 @@ class UnitOfWork:
         self.chats = ChatRepository(session)
         self.usage = UsageRepository(session)
         self.conversations = ConversationRepository(session)
+        self.embeddings = EmbeddingRepository(session)
         self.mj_tasks = MjTaskRepository(session)
+        self.budgets = BudgetRepository(session)
+        self.access = AccessRepository(session)
         return self
 
     async def __aexit__(

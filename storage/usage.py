@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator
+from dataclasses import fields
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, UnaryExpression, desc, func, select
+from sqlalchemy import ColumnElement, Row, UnaryExpression, case, desc, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from storage import dialect
 from storage.clock import as_utc, utc_now
-from storage.records import UsageEvent, UsageReport, UsageTotals, UserUsage
+from storage.records import ChatUsage, UsageEvent, UsageReport, UsageTotals, UserUsage
+from storage.tables import ChatRow
 from storage.tables import UsageEventRow as E
 
 # The summed columns behind UsageTotals, in field order.
@@ -32,6 +33,8 @@ def _sums() -> list[ColumnElement[Any]]:
         func.count(E.id).label("requests"),
         *(func.coalesce(func.sum(c), 0).label(c.key) for c in _COUNTERS),
         func.coalesce(func.sum(E.cost), 0).label("cost"),
+        # No currency: the price table did not know the model when the event was recorded.
+        func.coalesce(func.sum(case((E.currency.is_(None), 1), else_=0)), 0).label("unpriced"),
     ]
 
 
@@ -87,16 +90,104 @@ class UsageRepository:
         """Totals for one chat over [since, until), optionally for one user.
 
         by_kind and by_model are ordered heaviest first, like top_users (cost, then
-        total tokens, then requests).
+        total tokens, then requests). One pass over the chat's events, grouped by
+        (kind, model, user) and folded here: reading the rows once is what keeps
+        /usage fast on a big ledger (bench/usage_query.py).
         """
-        where = _filters(chat_key, since, until, user_id)
-        totals_row = (await self._session.execute(select(*_sums()).where(*where))).one()
-        return UsageReport(
-            totals=_totals(totals_row),
-            by_kind=await self._grouped(E.kind, where),
-            by_model=await self._grouped(E.model, where),
-            top_users=await self._top_users(where, top_n),
+        rows = await self._session.execute(
+            select(E.kind, E.model, E.user_id, *_sums(), func.max(E.id).label("last_id"))
+            .where(*_filters(chat_key, since, until, user_id))
+            .group_by(E.kind, E.model, E.user_id)
         )
+        totals = UsageTotals.zero()
+        by_kind: dict[str, UsageTotals] = {}
+        by_model: dict[str, UsageTotals] = {}
+        by_user: dict[str, UsageTotals] = {}
+        last_id: dict[str, int] = {}
+        for row in rows:
+            group = _totals(row)
+            totals = _plus(totals, group)
+            by_kind[row.kind] = _plus(by_kind.get(row.kind), group)
+            by_model[row.model] = _plus(by_model.get(row.model), group)
+            by_user[row.user_id] = _plus(by_user.get(row.user_id), group)
+            last_id[row.user_id] = max(last_id.get(row.user_id, 0), int(row.last_id))
+        top = _heaviest_first(by_user)[: max(top_n, 0)]
+        # The name on each user's latest event: people rename themselves.
+        names: dict[int, str] = {}
+        if top:
+            named = await self._session.execute(
+                select(E.id, E.user_name).where(E.id.in_([last_id[user] for user, _ in top]))
+            )
+            names = dict(named.all())
+        return UsageReport(
+            totals=totals,
+            by_kind=dict(_heaviest_first(by_kind)),
+            by_model=dict(_heaviest_first(by_model)),
+            top_users=[UserUsage(user, names.get(last_id[user], ""), t) for user, t in top],
+        )
+
+    async def totals(
+        self,
+        chat_key: str,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        user_id: str | None = None,
+    ) -> UsageTotals:
+        """Just the totals of `report` (one query; budgets ask for these on every request)."""
+        where = _filters(chat_key, since, until, user_id)
+        return _totals((await self._session.execute(select(*_sums()).where(*where))).one())
+
+    async def by_chat(
+        self, since: datetime | None = None, until: datetime | None = None, top_n: int = 10
+    ) -> tuple[UsageTotals, list[ChatUsage]]:
+        """Totals across every chat, and the heaviest chats (for the bot's admins)."""
+        where = _period(since, until)
+        overall = _totals((await self._session.execute(select(*_sums()).where(*where))).one())
+        top = (
+            select(E.chat_key, *_sums())
+            .where(*where)
+            .group_by(E.chat_key)
+            .order_by(*_HEAVIEST_FIRST, E.chat_key)
+            .limit(top_n)
+            .subquery()
+        )
+        rows = await self._session.execute(
+            select(top, ChatRow.title)
+            .join(ChatRow, ChatRow.key == top.c.chat_key, isouter=True)
+            .order_by(top.c.cost.desc(), top.c.total_tokens.desc(), top.c.requests.desc(), top.c.chat_key)
+        )
+        return overall, [ChatUsage(row.chat_key, row.title or "", _totals(row)) for row in rows]
+
+    async def events(
+        self, chat_key: str, since: datetime | None = None, until: datetime | None = None
+    ) -> AsyncIterator[UsageEvent]:
+        """Every event of a chat, oldest first, streamed (an export may be large)."""
+        rows = await self._session.stream_scalars(
+            select(E)
+            .where(*_filters(chat_key, since, until, None))
+            .order_by(E.id)
+            .execution_options(yield_per=1000)
+        )
+        async for row in rows:
+            yield UsageEvent(
+                chat_key=row.chat_key,
+                platform=row.platform,
+                user_id=row.user_id,
+                user_name=row.user_name,
+                kind=row.kind,
+                model=row.model,
+                input_tokens=row.input_tokens,
+                output_tokens=row.output_tokens,
+                total_tokens=row.total_tokens,
+                image_tokens=row.image_tokens,
+                images=row.images,
+                mj_tasks=row.mj_tasks,
+                request_key=row.request_key,
+                task_id=row.task_id,
+                cost=row.cost,
+                currency=row.currency,
+                created_at=row.created_at,
+            )
 
     async def daily(
         self, chat_key: str, days: int, now: datetime | None = None
@@ -120,47 +211,33 @@ class UsageRepository:
             (d, by_day.get(d, UsageTotals.zero())) for d in (first + timedelta(days=i) for i in range(days))
         ]
 
-    async def _grouped(
-        self, column: InstrumentedAttribute[str], where: Sequence[ColumnElement[bool]]
-    ) -> dict[str, UsageTotals]:
-        name = column.label("name")
-        rows = await self._session.execute(
-            select(name, *_sums()).where(*where).group_by(name).order_by(*_HEAVIEST_FIRST, name)
-        )
-        return {row.name: _totals(row) for row in rows}
-
-    async def _top_users(self, where: Sequence[ColumnElement[bool]], top_n: int) -> list[UserUsage]:
-        if top_n <= 0:
-            return []
-        top = (
-            select(E.user_id, *_sums(), func.max(E.id).label("last_id"))
-            .where(*where)
-            .group_by(E.user_id)
-            .order_by(*_HEAVIEST_FIRST, E.user_id)
-            .limit(top_n)
-            .subquery()
-        )
-        # The name on each user's latest event: people rename themselves.
-        named: Select[Any] = (
-            select(top, E.user_name)
-            .join(E, E.id == top.c.last_id)
-            .order_by(top.c.cost.desc(), top.c.total_tokens.desc(), top.c.requests.desc(), top.c.user_id)
-        )
-        rows = await self._session.execute(named)
-        return [UserUsage(row.user_id, row.user_name, _totals(row)) for row in rows]
-
 
 def _filters(
     chat_key: str, since: datetime | None, until: datetime | None, user_id: str | None
 ) -> list[ColumnElement[bool]]:
-    where = [E.chat_key == chat_key]
+    where = [E.chat_key == chat_key, *_period(since, until)]
+    if user_id is not None:
+        where.append(E.user_id == user_id)
+    return where
+
+
+def _period(since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:
+    where = []
     if since is not None:
         where.append(E.created_at >= as_utc(since))
     if until is not None:
         where.append(E.created_at < as_utc(until))
-    if user_id is not None:
-        where.append(E.user_id == user_id)
     return where
+
+
+def _plus(a: UsageTotals | None, b: UsageTotals) -> UsageTotals:
+    if a is None:
+        return b
+    return UsageTotals(**{f.name: getattr(a, f.name) + getattr(b, f.name) for f in fields(UsageTotals)})
+
+
+def _heaviest_first(groups: dict[str, UsageTotals]) -> list[tuple[str, UsageTotals]]:
+    return sorted(groups.items(), key=lambda kv: (-kv[1].cost, -kv[1].total_tokens, -kv[1].requests, kv[0]))
 
 
 def _totals(row: Row[Any]) -> UsageTotals:
@@ -173,6 +250,7 @@ def _totals(row: Row[Any]) -> UsageTotals:
         images=int(row.images),
         mj_tasks=int(row.mj_tasks),
         cost=Decimal(row.cost),
+        unpriced=int(row.unpriced),
     )
 
 

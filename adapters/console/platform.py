@@ -31,6 +31,7 @@ from bot.model import (
     SentMessage,
     User,
 )
+from bot.rich import Rich
 from bot.text import split_text
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,10 @@ class ConsoleOutbox:
 
     async def send_file(self, data: bytes, file_name: str, mime: str, *, caption: str = "") -> SentMessage:
         return await self.send_images([OutImage(data, file_name, mime)], caption=caption)
+
+    async def send_rich(self, doc: Rich) -> SentMessage:
+        """A terminal shows reports as plain text."""
+        return await self.send_text(doc.plain())
 
     @asynccontextmanager
     async def activity(self, kind: Activity) -> AsyncIterator[None]:

@@ -12,7 +12,7 @@ from aiogram.types import BotCommand, CallbackQuery, Message
 from aiogram.utils.token import TokenValidationError
 
 from adapters.telegram.albums import AlbumCollector
-from adapters.telegram.outbox import TelegramMessenger
+from adapters.telegram.outbox import StreamPacing, TelegramMessenger
 from adapters.telegram.translate import BotIdentity, incoming_from_callback, incoming_from_messages
 from bot.config import ConfigError, Settings
 from bot.core import Core
@@ -37,7 +37,14 @@ class TelegramPlatform:
         except TokenValidationError:
             raise ConfigError("Invalid setting TELEGRAM_BOT_TOKEN: not a bot token") from None
         self._core = core
-        self.messenger = TelegramMessenger(self._bot)
+        self.messenger = TelegramMessenger(
+            self._bot,
+            pacing=StreamPacing(
+                draft_interval=settings.stream_draft_interval,
+                edit_interval=settings.stream_edit_interval,
+                group_first_delay=settings.stream_group_first_delay,
+            ),
+        )
         self._albums = AlbumCollector(settings.album_wait, self._on_album)
         self._me: BotIdentity | None = None
         self._tasks: set[asyncio.Task[None]] = set()

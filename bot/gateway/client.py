@@ -8,17 +8,18 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
 import httpx
-from httpx_sse import SSEError, aconnect_sse
+from httpx_sse import EventSource, SSEError, aconnect_sse
 from pydantic import BaseModel, SecretStr, ValidationError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from bot.gateway import errors
+from bot.gateway import anthropic, errors
 from bot.gateway.types import (
     MJ_ACCEPTED,
     ChatCompletion,
@@ -116,6 +117,7 @@ class GatewayClient:
         json_body: Any = None,
         data: dict[str, str] | None = None,
         files: list[tuple[str, tuple[str, bytes, str]]] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> tuple[Any, httpx.Response]:
         url = self._base + path
         started = time.monotonic()
@@ -126,7 +128,7 @@ class GatewayClient:
                 json=json_body,
                 data=data,
                 files=files,
-                headers=self._headers(),
+                headers={**self._headers(), **(headers or {})},
                 timeout=self._timeouts.for_kind(kind),
             )
         except httpx.TimeoutException as exc:
@@ -146,7 +148,7 @@ class GatewayClient:
             _request_id(response, payload),
         )
         if response.status_code >= 400:
-            raise _error_for(response, payload, path)
+            raise _error_for(response, payload, path, self._key)
         return payload, response
 
     async def _typed(
@@ -182,6 +184,7 @@ class GatewayClient:
                 output_tokens=usage.completion_tokens if usage else 0,
                 finish_reason=completion.choices[0].finish_reason,
                 tool_calls=list(completion.message.tool_calls or []),
+                image_urls=completion.image_urls,
             )
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
@@ -192,23 +195,7 @@ class GatewayClient:
         result = ChatResult(text="", model=body["model"], request_id="", complete=False)
         calls: dict[int, ToolCall] = {}
         try:
-            async with aconnect_sse(
-                self._http,
-                "POST",
-                self._base + path,
-                json=body,
-                headers=self._headers(),
-                timeout=self._timeouts.for_kind(CallKind.CHAT),
-            ) as source:
-                response = source.response
-                if response.status_code >= 400 or "text/event-stream" not in response.headers.get(
-                    "content-type", ""
-                ):
-                    await response.aread()
-                    payload = _decode(response, path)
-                    if response.status_code >= 400:
-                        raise _error_for(response, payload, path)
-                    raise errors.MalformedResponse("expected an event stream")
+            async with self._open_stream(path, body) as source:
                 async for event in source.aiter_sse():
                     if event.data.strip() == "[DONE]":
                         result.complete = True
@@ -218,9 +205,15 @@ class GatewayClient:
                     except json.JSONDecodeError:
                         log.warning("skipping undecodable stream chunk")
                         continue
+                    if not isinstance(chunk, dict):
+                        log.warning("skipping stream chunk that is not an object")
+                        continue
                     await self._apply_chunk(chunk, result, calls, on_text)
         except httpx.TimeoutException:
-            raise errors.GatewayTimeout("chat stream timed out") from None
+            if not result.text:
+                raise errors.GatewayTimeout("chat stream timed out") from None
+            # The user has already seen this text: keep it, marked incomplete.
+            log.warning("chat stream stalled after %d chars", len(result.text))
         except (httpx.TransportError, SSEError) as exc:
             if not result.text:
                 raise errors.Unavailable(f"chat stream failed: {type(exc).__name__}") from None
@@ -229,6 +222,70 @@ class GatewayClient:
         if result.finish_reason is not None:
             # Some gateways drop [DONE]; a finish_reason still means the answer is whole.
             result.complete = True
+        log.info(
+            "gateway stream %s done (request id: %s, complete=%s)", path, result.request_id, result.complete
+        )
+        return result
+
+    @asynccontextmanager
+    async def _open_stream(
+        self, path: str, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> AsyncIterator[EventSource]:
+        """POST and hand over the event stream; an error answer raises from the tree instead."""
+        async with aconnect_sse(
+            self._http,
+            "POST",
+            self._base + path,
+            json=body,
+            headers={**self._headers(), **(headers or {})},
+            timeout=self._timeouts.for_kind(CallKind.CHAT),
+        ) as source:
+            response = source.response
+            if response.status_code >= 400 or "text/event-stream" not in response.headers.get(
+                "content-type", ""
+            ):
+                await response.aread()
+                payload = _decode(response, path)
+                if response.status_code >= 400:
+                    raise _error_for(response, payload, path, self._key)
+                raise errors.MalformedResponse("expected an event stream")
+            yield source
+
+    # --- chat (Anthropic format) ------------------------------------------------------
+
+    async def messages(
+        self,
+        model: str,
+        messages: Sequence[dict[str, Any]],
+        *,
+        max_tokens: int,
+        on_text: OnText | None = None,
+        tools: Sequence[dict[str, Any]] | None = None,
+        tool_choice: str | None = None,
+    ) -> ChatResult:
+        """POST /v1/messages with OpenAI-shaped messages and tools, converted on the way."""
+        path = "/v1/messages"
+        body = anthropic.request_body(
+            model, messages, max_tokens=max_tokens, tools=tools, tool_choice=tool_choice
+        )
+        version = {"anthropic-version": anthropic.ANTHROPIC_VERSION}
+        if on_text is None:
+            payload, response = await self._call("POST", path, CallKind.CHAT, json_body=body, headers=version)
+            return anthropic.result_of(payload, model, _request_id(response, payload))
+        body["stream"] = True
+        reader = anthropic.StreamReader(model, on_text)
+        try:
+            async with self._open_stream(path, body, version) as source:
+                async for event in source.aiter_sse():
+                    if await reader.feed(event.data):
+                        break
+        except httpx.TimeoutException:
+            raise errors.GatewayTimeout("messages stream timed out") from None
+        except (httpx.TransportError, SSEError) as exc:
+            if not reader.result.text:
+                raise errors.Unavailable(f"messages stream failed: {type(exc).__name__}") from None
+            log.warning("messages stream broke off after %d chars", len(reader.result.text))
+        result = reader.finish()
         log.info(
             "gateway stream %s done (request id: %s, complete=%s)", path, result.request_id, result.complete
         )
@@ -322,7 +379,10 @@ class GatewayClient:
         """Fetch an image URL now (gateway URLs expire), capped in size and time."""
         limit = max_bytes or self._max_download
         if url.startswith("data:"):
-            return decode_data_url(url)
+            data = decode_data_url(url)
+            if len(data) > limit:
+                raise errors.MalformedResponse(f"image larger than {limit} bytes")
+            return data
         if not url.startswith(("http://", "https://")):
             raise errors.MalformedResponse("image URL with an unsupported scheme")
         try:
@@ -440,7 +500,7 @@ def decode_data_url(url: str) -> bytes:
 
 def _decode(response: httpx.Response, path: str) -> Any:
     content_type = response.headers.get("content-type", "")
-    if "html" in content_type:
+    if "html" in content_type and response.status_code < 400:
         # new-api answers unknown paths with its console page and status 200.
         raise errors.MalformedResponse(
             f"{path} answered HTML (wrong base URL or path?)", status=response.status_code
@@ -448,7 +508,8 @@ def _decode(response: httpx.Response, path: str) -> Any:
     try:
         return response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
-        if response.status_code >= 500:
+        if response.status_code >= 400:
+            # A proxy's own error page (nginx 413/502, plain-text 429): the status says enough.
             return {}
         raise errors.MalformedResponse(
             f"{path} answered a body that is not JSON", status=response.status_code
@@ -499,9 +560,11 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-def _error_for(response: httpx.Response, payload: Any, path: str) -> errors.GatewayError:
+def _error_for(
+    response: httpx.Response, payload: Any, path: str, secret: SecretStr | None = None
+) -> errors.GatewayError:
     status = response.status_code
-    message = _message(payload)
+    message = _redact(_message(payload), secret)
     request_id = _request_id(response, payload)
     detail = message or f"HTTP {status}"
     kw: dict[str, Any] = {"status": status, "request_id": request_id}
@@ -523,6 +586,17 @@ def _error_for(response: httpx.Response, payload: Any, path: str) -> errors.Gate
     if status == 404:
         return errors.MalformedResponse(f"{path} not found on the gateway: {detail}", **kw)
     return errors.BadRequest(detail, **kw)
+
+
+def _redact(text: str, secret: SecretStr | None) -> str:
+    """Upstreams sometimes echo the key they were given; it must not reach logs or chats."""
+    if secret is None:
+        return text
+    key = secret.get_secret_value()
+    for form in (key, key.removeprefix("sk-")):
+        if len(form) >= 6:
+            text = text.replace(form, "***")
+    return text
 
 
 def _mj_failure(code: int, description: str) -> errors.MjRejected:

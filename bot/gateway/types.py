@@ -62,6 +62,20 @@ class ChatCompletion(_Lenient):
             return "".join(str(part.get("text", "")) for part in content)
         return content or ""
 
+    @property
+    def image_urls(self) -> list[str]:
+        """Images sent as `image_url` content parts (some image-capable chat models do)."""
+        content = self.message.content
+        if not isinstance(content, list):
+            return []
+        urls: list[str] = []
+        for part in content:
+            image = part.get("image_url") if part.get("type") == "image_url" else None
+            url = image.get("url") if isinstance(image, dict) else image
+            if isinstance(url, str) and url:
+                urls.append(url)
+        return urls
+
 
 @dataclass
 class ChatResult:
@@ -75,6 +89,8 @@ class ChatResult:
     finish_reason: str | None = None
     tool_calls: list[ToolCall] = field(default_factory=list)
     complete: bool = True
+    # Image URLs that came as content parts rather than inside the text.
+    image_urls: list[str] = field(default_factory=list)
 
     @property
     def total_tokens(self) -> int:

@@ -5,37 +5,66 @@ from __future__ import annotations
 import logging
 
 from bot import commands as c
-from bot.config import CaptionMode
+from bot import dalle2
 from bot.gateway.client import UploadFile
-from bot.handlers.chat import handle_chat
+from bot.handlers.errors import UserError
 from bot.handlers.photos import fetch_images
 from bot.handlers.progress import slow_work
+from bot.imaging import BadImage, CheckedImage
 from bot.model import OutImage
 from bot.services import Context
 
 log = logging.getLogger(__name__)
 
-
-async def handle_photo_caption(cmd: c.PhotoCaption, ctx: Context) -> None:
-    """A captioned photo: edit it, or answer a question about it (CAPTION_MODE)."""
-    if ctx.services.settings.caption_mode is CaptionMode.ASK:
-        await handle_chat(c.Chat(cmd.prompt, cmd.images, explicit=True), ctx)
-        return
-    await handle_edit(c.EditImages(cmd.prompt, cmd.images), ctx)
+DALLE2_PROMPT_LIMIT = 1000
 
 
 async def handle_edit(cmd: c.EditImages, ctx: Context) -> None:
+    await edit_photos(cmd, ctx)
+
+
+async def edit_photos(cmd: c.EditImages, ctx: Context) -> list[bytes]:
+    """Edit, record usage, send; returns the results (the chat's edit tool keeps them)."""
     s = ctx.services
     model = s.settings.edit_model
     checked = await fetch_images(cmd.images, s.settings.max_image_bytes)
-    uploads = [
-        UploadFile(f"photo{n}.{image.extension}", image.data, image.mime)
-        for n, image in enumerate(checked, 1)
-    ]
+    mask = (await fetch_images((cmd.mask,), s.settings.max_image_bytes))[0] if cmd.mask else None
+    if model == "dall-e-2":
+        uploads, mask_upload = _for_dalle2(cmd.prompt, checked, mask, s.settings.dalle2_fit)
+    else:
+        uploads = [
+            UploadFile(f"photo{n}.{image.extension}", image.data, image.mime)
+            for n, image in enumerate(checked, 1)
+        ]
+        # gpt-image-1 applies a mask to the first image: a PNG with alpha, of the same size.
+        mask_upload = None
+        if mask is not None:
+            size = (checked[0].width, checked[0].height)
+            mask_upload = UploadFile("mask.png", dalle2.mask_png(mask.data, size), "image/png")
     what = "your photo" if len(uploads) == 1 else f"{len(uploads)} photos"
     async with slow_work(ctx.out, f"🎨 Editing {what}… this usually takes 30–90 s."):
-        result = await s.gateway.edit_images(uploads, cmd.prompt, model)
+        result = await s.gateway.edit_images(uploads, cmd.prompt, model, mask=mask_upload)
     async with s.db.unit_of_work() as uow:
         await s.ledger.add(uow, s.ledger.image_event(ctx.msg.address, ctx.msg.user, "image_edit", result))
         await uow.commit()
     await ctx.out.send_images([OutImage(data, f"edited{n}.png") for n, data in enumerate(result.images, 1)])
+    return result.images
+
+
+def _for_dalle2(
+    prompt: str, images: list[CheckedImage], mask: CheckedImage | None, fit: dalle2.Fit
+) -> tuple[list[UploadFile], UploadFile | None]:
+    """dall-e-2 takes one square RGBA PNG under 4 MB, a prompt ≤ 1000 chars, an optional mask."""
+    if len(images) > 1:
+        raise UserError(
+            "This bot edits with dall-e-2, which takes one photo at a time. Send one photo "
+            "(or a photo and its mask with /mask)."
+        )
+    if len(prompt) > DALLE2_PROMPT_LIMIT:
+        raise UserError(f"dall-e-2 takes at most {DALLE2_PROMPT_LIMIT} characters of instructions.")
+    try:
+        image_png, mask_png = dalle2.prepare(images[0].data, mask.data if mask else None, fit=fit)
+    except BadImage as exc:
+        raise UserError(f"{str(exc).capitalize()}.") from exc
+    upload = UploadFile("photo.png", image_png, "image/png")
+    return [upload], (UploadFile("mask.png", mask_png, "image/png") if mask_png else None)

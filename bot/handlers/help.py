@@ -9,7 +9,9 @@ from bot.services import Context
 INTRO = (
     "Hi! I'm connected to the wenwen AI gateway.\n"
     "• Write to me to chat (I remember the conversation; /new starts over).\n"
-    "• Send photos with a caption to edit them; send an album of 2–5 photos with /blend.\n"
+    "• Send photos with a caption to edit them, or ask a question about them (/ask always asks); "
+    "send an album of 2–5 photos with /blend.\n"
+    "• Ask me to draw something in the conversation and I'll make the picture.\n"
 )
 
 GROUP_NOTE = (

@@ -9,6 +9,11 @@ from bot.services import Context
 
 
 async def handle_generate(cmd: c.GenerateImage, ctx: Context) -> None:
+    await generate(cmd, ctx)
+
+
+async def generate(cmd: c.GenerateImage, ctx: Context) -> list[bytes]:
+    """Draw, record usage, send; returns the images (the chat's image tool keeps them)."""
     s = ctx.services
     model = s.settings.image_model
     async with slow_work(ctx.out, "🖌️ Drawing… this usually takes 20–60 s."):
@@ -22,3 +27,4 @@ async def handle_generate(cmd: c.GenerateImage, ctx: Context) -> None:
         [OutImage(data, f"image{n}.png") for n, data in enumerate(result.images, 1)],
         caption=cmd.prompt[:200],
     )
+    return result.images

@@ -45,9 +45,18 @@ async def handle_button(cmd: c.MjButtonPress, ctx: Context) -> None:
     button = parent.buttons[cmd.button]
     task_id = await s.gateway.mj_action(parent.task_id, button.custom_id)
     label = button.label or button.emoji or "action"
-    await _start(
-        ctx, task_id, action_of(button.custom_id), f"{label} · {parent.prompt}", "mj_action", parent=parent.task_id
-    )
+    prompt = f"{label} · {parent.prompt}"
+    await _start(ctx, task_id, action_of(button.custom_id), prompt, "mj_action", parent=parent.task_id)
+
+
+async def handle_seed(cmd: c.MjSeed, ctx: Context) -> None:
+    """The seed of a delivered image (/mj/task/{id}/image-seed), to reuse with --seed."""
+    async with ctx.services.db.unit_of_work() as uow:
+        task = await uow.mj_tasks.get(cmd.task_id)
+    if task is None or task.chat_key != ctx.msg.address.key:
+        raise UserError("This button has expired.")
+    seed = await ctx.services.gateway.mj_image_seed(task.task_id)
+    await ctx.out.send_text(f"🌱 Seed of this image: {seed}\nReuse it with --seed {seed} in /imagine.")
 
 
 def action_of(custom_id: str) -> str:

@@ -7,7 +7,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from bot.model import Activity, Outbox
+from bot.model import Activity, Outbox, SentMessage
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +28,9 @@ async def slow_work(
     await _edit(out, note, f"{text}\n✅ Done in {time.monotonic() - started:.0f} s.")
 
 
-async def _edit(out: Outbox, note: object, text: str) -> None:
+async def _edit(out: Outbox, note: SentMessage, text: str) -> None:
     try:
-        await out.edit_text(note, text)  # type: ignore[arg-type]
+        await out.edit_text(note, text)
     except Exception:
         # The status line is a courtesy; the result itself was (or will be) sent anyway.
         log.warning("could not update the status message in %s", out.address.key)

@@ -1,63 +1,87 @@
-"""/usage: what this chat has spent — today, this month, all time."""
+"""/usage: what this chat has spent — by period, for the caller, as a chart, as CSV.
+
+/usage [today|week|month|all]   totals, cost, by kind, by model, in groups by user
+/usage me [period]              the caller's own spending in this chat
+/usage chart                    PNG of daily cost and requests, last 30 days
+/usage export                   CSV of this chat's events (in groups: its admins)
+"""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 from bot import commands as c
+from bot.chart import usage_chart
+from bot.export import usage_csv
+from bot.handlers.errors import UserError
+from bot.model import OutImage
+from bot.reports import UsagePeriod, period_range, period_title, usage_report
+from bot.rich import send_rich
 from bot.services import Context
-from storage import UsageReport, UsageTotals
 
-KIND_NAMES = {
-    "chat": "chat",
-    "image_generation": "images",
-    "image_edit": "photo edits",
-    "mj_imagine": "MJ imagine",
-    "mj_blend": "MJ blend",
-    "mj_action": "MJ buttons",
-    "embedding": "embeddings",
-    "classification": "caption checks",
-}
+log = logging.getLogger(__name__)
+
+CHART_DAYS = 30
+HELP = "Usage: /usage [today|week|month|all] · /usage me [period] · /usage chart · /usage export"
 
 
-def _totals_line(t: UsageTotals) -> str:
-    parts = [f"{t.requests} requests", f"{t.input_tokens:,} in / {t.output_tokens:,} out tokens"]
-    if t.images:
-        parts.append(f"{t.images} images")
-    if t.mj_tasks:
-        parts.append(f"{t.mj_tasks} MJ tasks")
-    return ", ".join(parts)
+def parse_period(word: str | None) -> UsagePeriod:
+    if word is None:
+        return UsagePeriod.MONTH
+    try:
+        return UsagePeriod(word)
+    except ValueError:
+        raise UserError(HELP) from None
 
 
-def format_report(title: str, report: UsageReport, *, with_users: bool) -> str:
-    if report.totals.requests == 0:
-        return f"{title}: nothing yet."
-    lines = [f"{title}: {_totals_line(report.totals)}"]
-    for kind, totals in sorted(report.by_kind.items(), key=lambda kv: -kv[1].requests):
-        lines.append(f"  • {KIND_NAMES.get(kind, kind)}: {_totals_line(totals)}")
-    if with_users and report.top_users:
-        lines.append("  Top users:")
-        lines += [f"    {u.user_name or u.user_id}: {_totals_line(u.totals)}" for u in report.top_users]
-    return "\n".join(lines)
+async def handle_usage(cmd: c.ShowUsage, ctx: Context) -> None:
+    words = cmd.args.lower().split()
+    first = words[0] if words else None
+    if first == "chart":
+        await _chart(ctx)
+    elif first == "export":
+        await _export(ctx)
+    elif first == "me":
+        await _report(ctx, parse_period(words[1] if len(words) > 1 else None), mine=True)
+    else:
+        await _report(ctx, parse_period(first), mine=False)
 
 
-async def handle_usage(_: c.ShowUsage, ctx: Context) -> None:
+async def _report(ctx: Context, period: UsagePeriod, *, mine: bool) -> None:
+    s = ctx.services
     now = datetime.now(UTC)
-    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    month = day.replace(day=1)
-    key = ctx.msg.address.key
+    since, until = period_range(period, now)
+    user = ctx.msg.user.id if mine else None
     group = not ctx.msg.is_private
-    async with ctx.services.db.unit_of_work() as uow:
-        today = await uow.usage.report(key, since=day)
-        this_month = await uow.usage.report(key, since=month)
-        ever = await uow.usage.report(key)
-    sections = [
-        "📊 Usage in this chat (UTC)",
-        format_report("Today", today, with_users=False),
-        format_report("This month", this_month, with_users=False),
-        format_report("All time", ever, with_users=group),
-    ]
-    if ever.by_model:
-        models = ", ".join(f"{m}: {t.requests}" for m, t in sorted(ever.by_model.items()))
-        sections.append(f"Models (all time): {models}")
-    await ctx.out.send_text("\n\n".join(sections))
+    async with s.db.unit_of_work() as uow:
+        report = await uow.usage.report(
+            ctx.msg.address.key, since, until, user_id=user, top_n=10 if group and not mine else 0
+        )
+    who = "Your usage in this chat" if mine and group else "Usage in this chat"
+    heading = f"📊 {who} — {period_title(period, now)}"
+    await send_rich(ctx.out, usage_report(heading, report, s.prices, with_users=group and not mine))
+
+
+async def _chart(ctx: Context) -> None:
+    s = ctx.services
+    async with s.db.unit_of_work() as uow:
+        days = await uow.usage.daily(ctx.msg.address.key, CHART_DAYS)
+    # The chat's title stays out of the picture: the bundled font has no emoji or CJK glyphs.
+    png = usage_chart(days, s.prices, f"Usage in this chat · last {CHART_DAYS} days")
+    where = f" in {ctx.msg.address.title}" if ctx.msg.address.title else ""
+    caption = f"📈 Daily cost and requests{where}, last {CHART_DAYS} days (UTC)"
+    await ctx.out.send_images([OutImage(png, "usage.png")], caption=caption)
+
+
+async def _export(ctx: Context) -> None:
+    s = ctx.services
+    if not await s.access.can_manage(ctx.msg, ctx.out):
+        raise UserError("Only this chat's admins can export its usage.")
+    key = ctx.msg.address.key
+    async with s.db.unit_of_work() as uow:
+        data, rows = await usage_csv(uow.usage.events(key))
+    stamp = datetime.now(UTC).strftime("%Y%m%d")
+    name = f"usage-{key.replace(':', '_')}-{stamp}.csv"
+    log.info("exported %d usage events of %s", rows, key)
+    await ctx.out.send_file(data, name, "text/csv", caption=f"🧾 {rows:,} usage events of this chat (UTC).")

@@ -56,7 +56,8 @@ def test_demo_chats_draws_and_reports_usage(tmp_path: Path) -> None:
         path = Path(line.split("saved ", 1)[1].split(" (", 1)[0])
         assert (tmp_path / path).is_file() or path.is_file()
     assert "Usage: /imagine" in out
-    assert "📊 Usage in this chat" in out and "3 requests" in out
+    # chat, image, the caption's classification (CAPTION_MODE=auto) and the edit
+    assert "📊 Usage in this chat" in out and "4 requests" in out
     assert (tmp_path / "data" / "wenwen.db").is_file(), "the ledger lives under ./data"
     assert "offline demo" in result.stderr
 

@@ -986,6 +986,8 @@ class FakeTelegram:
         self._callback_queries: dict[str, JSON] = {}
         self._commands: dict[tuple[str, str], list[JSON]] = {}
         self._failures: dict[str, list[_Failure]] = {}
+        # getChatMember: chat id → {user id: "creator" | "administrator"}; others are members.
+        self._admins: dict[int, dict[int, str]] = {}
 
         self._updates: list[JSON] = []
         self._allowed_updates: frozenset[str] | None = None  # None: Telegram's default set
@@ -1021,6 +1023,7 @@ class FakeTelegram:
             "answerCallbackQuery": self._answer_callback_query,
             "getFile": self._get_file,
             "getChat": self._get_chat,
+            "getChatMember": self._get_chat_member,
         }
         self._method_names = {name.lower(): name for name in self._handlers}
 
@@ -1124,6 +1127,13 @@ class FakeTelegram:
         if username:
             chat["username"] = username
         return self._register_chat(chat)
+
+    def set_admins(self, chat: JSON, owner: JSON | None = None, admins: Iterable[JSON] = ()) -> None:
+        """Who getChatMember reports as the group's creator and administrators."""
+        roles = {user["id"]: "administrator" for user in admins}
+        if owner is not None:
+            roles[owner["id"]] = "creator"
+        self._admins[chat["id"]] = roles
 
     def block_bot(self, chat_id: int) -> None:
         """The user blocks the bot: sends to this chat now fail with 403."""
@@ -2122,6 +2132,49 @@ class FakeTelegram:
             "file_size": stored.size,
             "file_path": stored.path,
         }
+
+    async def _get_chat_member(self, params: dict[str, Any], files: Any, names: Any) -> JSON:
+        chat = self._target_chat(params)
+        user_id = int(params.get("user_id") or 0)
+        user = self._users.get(user_id)
+        if user is None:
+            raise _bad_request("Bad Request: PARTICIPANT_ID_INVALID")
+        if chat["type"] == "private":
+            status = "member"
+        else:
+            status = self._admins.get(chat["id"], {}).get(user_id, "member")
+        member: JSON = {"status": status, "user": dict(user)}
+        if status == "creator":
+            member["is_anonymous"] = False
+        elif status == "administrator":
+            member.update(
+                dict.fromkeys(
+                    (
+                        "can_be_edited",
+                        "is_anonymous",
+                        "can_post_stories",
+                        "can_edit_stories",
+                        "can_delete_stories",
+                        "can_promote_members",
+                    ),
+                    False,
+                )
+            )
+            member.update(
+                dict.fromkeys(
+                    (
+                        "can_manage_chat",
+                        "can_delete_messages",
+                        "can_manage_video_chats",
+                        "can_restrict_members",
+                        "can_change_info",
+                        "can_invite_users",
+                        "can_send_welcome_messages",
+                    ),
+                    True,
+                )
+            )
+        return member
 
     async def _get_chat(self, params: dict[str, Any], files: Any, names: Any) -> JSON:
         chat = self._target_chat(params)

@@ -20,7 +20,14 @@ from storage.tables import Base
 
 from .conftest import add_chat
 
-TABLES = {"chats", "usage_events", "conversation_turns", "turn_images", "mj_tasks"}
+TABLES = {"chats", "usage_events", "conversation_turns", "turn_images", "mj_tasks", "turn_embeddings"} | {
+    "budget_limits",
+    "budget_reservations",
+    "chat_access",
+    "access_refusals",
+}
+# The newest migration; bump it with each new revision.
+HEAD = "0003"
 
 
 async def test_creates_the_folder_of_a_sqlite_file(tmp_path: Path) -> None:
@@ -38,7 +45,7 @@ async def test_migrate_creates_every_table_at_head(db: Database) -> None:
         tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
         version = await conn.scalar(text("SELECT version_num FROM alembic_version"))
     assert tables == TABLES | {"alembic_version"}
-    assert version == "0001"
+    assert version == HEAD
 
 
 async def test_migrating_again_changes_nothing(db: Database, open_db: Callable[[], Database]) -> None:
@@ -51,7 +58,7 @@ async def test_migrating_again_changes_nothing(db: Database, open_db: Callable[[
         assert await uow.chats.get("tg:-100123") is not None
     async with restarted.engine.connect() as conn:
         versions = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
-    assert versions == [("0001",)]
+    assert versions == [(HEAD,)]
 
 
 async def test_sqlite_connections_use_wal_and_our_pragmas(db: Database) -> None:
@@ -94,7 +101,7 @@ def test_refuses_unsupported_backends() -> None:
 async def test_a_failing_migration_leaves_no_trace(db_url: str, tmp_path: Path) -> None:
     scripts = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS, scripts, ignore=shutil.ignore_patterns("__pycache__"))
-    (scripts / "versions" / "0002_broken.py").write_text(BROKEN_MIGRATION)
+    (scripts / "versions" / "9999_broken.py").write_text(BROKEN_MIGRATION.format(head=HEAD))
     engine = create_engine(db_url)
     try:
         with pytest.raises(OperationalError):
@@ -104,15 +111,15 @@ async def test_a_failing_migration_leaves_no_trace(db_url: str, tmp_path: Path) 
             tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
     finally:
         await engine.dispose()
-    assert tables == []  # 0001 and the half of 0002 were rolled back together
+    assert tables == []  # every revision and the half-done one were rolled back together
 
 
 BROKEN_MIGRATION = """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "9999"
+down_revision = "{head}"
 branch_labels = None
 depends_on = None
 
@@ -132,7 +139,7 @@ async def test_concurrent_starts_migrate_once(open_db: Callable[[], Database]) -
     await asyncio.gather(first.migrate(), second.migrate())
     async with first.engine.connect() as conn:
         versions = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
-    assert versions == [("0001",)]
+    assert versions == [(HEAD,)]
 
 
 async def test_concurrent_writers_wait_for_each_other(db: Database) -> None:
@@ -169,5 +176,5 @@ def test_operators_can_migrate_with_the_alembic_cli(tmp_path: Path) -> None:
         return done.stdout
 
     alembic("upgrade", "head")
-    assert "0001 (head)" in alembic("current")
+    assert f"{HEAD} (head)" in alembic("current")
     alembic("check")  # exits non-zero if the models drifted from the migrations

@@ -89,6 +89,7 @@ async def test_report_counts_only_its_own_chat(chats: Database) -> None:
         images=2,
         mj_tasks=0,
         cost=Decimal("0.015"),
+        unpriced=1,  # the image event has no currency: it was recorded without a price
     )
     assert empty.totals == UsageTotals.zero()
     assert (empty.by_kind, empty.by_model, empty.top_users) == ({}, {}, [])

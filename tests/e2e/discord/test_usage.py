@@ -39,7 +39,7 @@ async def test_usage_in_a_server_channel_matches_the_gateway_and_ignores_other_c
     tokens = billed["input_tokens"] + billed["output_tokens"]
     detail = (
         f"{tokens:,} tokens ({billed['input_tokens']:,} in / {billed['output_tokens']:,} out)"
-        f" · {billed['images']} images"
+        f" · {billed['images']} image{'' if billed['images'] == 1 else 's'}"
     )
     assert detail in report.splitlines()
     top = report[report.index("**Top users**") :]
@@ -52,7 +52,7 @@ async def test_usage_views_me_chart_and_export(world: DiscordWorld, run_bot: Run
 
         await world.slash(GENERAL, "usage", user=world.bob, show="me", period="today")
         mine = (await world.wait_text(GENERAL, "Your usage in this chat"))["content"]
-        assert " · 1 requests" in mine and "Top users" not in mine
+        assert " · 1 request\n" in mine and "Top users" not in mine
 
         await world.slash(GENERAL, "usage", show="chart")
         chart = await world.wait_message(GENERAL, lambda m: "Daily cost" in m["content"])

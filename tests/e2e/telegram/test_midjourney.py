@@ -36,7 +36,7 @@ async def test_imagine_shows_progress_then_grid_with_buttons(
     assert any("%" in text for text in edits), f"progress shown: {edits}"
     assert all(c.ok for c in tg.calls_of("editMessageText")), "no 'message is not modified' errors"
     assert grid.params["reply_parameters"]["message_id"] == update["message"]["message_id"]
-    assert button_texts(grid) == ["U1", "U2", "U3", "U4", "🔄", "V1", "V2", "V3", "V4"]
+    assert button_texts(grid) == ["U1", "U2", "U3", "U4", "🔄", "V1", "V2", "V3", "V4", "🌱 Seed"]
     assert decode(grid.files["photo"]).size[0] > 0
     [submit] = mj_submits(sim, "imagine")
     assert submit.json["prompt"] == "a lighthouse at dawn --ar 16:9" and submit.json["mode"] == "RELAX"

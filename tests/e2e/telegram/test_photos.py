@@ -90,7 +90,7 @@ async def test_bad_photo_inputs_get_clear_replies_and_no_gateway_call(
         many = await tg.wait_for("sendMessage", lambda c: "Too many photos" in c.params["text"])
         tg.send_document(chat, ann, b"%PDF-1.4 nothing", mime_type="application/pdf", file_name="x.pdf")
         pdf = await tg.wait_for("sendMessage", lambda c: "can't read" in c.params["text"])
-    assert "caption" in no_caption.params["text"]
+    assert "what should I change" in no_caption.params["text"]
     assert "30.0 MB" in huge.params["text"]
     assert "11" in many.params["text"]
     assert "application/pdf" in pdf.params["text"]

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from bot.simulator import Simulator
 from tests.e2e.images import make_image
 from tests.e2e.telegram.conftest import BOT_NAME, RunBot
-from tests.fakes.telegram_api import FakeTelegram
+from tests.e2e.usage_text import report_totals, section
+from tests.fakes.telegram_api import Call, FakeTelegram
 
 
-def all_time_line(text: str) -> str:
-    return next(line for line in text.splitlines() if line.startswith("All time"))
-
-
-def numbers(line: str) -> list[int]:
-    return [int(n.replace(",", "")) for n in re.findall(r"\d[\d,]*", line)]
+def is_report(call: Call) -> bool:
+    # The report is HTML; the stored message's text is what the user reads.
+    return call.ok and call.result["text"].startswith("📊")
 
 
 async def test_usage_equals_what_the_simulator_handed_out(
@@ -40,19 +36,18 @@ async def test_usage_equals_what_the_simulator_handed_out(
         await tg.wait_for("sendPhoto", count=2)
         tg.send_text(group, bob, "/imagine a harbour")
         await tg.wait_for("sendPhoto", count=3, timeout=15)
-        tg.send_text(group, ann, "/usage")
-        report = await tg.wait_for("sendMessage", lambda c: c.params["text"].startswith("📊"))
-    text = report.params["text"]
-    line = all_time_line(text)
-    requests, tokens_in, tokens_out = numbers(line)[:3]
+        tg.send_text(group, ann, "/usage all")
+        report = await tg.wait_for("sendMessage", is_report)
+    text = report.result["text"]
+    totals = report_totals(text)
     everything = sim.ledger
-    assert requests == sum(everything.requests.values()) - sum(private["requests"].values()), text
-    assert tokens_in == everything.input_tokens - private["input_tokens"], text
-    assert tokens_out == everything.output_tokens - private["output_tokens"], text
-    assert f"{everything.images} images" in line, "one edit + one generation"
-    assert f"{everything.mj_tasks} MJ tasks" in line
-    assert "Top users:" in text and "ann" in text and "bob" in text
-    assert "Today:" in text and "This month:" in text
+    assert totals.requests == sum(everything.requests.values()) - sum(private["requests"].values()), text
+    assert totals.input_tokens == everything.input_tokens - private["input_tokens"], text
+    assert totals.output_tokens == everything.output_tokens - private["output_tokens"], text
+    assert totals.images == everything.images, "one edit + one generation"
+    assert totals.mj_tasks == everything.mj_tasks
+    users = "\n".join(section(text, "Top users"))
+    assert "ann" in users and "bob" in users, text
 
 
 @pytest.mark.sim(mj_step_seconds=0.6)
@@ -69,13 +64,13 @@ async def test_restart_keeps_ledger_and_resumes_unfinished_midjourney_task(
 
     async with run_bot():
         grid = await tg.wait_for("sendPhoto", timeout=15)
-        tg.send_text(chat, ann, "/usage")
-        usage = await tg.wait_for("sendMessage", lambda c: c.params["text"].startswith("📊"))
+        tg.send_text(chat, ann, "/usage all")
+        usage = await tg.wait_for("sendMessage", is_report)
     assert "slow sunrise" in grid.params["caption"]
     assert task_id in {r.path.split("/")[3] for r in sim.requests if r.path.endswith("/fetch")}
     finished = [
         c for c in tg.calls_of("editMessageText") if c.params["message_id"] == status.result["message_id"]
     ]
     assert finished and "done" in finished[-1].params["text"], "the original status message is updated"
-    assert "1 MJ tasks" in all_time_line(usage.params["text"])
+    assert report_totals(usage.result["text"]).mj_tasks == 1
     assert sim.ledger.mj_tasks == 1, "resuming did not submit again"

@@ -1,0 +1,66 @@
+"""Images that chat models return inside their text (contract 3.7 and 9.2).
+
+Image-capable chat models answer with markdown images (`![…](https://…)` or
+`![…](data:image/png;base64,…)`), bare image URLs, or `image_url` content parts. The
+bot sends those as photos instead of showing raw links: this module finds them,
+removes them from the text and downloads them at once (gateway URLs expire), through
+the gateway client's capped, time-limited, http(s)/data-only download.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.gateway.client import GatewayClient
+from bot.gateway.errors import GatewayError
+from bot.imaging import BadImage, CheckedImage, check_image
+
+log = logging.getLogger(__name__)
+
+MAX_IMAGES = 10
+
+_MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+_BARE_DATA_URL = re.compile(r"data:image/[\w.+-]+;base64,[A-Za-z0-9+/=]+")
+_BARE_IMAGE_URL = re.compile(r"https?://[^\s)\]>\"']+?\.(?:png|jpe?g|webp|gif)(?:\?[^\s)\]>\"']*)?", re.I)
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+@dataclass(frozen=True)
+class FoundImages:
+    text: str
+    urls: tuple[str, ...]
+
+
+def find_images(text: str, extra_urls: Sequence[str] = ()) -> FoundImages:
+    """Split a chat answer into its words and the image URLs in it (in order, no repeats)."""
+    urls: list[str] = []
+
+    def take(match: re.Match[str]) -> str:
+        url = match.group(1) if match.re is _MARKDOWN_IMAGE else match.group(0)
+        if url.startswith(("http://", "https://", "data:image/")):
+            urls.append(url)
+            return ""
+        return match.group(0)  # other schemes (file:, javascript:) are left as text
+
+    for pattern in (_MARKDOWN_IMAGE, _BARE_DATA_URL, _BARE_IMAGE_URL):
+        text = pattern.sub(take, text)
+    urls += [u for u in extra_urls if u.startswith(("http://", "https://", "data:image/"))]
+    unique = tuple(dict.fromkeys(urls))
+    cleaned = _BLANK_LINES.sub("\n\n", "\n".join(line.rstrip() for line in text.splitlines())).strip()
+    return FoundImages(cleaned, unique[:MAX_IMAGES])
+
+
+async def download_images(gateway: GatewayClient, urls: Sequence[str], max_bytes: int) -> list[CheckedImage]:
+    """Fetch and check each image; one that fails is logged and skipped, not fatal."""
+    images: list[CheckedImage] = []
+    for url in urls:
+        shown = url[:60] if url.startswith("http") else "a data URL"
+        try:
+            data = await gateway.download(url, max_bytes=max_bytes)
+            images.append(check_image(data, max_bytes=max_bytes))
+        except (GatewayError, BadImage) as exc:
+            log.warning("chat image from %s skipped: %s", shown, exc)
+    return images

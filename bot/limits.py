@@ -1,0 +1,111 @@
+"""Budget limits: the words (scope, period, metric) and the one syntax for writing them.
+
+The same syntax is used by the BUDGETS setting and by `/admin budget`::
+
+    chat.day.cost=5          the whole chat may spend 5 (price-table currency) a UTC day
+    user.month.images=40     each user of a chat may make 40 images a calendar month
+    chat day mj 10           spaces work too (mj = Midjourney tasks)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+
+
+class Scope(StrEnum):
+    CHAT = "chat"
+    USER = "user"
+
+
+class Period(StrEnum):
+    DAY = "day"
+    MONTH = "month"
+
+
+class Metric(StrEnum):
+    COST = "cost"
+    TOKENS = "tokens"
+    IMAGES = "images"
+    MJ_TASKS = "mj"
+
+
+_PERIODS = {"day": Period.DAY, "daily": Period.DAY, "month": Period.MONTH, "monthly": Period.MONTH}
+_METRICS = {
+    "cost": Metric.COST,
+    "tokens": Metric.TOKENS,
+    "images": Metric.IMAGES,
+    "image": Metric.IMAGES,
+    "mj": Metric.MJ_TASKS,
+    "mj_tasks": Metric.MJ_TASKS,
+    "midjourney": Metric.MJ_TASKS,
+}
+OFF = "off"
+_ONE = re.compile(r"(chat|user)[\s.]+(\w+)[\s.]+(\w+)\s*(?:=\s*|\s+)(\S+)", re.IGNORECASE)
+
+
+class LimitSyntaxError(ValueError):
+    """The text is not `<chat|user>.<day|month>.<cost|tokens|images|mj>=<number|off>`."""
+
+
+@dataclass(frozen=True, order=True)
+class LimitKey:
+    scope: Scope
+    period: Period
+    metric: Metric
+
+    def __str__(self) -> str:
+        return f"{self.scope}.{self.period}.{self.metric}"
+
+
+def parse_limit(text: str) -> tuple[LimitKey, Decimal | None]:
+    """One limit; the value None means "no limit" (written `off`)."""
+    match = _ONE.fullmatch(text.strip())
+    if match is None:
+        raise LimitSyntaxError(
+            f"{text.strip()!r}: write <chat|user>.<day|month>.<cost|tokens|images|mj>=<number|off>"
+        )
+    scope, period, metric, value = match.groups()
+    if period.lower() not in _PERIODS:
+        raise LimitSyntaxError(f"unknown period {period!r}: use day or month")
+    if metric.lower() not in _METRICS:
+        raise LimitSyntaxError(f"unknown limit {metric!r}: use cost, tokens, images or mj")
+    key = LimitKey(Scope(scope.lower()), _PERIODS[period.lower()], _METRICS[metric.lower()])
+    if value.lower() == OFF:
+        return key, None
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise LimitSyntaxError(f"{value!r} is not a number (or off)") from None
+    if not amount.is_finite() or amount < 0:
+        raise LimitSyntaxError(f"{value!r} must be zero or more")
+    if key.metric is not Metric.COST and amount != amount.to_integral_value():
+        raise LimitSyntaxError(f"{key.metric} limits are whole numbers")
+    return key, amount
+
+
+def parse_limits(text: str) -> dict[LimitKey, Decimal | None]:
+    """Several limits separated by commas or semicolons (the BUDGETS setting)."""
+    limits: dict[LimitKey, Decimal | None] = {}
+    for part in re.split(r"[,;\n]", text):
+        if part.strip():
+            key, value = parse_limit(part)
+            limits[key] = value
+    return limits
+
+
+def period_start(period: Period, now: datetime) -> datetime:
+    """Start of the current UTC day or calendar month."""
+    day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day if period is Period.DAY else day.replace(day=1)
+
+
+def period_end(period: Period, now: datetime) -> datetime:
+    """When the current period's budget resets."""
+    start = period_start(period, now)
+    if period is Period.DAY:
+        return start + timedelta(days=1)
+    return (start + timedelta(days=32)).replace(day=1)

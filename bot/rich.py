@@ -1,0 +1,105 @@
+"""A tiny rich-text document for reports: lines of styled spans, rendered by each adapter.
+
+Handlers build a `Rich` document; an outbox that can format (`RichOutbox`) renders it
+its own way (Telegram HTML, Discord markdown), anything else gets the plain text.
+Renderers only decide how a span looks: splitting into messages happens here, at line
+boundaries, so a tag is never cut in half.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+
+from bot.model import Outbox, SentMessage
+
+
+class Style(StrEnum):
+    PLAIN = "plain"
+    BOLD = "bold"
+    ITALIC = "italic"
+    CODE = "code"
+
+
+@dataclass(frozen=True)
+class Span:
+    text: str
+    style: Style = Style.PLAIN
+
+
+Line = tuple[Span, ...]
+Piece = str | Span
+
+
+def bold(text: str) -> Span:
+    return Span(text, Style.BOLD)
+
+
+def italic(text: str) -> Span:
+    return Span(text, Style.ITALIC)
+
+
+def code(text: str) -> Span:
+    return Span(text, Style.CODE)
+
+
+@dataclass(frozen=True)
+class Rich:
+    lines: tuple[Line, ...] = ()
+
+    @classmethod
+    def of(cls, *lines: Piece | Iterable[Piece]) -> Rich:
+        """Each argument is one line: a string, a span, or a sequence of them."""
+        return cls(tuple(_line(line) for line in lines))
+
+    def __add__(self, other: Rich) -> Rich:
+        return Rich(self.lines + other.lines)
+
+    def plain(self) -> str:
+        return "\n".join("".join(span.text for span in line) for line in self.lines)
+
+
+def _line(pieces: Piece | Iterable[Piece]) -> Line:
+    if isinstance(pieces, str | Span):
+        pieces = (pieces,)
+    return tuple(Span(p) if isinstance(p, str) else p for p in pieces if p)
+
+
+def render_chunks(doc: Rich, render_span: Callable[[Span], str], limit: int) -> list[str]:
+    """Rendered messages of at most `limit` characters, split between lines.
+
+    A single line longer than the limit (never produced by our reports) is cut as
+    plain text rather than risking a broken tag.
+    """
+    chunks: list[str] = []
+    current = ""
+    for line in doc.lines:
+        rendered = "".join(render_span(span) for span in line)
+        if len(rendered) > limit:
+            plain = "".join(span.text for span in line)
+            rendered = plain if len(plain) <= limit else plain[: limit - 1] + "…"
+        candidate = f"{current}\n{rendered}" if current else rendered
+        if len(candidate) <= limit:
+            current = candidate
+            continue
+        if current.strip():
+            chunks.append(current)
+        current = rendered
+    if current.strip():
+        chunks.append(current)
+    return chunks
+
+
+@runtime_checkable
+class RichOutbox(Protocol):
+    """An outbox that renders `Rich` itself (optional: others get plain text)."""
+
+    async def send_rich(self, doc: Rich) -> SentMessage: ...
+
+
+async def send_rich(out: Outbox, doc: Rich) -> SentMessage:
+    if isinstance(out, RichOutbox):
+        return await out.send_rich(doc)
+    return await out.send_text(doc.plain())

@@ -1,0 +1,54 @@
+"""/usage chart: a PNG that decodes, for busy, empty and tiny data."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from PIL import Image
+
+from bot.chart import _axis, usage_chart
+from bot.pricing import load_prices
+from storage import UsageTotals
+
+
+def day_totals(requests: int, cost: str) -> UsageTotals:
+    return UsageTotals(requests, 0, 0, 0, 0, 0, 0, Decimal(cost))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [(n % 7, f"{n * 0.37:.4f}") for n in range(30)],
+        [(0, "0")] * 30,
+        [(1, "0.00004")],
+        [(5000, "12345.5")] * 3,
+    ],
+)
+def test_the_chart_is_a_png_of_phone_friendly_size(values: list[tuple[int, str]]) -> None:
+    start = date(2025, 3, 1)
+    days = [(start + timedelta(days=n), day_totals(r, c)) for n, (r, c) in enumerate(values)]
+    png = usage_chart(days, load_prices(), "Usage")
+    image = Image.open(io.BytesIO(png))
+    image.load()
+    assert image.format == "PNG"
+    assert image.size == (1200, 1000)
+
+
+@pytest.mark.parametrize(
+    ("peak", "whole", "step", "steps"),
+    [
+        (0, False, 1.0, 4),
+        (37, True, 10.0, 4),
+        (3, True, 1.0, 3),
+        (2.9, False, 1.0, 3),
+        (0.042, False, 0.02, 3),
+    ],
+)
+def test_axis_steps_are_round(peak: float, whole: bool, step: float, steps: int) -> None:
+    got_step, got_steps = _axis(peak, whole=whole)
+    assert got_step == pytest.approx(step)
+    assert got_steps == steps
+    assert got_step * got_steps >= peak
