@@ -18,6 +18,7 @@ from typing import Any
 
 from bot import commands as c
 from bot.gateway.types import ToolCall
+from bot.guard import budget_for
 from bot.handlers import edit, image, imagine
 from bot.model import ImageAttachment
 from bot.services import Context
@@ -95,11 +96,14 @@ async def run(call: ToolCall, ctx: Context, epoch: int) -> ToolOutcome:
     if not prompt:
         return ToolOutcome("error: a non-empty prompt is required")
     prompt = prompt[: ctx.services.settings.max_prompt_chars]
+    # Pictures drawn for the chat model count against budgets like the commands would.
     if name == "generate_image":
-        made = await image.generate(c.GenerateImage(prompt), ctx)
+        async with budget_for(c.GenerateImage(prompt), ctx):
+            made = await image.generate(c.GenerateImage(prompt), ctx)
         return ToolOutcome("The image was sent to the chat.", True, f"[sent an image: {prompt}]", tuple(made))
     if name == "imagine_midjourney":
-        await imagine.handle_imagine(c.Imagine(prompt), ctx)
+        async with budget_for(c.Imagine(prompt), ctx):
+            await imagine.handle_imagine(c.Imagine(prompt), ctx)
         return ToolOutcome("The Midjourney task was started.", True, f"[started Midjourney: {prompt}]")
     return await _edit(prompt, ctx, epoch)
 
@@ -110,7 +114,9 @@ async def _edit(prompt: str, ctx: Context, epoch: int) -> ToolOutcome:
     if latest is None:
         return ToolOutcome("error: there are no images in this conversation to edit; ask for a photo")
     sources = tuple(_attachment(i.data, i.mime) for i in latest.images)
-    made = await edit.edit_photos(c.EditImages(prompt, sources), ctx)
+    command = c.EditImages(prompt, sources)
+    async with budget_for(command, ctx):
+        made = await edit.edit_photos(command, ctx)
     return ToolOutcome(
         "The edited image was sent to the chat.", True, f"[edited the images: {prompt}]", tuple(made)
     )

@@ -125,8 +125,11 @@ async def _start(
         )
         await uow.commit()
     log.info("midjourney %s task %s submitted for %s", action, task_id, address.key)
-    note = await ctx.out.send_text(status_text(action, prompt, "", "0%"))
-    async with s.db.unit_of_work() as uow:
-        await uow.mj_tasks.set_status_message(task_id, note.message_id)
-        await uow.commit()
-    s.mj.wake()
+    try:
+        note = await ctx.out.send_text(status_text(action, prompt, "", "0%"))
+        async with s.db.unit_of_work() as uow:
+            await uow.mj_tasks.set_status_message(task_id, note.message_id)
+            await uow.commit()
+    finally:
+        # The task is stored either way; without a status message the tracker posts one.
+        s.mj.wake()

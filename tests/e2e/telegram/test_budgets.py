@@ -70,3 +70,17 @@ async def test_a_groups_admin_sets_its_budget(run_bot: RunBot, tg: FakeTelegram,
     assert "chat.day.mj" not in back and "default" in back
     assert "Example: /admin budget user day images 10" in bad
     assert sim.ledger.mj_tasks == 0
+
+
+async def test_a_picture_drawn_by_a_chat_tool_respects_the_image_budget(
+    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+) -> None:
+    ann = tg.user(id=1001, first_name="Ann", username="ann")
+    chat = tg.private_chat(ann)
+    async with run_bot(budgets="user.day.images=1"):
+        tg.send_text(chat, ann, "draw me a red fox at sunset")
+        await tg.wait_for("sendPhoto")
+        refusal = await reply(tg, chat, ann, "please draw me a picture of a blue whale", "⛔")
+    assert "daily image budget" in refusal
+    assert len([r for r in sim.requests if r.path == GENERATIONS]) == 1, "the tool made no second call"
+    assert sim.ledger.images == 1
