@@ -51,6 +51,8 @@ def build_services(settings: Settings, http: httpx.AsyncClient, db: Database) ->
             image=settings.image_timeout,
             mj=settings.mj_timeout,
         ),
+        mj_busy_attempts=settings.mj_busy_attempts,
+        mj_busy_wait=settings.mj_busy_wait,
         max_download_bytes=settings.max_image_bytes,
     )
     prices = load_prices(settings.prices_file)

@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     chat_timeout: float = Field(default=120.0, gt=0)
     image_timeout: float = Field(default=300.0, gt=0)
     mj_timeout: float = Field(default=60.0, gt=0)
+    # Midjourney "queue full" answers (codes 23/30) are retried with exponential backoff.
+    mj_busy_attempts: int = Field(default=3, ge=1)
+    mj_busy_wait: float = Field(default=5.0, ge=0)
 
     # Seconds requests in flight may take to finish when the bot is stopped.
     shutdown_grace: float = Field(default=10.0, ge=0)

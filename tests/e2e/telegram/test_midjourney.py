@@ -119,8 +119,7 @@ async def test_imagine_refusals_are_explained(run_bot: RunBot, tg: FakeTelegram,
 
 async def test_busy_queue_is_retried_with_backoff(run_bot: RunBot, tg: FakeTelegram, sim: Simulator) -> None:
     ann = tg.user(id=1001, first_name="Ann", username="ann")
-    async with run_bot() as app:
-        app.services.gateway._mj_busy_wait = 0.01  # keep the backoff short in tests
+    async with run_bot(mj_busy_wait=0.01):
         sim.add_fault(Fault(route="/mj/submit/imagine", kind="mj_code", status=23, times=1))
         tg.send_text(tg.private_chat(ann), ann, "/imagine a busy harbour")
         await tg.wait_for("sendPhoto", timeout=15)
