@@ -9,6 +9,7 @@ the gateway client's capped, time-limited, http(s)/data-only download.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Sequence
@@ -60,7 +61,7 @@ async def download_images(gateway: GatewayClient, urls: Sequence[str], max_bytes
         shown = url[:60] if url.startswith("http") else "a data URL"
         try:
             data = await gateway.download(url, max_bytes=max_bytes)
-            images.append(check_image(data, max_bytes=max_bytes))
+            images.append(await asyncio.to_thread(check_image, data, max_bytes=max_bytes))
         except (GatewayError, BadImage) as exc:
             log.warning("chat image from %s skipped: %s", shown, exc)
     return images

@@ -103,18 +103,3 @@ def _mime_of(data: bytes) -> str:
             return Image.MIME.get(img.format or "", "image/png")
     except (UnidentifiedImageError, OSError):
         return "application/octet-stream"
-
-
-def square_rgba_png(data: bytes, *, side: int = 1024, max_bytes: int = 4 * 1024 * 1024) -> bytes:
-    """What dall-e-2 edits need: one square RGBA PNG under 4 MB (centre-cropped)."""
-    with Image.open(io.BytesIO(data)) as img:
-        rgba = _upright(img).convert("RGBA")
-        width, height = rgba.size
-        edge = min(width, height)
-        left, top = (width - edge) // 2, (height - edge) // 2
-        square = rgba.crop((left, top, left + edge, top + edge))
-        for size in (side, 768, 512, 256):
-            encoded = _encode(square.resize((min(size, edge), min(size, edge))), "PNG", optimize=True)
-            if len(encoded) < max_bytes:
-                return encoded
-    raise BadImage("could not make that image small enough for this edit model")

@@ -9,7 +9,7 @@ from bot import budgets
 from bot.gateway.types import ImageResult
 from bot.model import ChatAddress, User
 from bot.pricing import PriceTable, load_prices
-from storage import UnitOfWork, UsageEvent
+from storage import Database, UnitOfWork, UsageEvent
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,12 @@ class Ledger:
             image_tokens=details.image_tokens if details else 0,
             images=len(result.images),
         )
+
+    async def record(self, db: Database, event: UsageEvent) -> None:
+        """`add` in a unit of work of its own, for a call with no other bookkeeping."""
+        async with db.unit_of_work() as uow:
+            await self.add(uow, event)
+            await uow.commit()
 
     async def add(self, uow: UnitOfWork, event: UsageEvent) -> None:
         """Price and record the event; a reservation held by this request is settled with it."""

@@ -40,9 +40,6 @@ class PriceTable:
     images: Mapping[str, Mapping[str, Decimal]]
     midjourney: Mapping[str, Decimal]
 
-    def knows(self, model: str) -> bool:
-        return self._kind_of(model) is not None
-
     def cost(
         self,
         model: str,

@@ -69,11 +69,11 @@ def _edit(args: str, msg: Incoming, _: Limits) -> c.Command:
 def _mask(args: str, msg: Incoming, _: Limits) -> c.Command:
     if len(msg.images) != 2:
         return c.Hint(
-            "Send two photos together with /mask <what to change> as the caption: the photo, then "
-            "the mask (transparent or white where to change)."
+            "Send two photos together with /mask <what to change>: the photo first, then its "
+            "mask (transparent or white where to change)."
         )
     if not args:
-        return c.Hint("Say what to change: /mask <instruction> as the caption of the photo and its mask.")
+        return c.Hint("Say what to change: /mask <instruction>, sent with the photo and its mask.")
     return c.EditImages(args, msg.images[:1], mask=msg.images[1])
 
 
@@ -81,7 +81,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("ask", "Ask the AI (in groups, or with a photo to ask about it)", _ask),
     CommandSpec("image", "Generate an image from text", _image),
     CommandSpec("imagine", "Midjourney: draw a picture from a prompt", _imagine),
-    CommandSpec("blend", "Midjourney: blend 2–5 photos (send as an album)", _blend),
+    CommandSpec("blend", "Midjourney: blend 2–5 photos sent together", _blend),
     CommandSpec("edit", "Edit the attached photos as described", _edit),
     CommandSpec("mask", "Edit a photo where its mask (second photo) allows", _mask),
     CommandSpec("model", "Show or switch this chat's AI model", lambda a, _m, _l: c.ChooseModel(a.strip())),
@@ -120,8 +120,8 @@ def _route(msg: Incoming, limits: Limits) -> c.Command:
         if not addressed:
             return c.Ignore()
         return c.Hint(
-            f"I can't read {msg.unsupported}. Send text, or photos with a caption "
-            "(as photos or as image files)."
+            f"I can't read {msg.unsupported}. Send text, or photos (or image files) with "
+            "a few words on what to do with them."
         )
 
     parsed = (msg.command, _options_text(msg)) if msg.command else split_command(msg.text.strip())

@@ -17,6 +17,7 @@ from bot import commands as c
 from bot import llm
 from bot.config import CaptionMode
 from bot.gateway.errors import GatewayError
+from bot.guard import budget_for
 from bot.handlers.chat import handle_chat
 from bot.handlers.edit import handle_edit
 from bot.handlers.imagine import handle_blend
@@ -86,7 +87,10 @@ async def handle_photo_caption(cmd: c.PhotoCaption, ctx: Context) -> None:
         # The original caption: the question is the user's, word for word.
         await handle_chat(c.Chat(cmd.prompt, cmd.images, explicit=True), ctx)
     elif decision.intent == "blend" and 2 <= len(cmd.images) <= 5:
-        await handle_blend(c.Blend(cmd.images), ctx)
+        blend = c.Blend(cmd.images)
+        # Admission reserved a question or an edit; a blend is a Midjourney task, with its own limits.
+        async with budget_for(blend, ctx):
+            await handle_blend(blend, ctx)
     else:
         await handle_edit(c.EditImages(decision.prompt, cmd.images), ctx)
 
@@ -103,20 +107,18 @@ async def classify(cmd: c.PhotoCaption, ctx: Context) -> Decision:
     except GatewayError as exc:
         log.warning("caption classification failed (%s); treating it as an edit", exc.detail)
         return Decision("edit", cmd.prompt)
-    async with s.db.unit_of_work() as uow:
-        await s.ledger.add(
-            uow,
-            s.ledger.event(
-                ctx.msg.address,
-                ctx.msg.user,
-                "classification",
-                result.model or model,
-                request_key=result.request_id or None,
-                input_tokens=result.input_tokens,
-                output_tokens=result.output_tokens,
-            ),
-        )
-        await uow.commit()
+    await s.ledger.record(
+        s.db,
+        s.ledger.event(
+            ctx.msg.address,
+            ctx.msg.user,
+            "classification",
+            result.model or model,
+            request_key=result.request_id or None,
+            input_tokens=result.input_tokens,
+            output_tokens=result.output_tokens,
+        ),
+    )
     decision = parse_decision(result.text, cmd.prompt)
     if decision is None:
         log.warning(

@@ -8,6 +8,7 @@ models answer whole (their answers carry images), and their images are sent as p
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
@@ -79,7 +80,7 @@ async def handle_chat(cmd: c.Chat, ctx: Context) -> None:
     images: tuple[TurnImage, ...] = ()
     if cmd.images:
         checked = await fetch_images(cmd.images, s.settings.max_image_bytes)
-        images = tuple(TurnImage("image/jpeg", thumbnail_jpeg(i.data)) for i in checked)
+        images = await _thumbnails([i.data for i in checked])
 
     async with s.db.unit_of_work() as uow:
         chat = await uow.chats.get(key)
@@ -99,7 +100,7 @@ async def handle_chat(cmd: c.Chat, ctx: Context) -> None:
     turn = ChatTurn(ctx, epoch, model, cmd.prompt, images, messages)
     transcript = Transcript(ctx.out.stream())
     try:
-        result, record = await _converse(turn, transcript)
+        last, record = await _converse(turn, transcript)
     except Exception:
         if transcript.text:
             with contextlib.suppress(Exception):
@@ -109,22 +110,25 @@ async def handle_chat(cmd: c.Chat, ctx: Context) -> None:
     answer = transcript.text
     if not answer and not record.notes:
         answer = EMPTY_ANSWER
-    if answer and not result.complete:
+    if answer and last is not None and not last.complete:
         answer += CUT_OFF_NOTE
     remembered = "\n\n".join([transcript.text, *record.notes]).strip() or EMPTY_ANSWER
+    kept = await _thumbnails(record.images)
     async with s.db.unit_of_work() as uow:
-        await _remember(turn, uow, remembered, record.images, result)
-        await _record_usage(turn, uow, result)
+        await _remember(turn, uow, remembered, kept, last)
+        if last is not None:
+            await _record_usage(turn, uow, last)
         await uow.commit()
     if answer:  # empty when a tool delivered the answer and the model said nothing
         await transcript.stream.finish(answer)
 
 
-async def _converse(turn: ChatTurn, transcript: Transcript) -> tuple[ChatResult, TurnRecord]:
+async def _converse(turn: ChatTurn, transcript: Transcript) -> tuple[ChatResult | None, TurnRecord]:
     """Ask, run the tools asked for, ask again with their results; bounded rounds.
 
     Each intermediate call's usage is recorded at once; the last one's is left to the
-    caller, which stores it with the turn.
+    caller, which stores it with the turn. None instead of a last result: the tools ended
+    the turn, and every call made was recorded already.
     """
     ctx, messages = turn.ctx, turn.messages
     s = ctx.services
@@ -167,7 +171,7 @@ async def _converse(turn: ChatTurn, transcript: Transcript) -> tuple[ChatResult,
             record.images += outcome.images
         if all(outcome.ends_turn for outcome in outcomes):
             # What the user asked for is in the chat; a follow-up call would only say so.
-            return _ended_by_tools(result), record
+            return None, record
         messages += tools.tool_messages(result.tool_calls, outcomes)
     raise AssertionError("unreachable: the last round returns")
 
@@ -175,11 +179,6 @@ async def _converse(turn: ChatTurn, transcript: Transcript) -> tuple[ChatResult,
 def _about_tools(detail: str) -> bool:
     lowered = detail.lower()
     return "tool" in lowered or "function" in lowered
-
-
-def _ended_by_tools(result: ChatResult) -> ChatResult:
-    """The last call's result, already billed: nothing left to record for it."""
-    return ChatResult(text="", model=result.model, request_id="", complete=True)
 
 
 async def _image_model_turn(turn: ChatTurn) -> None:
@@ -194,8 +193,9 @@ async def _image_model_turn(turn: ChatTurn) -> None:
     if len(pictures) < len(found.urls):
         text = (text + "\n\n" if text else "") + "(some images could not be downloaded)"
     remembered = text or f"[sent {len(pictures)} image(s)]"
+    kept = await _thumbnails([p.data for p in pictures])
     async with s.db.unit_of_work() as uow:
-        await _remember(turn, uow, remembered, [p.data for p in pictures], result)
+        await _remember(turn, uow, remembered, kept, result)
         await _record_usage(turn, uow, result, images=len(pictures))
         await uow.commit()
     if not pictures:
@@ -208,8 +208,19 @@ async def _image_model_turn(turn: ChatTurn) -> None:
     await ctx.out.send_images(outgoing, caption=text)
 
 
+async def _thumbnails(images: list[bytes]) -> tuple[TurnImage, ...]:
+    """Small copies for memory, like the user's photos: the edit tool and later questions use them.
+
+    Made off the event loop and before any transaction: decoding a big picture takes a while.
+    """
+    if not images:
+        return ()
+    thumbnails = await asyncio.to_thread(lambda: [thumbnail_jpeg(data) for data in images])
+    return tuple(TurnImage("image/jpeg", data) for data in thumbnails)
+
+
 async def _remember(
-    turn: ChatTurn, uow: UnitOfWork, answer: str, answer_images: list[bytes], result: ChatResult
+    turn: ChatTurn, uow: UnitOfWork, answer: str, kept: tuple[TurnImage, ...], result: ChatResult | None
 ) -> None:
     ctx = turn.ctx
     key = ctx.msg.address.key
@@ -222,16 +233,12 @@ async def _remember(
         user_id=ctx.msg.user.id,
         images=turn.images,
     )
-    # Kept small, like the user's photos: the edit tool and later questions use them.
-    kept = tuple(TurnImage("image/jpeg", thumbnail_jpeg(data)) for data in answer_images)
-    tokens = result.output_tokens or memory.estimate_tokens(answer)
+    tokens = (result.output_tokens if result else 0) or memory.estimate_tokens(answer)
     await uow.conversations.add(key, turn.epoch, "assistant", answer, tokens, images=kept)
 
 
 async def _record_usage(turn: ChatTurn, uow: UnitOfWork, result: ChatResult, *, images: int = 0) -> None:
     """One usage event per gateway call; keyed by the gateway's id so a retry counts once."""
-    if not result.request_id and not result.text and not result.tool_calls:
-        return  # nothing was asked of the gateway (the turn ended inside a tool)
     ctx = turn.ctx
     s = ctx.services
     input_tokens = result.input_tokens or sum(

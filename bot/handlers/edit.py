@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from bot import commands as c
@@ -29,8 +30,11 @@ async def edit_photos(cmd: c.EditImages, ctx: Context) -> list[bytes]:
     model = s.settings.edit_model
     checked = await fetch_images(cmd.images, s.settings.max_image_bytes)
     mask = (await fetch_images((cmd.mask,), s.settings.max_image_bytes))[0] if cmd.mask else None
+    # Re-encoding photos is slow CPU work: it runs off the event loop.
     if model == "dall-e-2":
-        uploads, mask_upload = _for_dalle2(cmd.prompt, checked, mask, s.settings.dalle2_fit)
+        uploads, mask_upload = await asyncio.to_thread(
+            _for_dalle2, cmd.prompt, checked, mask, s.settings.dalle2_fit
+        )
     else:
         uploads = [
             UploadFile(f"photo{n}.{image.extension}", image.data, image.mime)
@@ -40,13 +44,12 @@ async def edit_photos(cmd: c.EditImages, ctx: Context) -> list[bytes]:
         mask_upload = None
         if mask is not None:
             size = (checked[0].width, checked[0].height)
-            mask_upload = UploadFile("mask.png", dalle2.mask_png(mask.data, size), "image/png")
+            mask_png = await asyncio.to_thread(dalle2.mask_png, mask.data, size)
+            mask_upload = UploadFile("mask.png", mask_png, "image/png")
     what = "your photo" if len(uploads) == 1 else f"{len(uploads)} photos"
     async with slow_work(ctx.out, f"🎨 Editing {what}… this usually takes 30–90 s."):
         result = await s.gateway.edit_images(uploads, cmd.prompt, model, mask=mask_upload)
-    async with s.db.unit_of_work() as uow:
-        await s.ledger.add(uow, s.ledger.image_event(ctx.msg.address, ctx.msg.user, "image_edit", result))
-        await uow.commit()
+    await s.ledger.record(s.db, s.ledger.image_event(ctx.msg.address, ctx.msg.user, "image_edit", result))
     await ctx.out.send_images([OutImage(data, f"edited{n}.png") for n, data in enumerate(result.images, 1)])
     return result.images
 

@@ -9,23 +9,26 @@ from bot.services import Context
 INTRO = (
     "Hi! I'm connected to the wenwen AI gateway.\n"
     "• Write to me to chat (I remember the conversation; /new starts over).\n"
-    "• Send photos with a caption to edit them, or ask a question about them (/ask always asks); "
-    "send an album of 2–5 photos with /blend.\n"
+    "• Send photos with a few words to edit them, or with a question about them (/ask always "
+    "asks); send 2–5 photos together with /blend to merge them.\n"
     "• Ask me to draw something in the conversation and I'll make the picture.\n"
 )
 
-GROUP_NOTE = (
-    "\nIn groups I answer when mentioned, when you reply to my message, or on /ask. "
-    "Admins: with Telegram's privacy mode on I only see commands and replies to me; "
-    "photos for editing need a caption that mentions me or a reply to me."
-)
+GROUP_NOTE = "\nIn groups I answer when mentioned, when you reply to my message, or on /ask."
+# What only one platform's users need to know, by `ChatAddress.platform`.
+PLATFORM_GROUP_NOTES = {
+    "tg": (
+        " Admins: with Telegram's privacy mode on I only see commands and replies to me; "
+        "photos for editing need a caption that mentions me or a reply to me."
+    ),
+}
 
 
 async def handle_help(_: c.Help, ctx: Context) -> None:
     lines = [f"/{spec.name} — {spec.description}" for spec in COMMANDS if spec.in_menu]
     text = INTRO + "\nCommands:\n" + "\n".join(lines)
     if not ctx.msg.is_private:
-        text += "\n" + GROUP_NOTE
+        text += "\n" + GROUP_NOTE + PLATFORM_GROUP_NOTES.get(ctx.msg.address.platform, "")
     await ctx.out.send_text(text)
 
 

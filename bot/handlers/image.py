@@ -18,11 +18,9 @@ async def generate(cmd: c.GenerateImage, ctx: Context) -> list[bytes]:
     model = s.settings.image_model
     async with slow_work(ctx.out, "🖌️ Drawing… this usually takes 20–60 s."):
         result = await s.gateway.generate_image(cmd.prompt, model)
-    async with s.db.unit_of_work() as uow:
-        await s.ledger.add(
-            uow, s.ledger.image_event(ctx.msg.address, ctx.msg.user, "image_generation", result)
-        )
-        await uow.commit()
+    await s.ledger.record(
+        s.db, s.ledger.image_event(ctx.msg.address, ctx.msg.user, "image_generation", result)
+    )
     await ctx.out.send_images(
         [OutImage(data, f"image{n}.png") for n, data in enumerate(result.images, 1)],
         caption=cmd.prompt[:200],

@@ -30,7 +30,8 @@ async def fetch_images(attachments: tuple[ImageAttachment, ...], max_bytes: int)
     checked = []
     for number, blob in enumerate(blobs, 1):
         try:
-            checked.append(check_image(blob, max_bytes=max_bytes))
+            # A full decode of a big photo takes long enough to stall every other chat.
+            checked.append(await asyncio.to_thread(check_image, blob, max_bytes=max_bytes))
         except BadImage as exc:
             prefix = f"Photo {number}: " if len(blobs) > 1 else ""
             raise UserError(f"{prefix}{str(exc).capitalize()}.") from exc

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 
@@ -68,7 +69,8 @@ async def _chart(ctx: Context) -> None:
     async with s.db.unit_of_work() as uow:
         days = await uow.usage.daily(ctx.msg.address.key, CHART_DAYS)
     # The chat's title stays out of the picture: the bundled font has no emoji or CJK glyphs.
-    png = usage_chart(days, s.prices, f"Usage in this chat · last {CHART_DAYS} days")
+    title = f"Usage in this chat · last {CHART_DAYS} days"
+    png = await asyncio.to_thread(usage_chart, days, s.prices, title)  # tens of ms of drawing
     where = f" in {ctx.msg.address.title}" if ctx.msg.address.title else ""
     caption = f"📈 Daily cost and requests{where}, last {CHART_DAYS} days (UTC)"
     await ctx.out.send_images([OutImage(png, "usage.png")], caption=caption)

@@ -11,7 +11,7 @@ import zlib
 import pytest
 from PIL import Image
 
-from bot.imaging import BadImage, check_image, fit_under, square_rgba_png, thumbnail_jpeg
+from bot.imaging import BadImage, check_image, fit_under, thumbnail_jpeg
 
 MB = 1024 * 1024
 
@@ -178,35 +178,6 @@ def test_fit_under_gives_up_on_an_impossible_limit() -> None:
     assert fit_under(encode(noisy((400, 400)), "PNG"), 200) is None
 
 
-# --- square_rgba_png ---------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("size", [(1600, 900), (700, 1300), (300, 300)])
-def test_square_rgba_png(size: tuple[int, int]) -> None:
-    out = square_rgba_png(encode(plain(size), "JPEG"))
-    img = decoded(out)
-    assert img.format == "PNG"
-    assert img.mode == "RGBA"
-    assert img.width == img.height == min(1024, *size)
-    assert len(out) < 4 * MB
-
-
-def test_square_rgba_png_of_noise_stays_under_4_mb() -> None:
-    out = square_rgba_png(encode(noisy((1100, 1100), "RGBA"), "PNG"))
-    img = decoded(out)
-    assert img.width == img.height
-    assert img.mode == "RGBA"
-    assert len(out) < 4 * MB
-
-
-def test_square_rgba_png_respects_a_smaller_budget() -> None:
-    data = encode(noisy((600, 600)), "PNG")
-    out = square_rgba_png(data, max_bytes=300 * 1024)
-    assert len(out) < 300 * 1024
-    with pytest.raises(BadImage):
-        square_rgba_png(encode(noisy((300, 300)), "PNG"), max_bytes=1000)
-
-
 # --- thumbnail_jpeg ----------------------------------------------------------------------
 
 
@@ -231,5 +202,3 @@ def test_exif_rotated_photos_come_out_upright() -> None:
     exif[0x0112] = 6  # orientation: rotate 90° clockwise to display
     data = encode(plain((400, 200)), "JPEG", exif=exif.tobytes())
     assert decoded(thumbnail_jpeg(data, max_side=1024)).size == (200, 400)
-    square = decoded(square_rgba_png(encode(plain((400, 200)), "JPEG", exif=exif.tobytes())))
-    assert square.size == (200, 200)

@@ -318,3 +318,15 @@ def test_discord_missing_prompt_and_limits() -> None:
 
 def test_discord_unknown_command_in_a_guild_is_ignored() -> None:
     assert route(discord("frobnicate"), LIMITS) == c.Ignore()
+
+
+def test_hints_do_not_use_one_platforms_words() -> None:
+    # Discord users get the same hints: Telegram's "caption" and "album" mean nothing there.
+    hints = [
+        hint(route(discord("mask", ("prompt", "add a hat"), images=1), LIMITS)),
+        hint(route(discord("mask", images=2), LIMITS)),
+        hint(route(group(unsupported="PDF files", mentioned=True), LIMITS)),
+        *(spec.description for spec in COMMANDS),
+    ]
+    for text in hints:
+        assert "caption" not in text.lower() and "album" not in text.lower(), text
