@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from bot.gateway import errors
-from bot.gateway.types import ChatResult, ToolCall, ToolCallFunction
+from bot.gateway.types import ChatResult, OnText, ToolCall, ToolCallFunction, as_int
 
 log = logging.getLogger(__name__)
 
 ANTHROPIC_VERSION = "2023-06-01"
-OnText = Callable[[str], Awaitable[None]]
 
 _STOP_REASONS = {
     "end_turn": "stop",
@@ -177,15 +176,16 @@ def result_of(payload: Any, model: str, request_id: str) -> ChatResult:
         text="".join(texts),
         model=str(payload.get("model") or model),
         request_id=str(payload.get("id") or request_id),
-        input_tokens=_int(usage.get("input_tokens")),
-        output_tokens=_int(usage.get("output_tokens")),
+        input_tokens=as_int(usage.get("input_tokens")),
+        output_tokens=as_int(usage.get("output_tokens")),
         finish_reason=_STOP_REASONS.get(str(payload.get("stop_reason")), payload.get("stop_reason")),
         tool_calls=calls,
     )
 
 
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+def _object(value: Any) -> dict[str, Any]:
+    """A JSON object from an event, or an empty one when the field is missing or another type."""
+    return value if isinstance(value, dict) else {}
 
 
 class StreamReader:
@@ -211,30 +211,30 @@ class StreamReader:
             return False
         kind = event.get("type")
         if kind == "message_start":
-            message = event.get("message") or {}
+            message = _object(event.get("message"))
             self.result.request_id = str(message.get("id") or "")
             self.result.model = str(message.get("model") or self.result.model)
             self._usage(message.get("usage"))
         elif kind == "content_block_start":
-            block = event.get("content_block") or {}
+            block = _object(event.get("content_block"))
             if block.get("type") == "tool_use":
-                self._tools[_int(event.get("index"))] = (
+                self._tools[as_int(event.get("index"))] = (
                     str(block.get("id", "")),
                     str(block.get("name", "")),
                     [],
                 )
         elif kind == "content_block_delta":
-            await self._delta(_int(event.get("index")), event.get("delta") or {})
+            await self._delta(as_int(event.get("index")), _object(event.get("delta")))
         elif kind == "message_delta":
-            reason = (event.get("delta") or {}).get("stop_reason")
+            reason = _object(event.get("delta")).get("stop_reason")
             if reason:
-                self.result.finish_reason = _STOP_REASONS.get(reason, reason)
+                self.result.finish_reason = _STOP_REASONS.get(str(reason), str(reason))
             self._usage(event.get("usage"))
         elif kind == "message_stop":
             self.result.complete = True
             return True
         elif kind == "error":
-            error = event.get("error") or {}
+            error = _object(event.get("error"))
             detail = f"{error.get('type', 'error')}: {error.get('message', '')}"
             if not self.result.text:
                 raise errors.Unavailable(f"anthropic stream error: {detail}")
@@ -262,7 +262,7 @@ class StreamReader:
     def _usage(self, usage: Any) -> None:
         if not isinstance(usage, dict):
             return
-        if _int(usage.get("input_tokens")):
-            self.result.input_tokens = _int(usage["input_tokens"])
+        if as_int(usage.get("input_tokens")):
+            self.result.input_tokens = as_int(usage["input_tokens"])
         if "output_tokens" in usage:
-            self.result.output_tokens = _int(usage["output_tokens"])
+            self.result.output_tokens = as_int(usage["output_tokens"])

@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import base64
-import json
 import logging
-import re
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import httpx
 from httpx_sse import EventSource, SSEError, aconnect_sse
-from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic import BaseModel, SecretStr
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from bot.gateway import anthropic, errors
+from bot.gateway import anthropic, errors, responses
+from bot.gateway.openai_stream import ChatStreamReader
 from bot.gateway.types import (
     MJ_ACCEPTED,
     ChatCompletion,
@@ -31,16 +29,24 @@ from bot.gateway.types import (
     MjSubmitResponse,
     MjTask,
     ModelsResponse,
-    ToolCall,
-    ToolCallFunction,
+    OnText,
 )
 
 log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=BaseModel)
-OnText = Callable[[str], Awaitable[None]]
 
-_REQUEST_ID = re.compile(r"\(request id: ([^)]+)\)")
+
+class StreamReader(Protocol):
+    """Folds one API format's SSE events into a ChatResult (openai_stream, anthropic)."""
+
+    result: ChatResult
+
+    async def feed(self, data: str) -> bool:
+        """Apply one event's data; True once the answer is whole."""
+        ...
+
+    def finish(self) -> ChatResult: ...
 
 
 class CallKind(StrEnum):
@@ -138,24 +144,24 @@ class GatewayClient:
             log.warning("gateway %s %s transport error: %s", method, path, type(exc).__name__)
             raise errors.Unavailable(f"{method} {path}: {type(exc).__name__}") from None
         elapsed = time.monotonic() - started
-        payload = _decode(response, path)
+        payload = responses.decode(response, path)
         log.info(
             "gateway %s %s -> %s in %.2fs (request id: %s)",
             method,
             path,
             response.status_code,
             elapsed,
-            _request_id(response, payload),
+            responses.request_id(response, payload),
         )
         if response.status_code >= 400:
-            raise _error_for(response, payload, path, self._key)
+            raise responses.error_for(response, payload, path, self._key)
         return payload, response
 
     async def _typed(
         self, model: type[M], method: str, path: str, kind: CallKind, **kw: Any
     ) -> tuple[M, str]:
         payload, response = await self._call(method, path, kind, **kw)
-        return _parse(model, payload, path), _request_id(response, payload)
+        return responses.parse(model, payload, path), responses.request_id(response, payload)
 
     # --- chat (OpenAI format) ---------------------------------------------------------
 
@@ -188,40 +194,31 @@ class GatewayClient:
             )
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
-        return await self._stream_chat(body, on_text)
+        return await self._read_stream("/v1/chat/completions", body, {}, ChatStreamReader(model, on_text))
 
-    async def _stream_chat(self, body: dict[str, Any], on_text: OnText) -> ChatResult:
-        path = "/v1/chat/completions"
-        result = ChatResult(text="", model=body["model"], request_id="", complete=False)
-        calls: dict[int, ToolCall] = {}
+    async def _read_stream(
+        self, path: str, body: dict[str, Any], headers: dict[str, str], reader: StreamReader
+    ) -> ChatResult:
+        """Feed each event to `reader` until it says the answer is whole, or the stream ends.
+
+        A stream that stalls or breaks after the user has seen text ends quietly with
+        the text so far, marked incomplete; before any text it is an error.
+        """
+        partial = reader.result
         try:
-            async with self._open_stream(path, body) as source:
+            async with self._open_stream(path, body, headers) as source:
                 async for event in source.aiter_sse():
-                    if event.data.strip() == "[DONE]":
-                        result.complete = True
+                    if await reader.feed(event.data):
                         break
-                    try:
-                        chunk = json.loads(event.data)
-                    except json.JSONDecodeError:
-                        log.warning("skipping undecodable stream chunk")
-                        continue
-                    if not isinstance(chunk, dict):
-                        log.warning("skipping stream chunk that is not an object")
-                        continue
-                    await self._apply_chunk(chunk, result, calls, on_text)
         except httpx.TimeoutException:
-            if not result.text:
-                raise errors.GatewayTimeout("chat stream timed out") from None
-            # The user has already seen this text: keep it, marked incomplete.
-            log.warning("chat stream stalled after %d chars", len(result.text))
+            if not partial.text:
+                raise errors.GatewayTimeout(f"{path} stream timed out") from None
+            log.warning("%s stream stalled after %d chars", path, len(partial.text))
         except (httpx.TransportError, SSEError) as exc:
-            if not result.text:
-                raise errors.Unavailable(f"chat stream failed: {type(exc).__name__}") from None
-            log.warning("chat stream broke off after %d chars", len(result.text))
-        result.tool_calls = [calls[i] for i in sorted(calls)]
-        if result.finish_reason is not None:
-            # Some gateways drop [DONE]; a finish_reason still means the answer is whole.
-            result.complete = True
+            if not partial.text:
+                raise errors.Unavailable(f"{path} stream failed: {type(exc).__name__}") from None
+            log.warning("%s stream broke off after %d chars", path, len(partial.text))
+        result = reader.finish()
         log.info(
             "gateway stream %s done (request id: %s, complete=%s)", path, result.request_id, result.complete
         )
@@ -229,7 +226,7 @@ class GatewayClient:
 
     @asynccontextmanager
     async def _open_stream(
-        self, path: str, body: dict[str, Any], headers: dict[str, str] | None = None
+        self, path: str, body: dict[str, Any], headers: dict[str, str]
     ) -> AsyncIterator[EventSource]:
         """POST and hand over the event stream; an error answer raises from the tree instead."""
         async with aconnect_sse(
@@ -237,7 +234,7 @@ class GatewayClient:
             "POST",
             self._base + path,
             json=body,
-            headers={**self._headers(), **(headers or {})},
+            headers={**self._headers(), **headers},
             timeout=self._timeouts.for_kind(CallKind.CHAT),
         ) as source:
             response = source.response
@@ -245,9 +242,9 @@ class GatewayClient:
                 "content-type", ""
             ):
                 await response.aread()
-                payload = _decode(response, path)
+                payload = responses.decode(response, path)
                 if response.status_code >= 400:
-                    raise _error_for(response, payload, path, self._key)
+                    raise responses.error_for(response, payload, path, self._key)
                 raise errors.MalformedResponse("expected an event stream")
             yield source
 
@@ -271,52 +268,9 @@ class GatewayClient:
         version = {"anthropic-version": anthropic.ANTHROPIC_VERSION}
         if on_text is None:
             payload, response = await self._call("POST", path, CallKind.CHAT, json_body=body, headers=version)
-            return anthropic.result_of(payload, model, _request_id(response, payload))
+            return anthropic.result_of(payload, model, responses.request_id(response, payload))
         body["stream"] = True
-        reader = anthropic.StreamReader(model, on_text)
-        try:
-            async with self._open_stream(path, body, version) as source:
-                async for event in source.aiter_sse():
-                    if await reader.feed(event.data):
-                        break
-        except httpx.TimeoutException:
-            raise errors.GatewayTimeout("messages stream timed out") from None
-        except (httpx.TransportError, SSEError) as exc:
-            if not reader.result.text:
-                raise errors.Unavailable(f"messages stream failed: {type(exc).__name__}") from None
-            log.warning("messages stream broke off after %d chars", len(reader.result.text))
-        result = reader.finish()
-        log.info(
-            "gateway stream %s done (request id: %s, complete=%s)", path, result.request_id, result.complete
-        )
-        return result
-
-    @staticmethod
-    async def _apply_chunk(
-        chunk: dict[str, Any], result: ChatResult, calls: dict[int, ToolCall], on_text: OnText
-    ) -> None:
-        result.request_id = result.request_id or str(chunk.get("id") or "")
-        result.model = str(chunk.get("model") or result.model)
-        usage = chunk.get("usage")
-        if isinstance(usage, dict):
-            result.input_tokens = int(usage.get("prompt_tokens") or 0)
-            result.output_tokens = int(usage.get("completion_tokens") or 0)
-        for choice in chunk.get("choices") or []:
-            delta = choice.get("delta") or {}
-            if choice.get("finish_reason"):
-                result.finish_reason = choice["finish_reason"]
-            for fragment in delta.get("tool_calls") or []:
-                call = calls.setdefault(int(fragment.get("index", 0)), ToolCall())
-                call.id = fragment.get("id") or call.id
-                function = fragment.get("function") or {}
-                call.function = ToolCallFunction(
-                    name=function.get("name") or call.function.name,
-                    arguments=call.function.arguments + (function.get("arguments") or ""),
-                )
-            text = delta.get("content")
-            if text:
-                result.text += text
-                await on_text(result.text)
+        return await self._read_stream(path, body, version, anthropic.StreamReader(model, on_text))
 
     # --- images -----------------------------------------------------------------------
 
@@ -440,7 +394,7 @@ class GatewayClient:
                 answer, _ = await self._typed(MjSubmitResponse, "POST", path, CallKind.MJ, json_body=body)
                 if answer.code in MJ_ACCEPTED and answer.result:
                     return answer.result
-                raise _mj_failure(answer.code, answer.description)
+                raise responses.mj_failure(answer.code, responses.redact(answer.description, self._key))
         raise AssertionError("unreachable: tenacity reraises")
 
     async def mj_fetch(self, task_id: str) -> MjTask:
@@ -453,14 +407,14 @@ class GatewayClient:
         )
         if not isinstance(payload, list):
             raise errors.MalformedResponse("task list is not an array")
-        return [_parse(MjTask, item, "/mj/task/list-by-condition") for item in payload]
+        return [responses.parse(MjTask, item, "/mj/task/list-by-condition") for item in payload]
 
     async def mj_image_seed(self, task_id: str) -> str:
         payload, _ = await self._call("GET", f"/mj/task/{task_id}/image-seed", CallKind.SMALL)
         if isinstance(payload, dict) and "code" in payload:
-            answer = _parse(MjSubmitResponse, payload, "image-seed")
+            answer = responses.parse(MjSubmitResponse, payload, "image-seed")
             if answer.code not in MJ_ACCEPTED or not answer.result:
-                raise _mj_failure(answer.code, answer.description)
+                raise responses.mj_failure(answer.code, responses.redact(answer.description, self._key))
             return answer.result
         raise errors.MalformedResponse("unexpected image-seed answer")
 
@@ -496,112 +450,3 @@ def decode_data_url(url: str) -> bytes:
         return base64.b64decode(data, validate=False)
     except ValueError:
         raise errors.MalformedResponse("data URL is not valid base64") from None
-
-
-def _decode(response: httpx.Response, path: str) -> Any:
-    content_type = response.headers.get("content-type", "")
-    if "html" in content_type and response.status_code < 400:
-        # new-api answers unknown paths with its console page and status 200.
-        raise errors.MalformedResponse(
-            f"{path} answered HTML (wrong base URL or path?)", status=response.status_code
-        )
-    try:
-        return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        if response.status_code >= 400:
-            # A proxy's own error page (nginx 413/502, plain-text 429): the status says enough.
-            return {}
-        raise errors.MalformedResponse(
-            f"{path} answered a body that is not JSON", status=response.status_code
-        ) from None
-
-
-def _parse(model: type[M], payload: Any, path: str) -> M:
-    try:
-        return model.model_validate(payload)
-    except ValidationError as exc:
-        raise errors.MalformedResponse(
-            f"{path}: unexpected answer shape ({exc.error_count()} errors)"
-        ) from None
-
-
-def _message(payload: Any) -> str:
-    """The gateway's message from any of its three error shapes."""
-    if isinstance(payload, dict):
-        err = payload.get("error")
-        if isinstance(err, dict) and err.get("message"):
-            return str(err["message"])
-        if isinstance(err, str):
-            return err
-        if payload.get("description"):
-            return str(payload["description"]).strip()
-        if payload.get("message"):
-            return str(payload["message"])
-    return ""
-
-
-def _request_id(response: httpx.Response, payload: Any) -> str:
-    found = _REQUEST_ID.search(_message(payload))
-    if found:
-        return found.group(1)
-    for header in ("x-oneapi-request-id", "x-request-id"):
-        if header in response.headers:
-            return response.headers[header]
-    if isinstance(payload, dict) and isinstance(payload.get("id"), str):
-        return str(payload["id"])
-    return uuid.uuid4().hex
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None
-
-
-def _error_for(
-    response: httpx.Response, payload: Any, path: str, secret: SecretStr | None = None
-) -> errors.GatewayError:
-    status = response.status_code
-    message = _redact(_message(payload), secret)
-    request_id = _request_id(response, payload)
-    detail = message or f"HTTP {status}"
-    kw: dict[str, Any] = {"status": status, "request_id": request_id}
-    log.warning("gateway error on %s: %s %s", path, status, detail)
-    if isinstance(payload, dict) and payload.get("code") == 30:
-        return errors.MjBusy(30, detail)
-    if status == 401:
-        return errors.AuthError(detail, **kw)
-    if status == 403:
-        return errors.QuotaError(detail, **kw)
-    if status == 413:
-        return errors.PayloadTooLarge(detail, **kw)
-    if status == 429:
-        return errors.RateLimited(detail, retry_after=_retry_after(response), **kw)
-    if status == 503 and "无可用渠道" in message:
-        return errors.ModelUnavailable(detail, **kw)
-    if status >= 500:
-        return errors.Unavailable(detail, **kw)
-    if status == 404:
-        return errors.MalformedResponse(f"{path} not found on the gateway: {detail}", **kw)
-    return errors.BadRequest(detail, **kw)
-
-
-def _redact(text: str, secret: SecretStr | None) -> str:
-    """Upstreams sometimes echo the key they were given; it must not reach logs or chats."""
-    if secret is None:
-        return text
-    key = secret.get_secret_value()
-    for form in (key, key.removeprefix("sk-")):
-        if len(form) >= 6:
-            text = text.replace(form, "***")
-    return text
-
-
-def _mj_failure(code: int, description: str) -> errors.MjRejected:
-    if code == 24:
-        return errors.MjBanned(code, description)
-    if code in (23, 30):
-        return errors.MjBusy(code, description)
-    return errors.MjRejected(code, description)

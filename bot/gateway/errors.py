@@ -27,9 +27,16 @@ class QuotaError(GatewayError):
 
 
 class RateLimited(GatewayError):
-    def __init__(self, detail: str = "", *, retry_after: float | None = None, **kw: object) -> None:
+    def __init__(
+        self,
+        detail: str = "",
+        *,
+        retry_after: float | None = None,
+        status: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
         self.retry_after = retry_after
-        super().__init__(detail, **kw)  # type: ignore[arg-type]
+        super().__init__(detail, status=status, request_id=request_id)
 
     @property
     def user_message(self) -> str:  # type: ignore[override]
@@ -69,8 +76,10 @@ class MalformedResponse(GatewayError):
 class MjRejected(GatewayError):
     """A Midjourney submit answered with a failure code (often with HTTP 200)."""
 
-    def __init__(self, code: int, description: str) -> None:
-        super().__init__(f"midjourney code {code}: {description}")
+    def __init__(
+        self, code: int, description: str, *, status: int | None = None, request_id: str | None = None
+    ) -> None:
+        super().__init__(f"midjourney code {code}: {description}", status=status, request_id=request_id)
         self.code = code
         self.description = description
 

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+OnText = Callable[[str], Awaitable[None]]
+"""Called with the whole text so far each time a streamed answer grows."""
+
 
 class _Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+
+def as_int(value: object) -> int:
+    """A JSON integer (token count, index); 0 for anything else, bools included."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 # --- chat -----------------------------------------------------------------------------

@@ -13,9 +13,8 @@ from aiohttp import web
 from .bodies import read_json_object
 from .conversation import BadRequest, Conversation, from_anthropic
 from .errors import ApiError, anthropic_error
-from .records import RECORD
 from .replies import ToolCall, decide, new_call_id
-from .sse import Event, even_pieces, stream, text_pieces
+from .sse import Event, even_pieces, stream_answer, text_pieces
 from .state import sim_state
 from .tokens import text_tokens
 
@@ -151,15 +150,7 @@ async def messages(request: web.Request) -> web.StreamResponse:
                 "usage": {"input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens},
             }
         )
-    cut = state.faults.take(request.path, frozenset({"cut_stream"}))
-    if cut is not None and (record := request.get(RECORD)) is not None:
-        record.fault = "cut_stream"
-    response, completed = await stream(
-        request,
-        _events(message, reply),
-        delay=state.config.chunk_delay,
-        cut_after=cut.after_chunks if cut else None,
-    )
+    response, completed = await stream_answer(request, _events(message, reply))
     if completed:
         state.ledger.add("messages", input_tokens=reply.input_tokens, output_tokens=reply.output_tokens)
     return response

@@ -17,10 +17,9 @@ from .conversation import BadRequest, Conversation, from_openai
 from .datauri import to_data_url
 from .errors import ApiError, openai_error
 from .prompts import INVALID_JSON_MARKER, clean_prompt, strip_markers
-from .records import RECORD
 from .replies import ToolCall, decide, new_call_id
 from .schema_fill import SchemaFiller
-from .sse import Event, even_pieces, stream, text_pieces
+from .sse import Event, even_pieces, stream_answer, text_pieces
 from .state import SimState, sim_state
 from .tokens import IMAGE_TOKENS, text_tokens
 
@@ -219,15 +218,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         "model": model,
         "system_fingerprint": "fp_sim",
     }
-    cut = state.faults.take(request.path, frozenset({"cut_stream"}))
-    if cut is not None and (record := request.get(RECORD)) is not None:
-        record.fault = "cut_stream"
-    response, completed = await stream(
-        request,
-        _chunks(base, answer, _include_usage(body)),
-        delay=state.config.chunk_delay,
-        cut_after=cut.after_chunks if cut else None,
-    )
+    response, completed = await stream_answer(request, _chunks(base, answer, _include_usage(body)))
     if completed:
         # Billed even without a usage chunk: the gateway charges what it relayed.
         state.ledger.add("chat", input_tokens=answer.prompt_tokens, output_tokens=answer.completion_tokens)

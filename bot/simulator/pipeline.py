@@ -15,7 +15,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from .bodies import drain, too_large
-from .errors import REQUEST_ID, ApiError, Family, family_error, family_of, new_request_id, openai_error
+from .errors import REQUEST_ID, ApiError, family_error, new_request_id, openai_error
 from .faults import Fault
 from .midjourney import submit_reply
 from .records import RECORD, RecordedRequest
@@ -100,14 +100,19 @@ def _retry_headers(fault: Fault) -> dict[str, str]:
     return {"Retry-After": str(int(seconds)) if seconds == int(seconds) else str(seconds)}
 
 
+def _from_middleware(status: int, message: str) -> bool:
+    """Key, quota and channel checks run in new-api's middleware, before any relay format."""
+    return status in (401, 403) or (status == 503 and "无可用渠道" in message)
+
+
 def _status_error(request: web.Request, fault: Fault) -> ApiError:
     message = fault.message or _STATUS_MESSAGES.get(fault.status, f"upstream error: HTTP {fault.status}")
     headers = _retry_headers(fault)
-    if fault.status == 401 and family_of(request.path) is not Family.OPENAI:
-        return openai_error(request, 401, message, type_="new_api_error", headers=headers)
-    return family_error(
-        request, fault.status, message, code=_STATUS_CODES.get(fault.status, ""), headers=headers
-    )
+    code = _STATUS_CODES.get(fault.status, "")
+    if _from_middleware(fault.status, message):
+        # OpenAI-shaped on every route, /v1/messages and /mj/* included (2.4 a).
+        return openai_error(request, fault.status, message, type_="new_api_error", code=code, headers=headers)
+    return family_error(request, fault.status, message, code=code, headers=headers)
 
 
 async def _apply(request: web.Request, fault: Fault, handler: Handler) -> web.StreamResponse:

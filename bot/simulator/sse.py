@@ -13,6 +13,9 @@ from typing import Any
 
 from aiohttp import web
 
+from .records import RECORD
+from .state import sim_state
+
 log = logging.getLogger(__name__)
 
 _WORDS = re.compile(r"\S+\s*|\s+")
@@ -80,3 +83,14 @@ async def stream(
         log.info("client went away during a stream: %s", request.path)
         return response, False
     return response, True
+
+
+async def stream_answer(request: web.Request, events: Iterable[Event]) -> tuple[web.StreamResponse, bool]:
+    """:func:`stream` at the configured pace, cut short by a pending ``cut_stream`` fault."""
+    state = sim_state(request)
+    cut = state.faults.take(request.path, frozenset({"cut_stream"}))
+    if cut is not None and (record := request.get(RECORD)) is not None:
+        record.fault = "cut_stream"
+    return await stream(
+        request, events, delay=state.config.chunk_delay, cut_after=cut.after_chunks if cut else None
+    )

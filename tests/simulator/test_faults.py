@@ -60,6 +60,24 @@ async def test_other_statuses(sim: Simulator, client: httpx.AsyncClient, status:
         assert response.json()["error"]["message"].startswith("custom words (request id: ")
 
 
+@pytest.mark.parametrize("status", [401, 403, 503])
+async def test_key_quota_and_channel_errors_are_openai_shaped_on_every_route(
+    sim: Simulator, client: httpx.AsyncClient, status: int
+) -> None:
+    # new-api checks these in its middleware, before the relay picks a format (2.4 a).
+    sim.add_fault(Fault(route="*", kind="status", status=status, times=3))
+    answers = [
+        await post_chat(client),
+        await client.post("/v1/messages", json=MESSAGES),
+        await client.post("/mj/submit/imagine", json={"prompt": "cat"}),
+    ]
+    for response in answers:
+        assert response.status_code == status
+        error = response.json()["error"]
+        assert error["type"] == "new_api_error"
+        assert_request_id(error["message"])
+
+
 async def test_until_cleared_and_route_prefix(sim: Simulator, client: httpx.AsyncClient) -> None:
     sim.add_fault(Fault(route="/v1/images", kind="status", status=500, times=None))
     for _ in range(3):

@@ -33,6 +33,17 @@ def sse_reply(*events: dict[str, Any] | str) -> httpx.Response:
     return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=sse_body(*events))
 
 
+class StallStream(httpx.AsyncByteStream):
+    """Sends some bytes, then the gateway goes quiet until the read timeout fires."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self._data
+        raise httpx.ReadTimeout("The read operation timed out")
+
+
 def chunk(content: str | None = None, *, finish: str | None = None, **delta: Any) -> dict[str, Any]:
     if content is not None:
         delta["content"] = content

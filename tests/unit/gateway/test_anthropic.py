@@ -10,7 +10,7 @@ import pytest
 
 from bot.gateway import errors
 from bot.gateway.anthropic import StreamReader, convert_messages, request_body, result_of
-from tests.unit.gateway.conftest import MakeClient, json_reply
+from tests.unit.gateway.conftest import MakeClient, StallStream, json_reply
 
 PNG_URL = "data:image/png;base64,iVBORw0KGgo="
 
@@ -199,6 +199,28 @@ async def test_stream_error_before_any_text_is_a_gateway_error_after_text_a_part
     assert reader.finish().text == "Hi" and not reader.result.complete
 
 
+async def test_stream_reader_skips_fields_of_the_wrong_shape() -> None:
+    seen: list[str] = []
+
+    async def on_text(text: str) -> None:
+        seen.append(text)
+
+    reader = StreamReader("claude-x", on_text)
+    for odd in (
+        {"type": "message_start", "message": "not an object"},
+        {"type": "content_block_start", "index": 0, "content_block": None},
+        {"type": "content_block_delta", "index": 0, "delta": ["not", "an", "object"]},
+        {"type": "message_delta", "delta": "end_turn", "usage": {"output_tokens": 2}},
+    ):
+        assert not await reader.feed(json.dumps(odd))
+    await reader.feed(
+        json.dumps({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "ok"}})
+    )
+    assert await reader.feed(json.dumps({"type": "message_stop"}))
+    result = reader.finish()
+    assert (result.text, result.output_tokens, result.complete, seen) == ("ok", 2, True, ["ok"])
+
+
 async def test_client_streams_messages_with_the_version_header(make_client: MakeClient) -> None:
     sent: list[httpx.Request] = []
 
@@ -267,3 +289,23 @@ async def test_a_stream_that_stops_without_message_stop_is_incomplete(make_clien
         "claude-x", [{"role": "user", "content": "hi"}], max_tokens=10, on_text=ignore
     )
     assert result.text == "partial" and not result.complete
+
+
+async def test_a_stream_stalling_after_text_keeps_it_like_an_openai_stream(make_client: MakeClient) -> None:
+    def stalled(*events: str) -> httpx.Response:
+        stream = StallStream("".join(events).encode())
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=stream)
+
+    async def ignore(_: str) -> None:
+        return None
+
+    messages = [{"role": "user", "content": "hi"}]
+    result = await make_client(lambda _r: stalled(START, text_delta("Half an ans"))).messages(
+        "claude-x", messages, max_tokens=10, on_text=ignore
+    )
+    assert result.text == "Half an ans" and not result.complete
+    assert result.input_tokens == 25
+    with pytest.raises(errors.GatewayTimeout):
+        await make_client(lambda _r: stalled(START)).messages(
+            "claude-x", messages, max_tokens=10, on_text=ignore
+        )

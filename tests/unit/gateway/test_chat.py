@@ -14,6 +14,7 @@ from tests.unit.gateway.conftest import (
     BASE,
     KEY,
     MakeClient,
+    StallStream,
     chunk,
     json_reply,
     sse_body,
@@ -323,17 +324,6 @@ async def test_stream_logs_never_show_the_key(
     assert KEY not in caplog.text
 
 
-class StallStream(httpx.AsyncByteStream):
-    """Sends some bytes, then the gateway goes quiet until the read timeout fires."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        yield self._data
-        raise httpx.ReadTimeout("The read operation timed out")
-
-
 async def test_stream_stalling_after_some_text_returns_it_incomplete(make_client: MakeClient) -> None:
     def handler(_r: httpx.Request) -> httpx.Response:
         stream = StallStream(sse_body(chunk("Half an ans"), chunk("wer")))
@@ -351,3 +341,27 @@ async def test_stream_stalling_before_any_text_is_gateway_timeout(make_client: M
 
     with pytest.raises(errors.GatewayTimeout):
         await make_client(handler).chat("m", MESSAGES, on_text=TextSink())
+
+
+async def test_stream_skips_chunks_of_the_wrong_shape(make_client: MakeClient) -> None:
+    events = (
+        chunk("Still "),
+        {"id": "chatcmpl-1", "choices": ["not a choice", {"index": 0, "delta": "not a delta"}]},
+        {"choices": "nope", "usage": {"prompt_tokens": "many", "completion_tokens": None}},
+        chunk(None, tool_calls=[{"index": None, "id": "call_a", "function": "not an object"}, "junk"]),
+        chunk("here", finish="stop"),
+        "[DONE]",
+    )
+    result = await make_client(lambda _r: sse_reply(*events)).chat("m", MESSAGES, on_text=TextSink())
+    assert result.text == "Still here"
+    assert result.complete
+    assert (result.input_tokens, result.output_tokens) == (0, 0)
+    assert [call.id for call in result.tool_calls] == ["call_a"]
+
+
+async def test_stream_refusal_is_the_text_as_in_a_plain_reply(make_client: MakeClient) -> None:
+    sink = TextSink()
+    events = (chunk(None, refusal="I can't help "), chunk(None, refusal="with that."), chunk(finish="stop"))
+    result = await make_client(lambda _r: sse_reply(*events, "[DONE]")).chat("m", MESSAGES, on_text=sink)
+    assert result.text == "I can't help with that."
+    assert sink.seen[-1] == result.text

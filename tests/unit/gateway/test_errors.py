@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import email.utils
 import logging
 import traceback
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -90,6 +92,23 @@ async def test_rate_limited_without_or_with_a_date_retry_after(make_client: Make
     assert exc.user_message
 
 
+async def test_rate_limited_with_a_future_date_retry_after(make_client: MakeClient) -> None:
+    later = email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=90), usegmt=True)
+    response = json_reply({"error": {"message": "x"}}, 429, headers={"Retry-After": later})
+    exc = await raised_by(make_client, response)
+    assert isinstance(exc, errors.RateLimited)
+    assert exc.retry_after is not None and 80 < exc.retry_after <= 90
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-5", "soon"])
+async def test_rate_limited_ignores_retry_after_that_is_no_wait(make_client: MakeClient, value: str) -> None:
+    response = json_reply({"error": {"message": "x"}}, 429, headers={"Retry-After": value})
+    exc = await raised_by(make_client, response)
+    assert isinstance(exc, errors.RateLimited)
+    assert exc.retry_after is None
+    assert exc.user_message.endswith("in a minute.")
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -124,6 +143,7 @@ async def test_mj_overload_429_is_mj_busy(make_client: MakeClient) -> None:
     with pytest.raises(errors.MjBusy) as info:
         await client.mj_fetch("1730621826053455")
     assert info.value.code == 30
+    assert info.value.status == 429
 
 
 async def test_html_with_status_200_is_malformed(make_client: MakeClient) -> None:

@@ -134,6 +134,18 @@ async def test_validation_failure_is_mj_rejected_with_description(make_client: M
     assert len(gateway.requests) == 1
 
 
+async def test_a_rejection_that_echoes_the_key_is_redacted(make_client: MakeClient) -> None:
+    gateway = Recorder(submit(4, None, f"invalid mj-api-secret {KEY}"))
+    with pytest.raises(errors.MjRejected) as info:
+        await make_client(gateway).mj_imagine("cat")
+    exc = info.value
+    assert KEY not in f"{exc} {exc.description} {exc.user_message}"
+    assert KEY.removeprefix("sk-") not in exc.description
+    with pytest.raises(errors.MjRejected) as info:
+        await make_client(Recorder(submit(3, None, f"key {KEY} has no seed"))).mj_image_seed("1")
+    assert KEY not in info.value.description
+
+
 async def test_accepted_code_without_result_is_a_failure(make_client: MakeClient) -> None:
     with pytest.raises(errors.MjRejected):
         await make_client(Recorder(submit(1, None))).mj_imagine("cat")
