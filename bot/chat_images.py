@@ -14,6 +14,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from bot.gateway.client import GatewayClient
 from bot.gateway.errors import GatewayError
@@ -58,7 +59,8 @@ async def download_images(gateway: GatewayClient, urls: Sequence[str], max_bytes
     """Fetch and check each image; one that fails is logged and skipped, not fatal."""
     images: list[CheckedImage] = []
     for url in urls:
-        shown = url[:60] if url.startswith("http") else "a data URL"
+        # Only the host: signed image links carry short-lived tokens in their path and query.
+        shown = urlsplit(url).hostname or "a data URL" if url.startswith("http") else "a data URL"
         try:
             data = await gateway.download(url, max_bytes=max_bytes)
             images.append(await asyncio.to_thread(check_image, data, max_bytes=max_bytes))

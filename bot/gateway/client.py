@@ -392,7 +392,9 @@ class GatewayClient:
         async for attempt in retrying:
             with attempt:
                 answer, _ = await self._typed(MjSubmitResponse, "POST", path, CallKind.MJ, json_body=body)
-                if answer.code in MJ_ACCEPTED and answer.result:
+                if answer.code in MJ_ACCEPTED:
+                    if not answer.result:
+                        raise errors.MalformedResponse(f"{path}: accepted without a task id")
                     return answer.result
                 raise responses.mj_failure(answer.code, responses.redact(answer.description, self._key))
         raise AssertionError("unreachable: tenacity reraises")

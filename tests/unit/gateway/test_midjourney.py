@@ -146,8 +146,9 @@ async def test_a_rejection_that_echoes_the_key_is_redacted(make_client: MakeClie
     assert KEY not in info.value.description
 
 
-async def test_accepted_code_without_result_is_a_failure(make_client: MakeClient) -> None:
-    with pytest.raises(errors.MjRejected):
+async def test_accepted_code_without_result_is_a_malformed_answer(make_client: MakeClient) -> None:
+    # Telling the user "Midjourney refused: 提交成功" would be nonsense; the answer is broken.
+    with pytest.raises(errors.MalformedResponse):
         await make_client(Recorder(submit(1, None))).mj_imagine("cat")
 
 
