@@ -155,9 +155,14 @@ class ConsolePlatform:
         queue: asyncio.Queue[str | None] = asyncio.Queue()
 
         def pump() -> None:
-            for line in self._stdin:
-                loop.call_soon_threadsafe(queue.put_nowait, line.rstrip("\n"))
-            loop.call_soon_threadsafe(queue.put_nowait, None)
+            try:
+                for line in self._stdin:
+                    loop.call_soon_threadsafe(queue.put_nowait, line.rstrip("\n"))
+            except (OSError, UnicodeDecodeError):
+                # Without the end marker below, run() would wait for input forever.
+                log.exception("console input became unreadable; stopping")
+            finally:
+                loop.call_soon_threadsafe(queue.put_nowait, None)
 
         threading.Thread(target=pump, name="console-stdin", daemon=True).start()
         return queue
@@ -176,20 +181,31 @@ class ConsolePlatform:
     def _parse(self, line: str) -> Incoming | None:
         self._seq += 1
         message_id = str(self._seq)
-        if line.startswith("/press"):
-            _, _, number = line.partition(" ")
-            if not number.strip().isdigit() or not 0 < int(number) <= len(self._outbox.buttons):
-                self._outbox._print("bot> No such button; press one of the numbers shown.")
-                return None
-            payload = self._outbox.buttons[int(number) - 1]
-            return Incoming(ADDRESS, USER, callback=payload, message_id=message_id)
-        if line.startswith("/photo "):
-            paths_part, _, caption = line[len("/photo ") :].partition("|")
-            paths = [Path(p).expanduser() for p in shlex.split(paths_part)]
-            missing = [str(p) for p in paths if not p.is_file()]
-            if missing or not paths:
-                self._outbox._print(f"bot> File not found: {', '.join(missing) or '(none given)'}")
-                return None
-            images = tuple(_file_attachment(p) for p in paths)
-            return Incoming(ADDRESS, USER, text=caption.strip(), images=images, message_id=message_id)
+        command, _, rest = line.partition(" ")
+        if command == "/press":
+            return self._press(rest.strip(), message_id)
+        if command == "/photo" and rest.strip():
+            return self._photos(rest, message_id)
         return Incoming(ADDRESS, USER, text=line, message_id=message_id)
+
+    def _press(self, number: str, message_id: str) -> Incoming | None:
+        # isdecimal, not isdigit: int() refuses digits such as "²".
+        if not number.isdecimal() or not 0 < int(number) <= len(self._outbox.buttons):
+            self._outbox._print("bot> No such button; press one of the numbers shown.")
+            return None
+        payload = self._outbox.buttons[int(number) - 1]
+        return Incoming(ADDRESS, USER, callback=payload, message_id=message_id)
+
+    def _photos(self, arguments: str, message_id: str) -> Incoming | None:
+        paths_part, _, caption = arguments.partition("|")
+        try:
+            paths = [Path(p).expanduser() for p in shlex.split(paths_part)]
+        except ValueError as exc:  # an unclosed quote
+            self._outbox._print(f"bot> Could not read the file names: {exc}.")
+            return None
+        missing = [str(p) for p in paths if not p.is_file()]
+        if missing or not paths:
+            self._outbox._print(f"bot> File not found: {', '.join(missing) or '(none given)'}")
+            return None
+        images = tuple(_file_attachment(p) for p in paths)
+        return Incoming(ADDRESS, USER, text=caption.strip(), images=images, message_id=message_id)

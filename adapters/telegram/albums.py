@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from aiogram.types import Message
@@ -12,6 +13,11 @@ from aiogram.types import Message
 log = logging.getLogger(__name__)
 
 OnAlbum = Callable[[list[Message]], Awaitable[None]]
+AlbumKey = tuple[int, str]
+
+# How long a sent-on album is remembered, so that a part arriving after it is not
+# taken for a new album (Telegram delivers the parts of a slow upload seconds apart).
+LATE_PART_WINDOW = 120.0
 
 
 class AlbumCollector:
@@ -20,21 +26,34 @@ class AlbumCollector:
     def __init__(self, wait: float, on_album: OnAlbum) -> None:
         self._wait = wait
         self._on_album = on_album
-        self._parts: dict[tuple[int, str], list[Message]] = {}
-        self._timers: dict[tuple[int, str], asyncio.Task[None]] = {}
+        self._parts: dict[AlbumKey, list[Message]] = {}
+        self._timers: dict[AlbumKey, asyncio.Task[None]] = {}
+        self._flushed: dict[AlbumKey, float] = {}  # key → when it was sent on (monotonic)
 
     def add(self, message: Message) -> None:
         assert message.media_group_id is not None
         key = (message.chat.id, message.media_group_id)
+        self._forget_old_albums()
+        if key in self._flushed:
+            # The album has already gone to the handler; alone, this part would read as a
+            # new request without its caption.
+            log.warning("album %s: part %s arrived too late, ignored", key[1], message.message_id)
+            return
         self._parts.setdefault(key, []).append(message)
         timer = self._timers.pop(key, None)
         if timer is not None:
             timer.cancel()
         self._timers[key] = asyncio.create_task(self._flush_later(key))
 
-    async def _flush_later(self, key: tuple[int, str]) -> None:
+    def _forget_old_albums(self) -> None:
+        horizon = time.monotonic() - LATE_PART_WINDOW
+        for key in [key for key, at in self._flushed.items() if at < horizon]:
+            del self._flushed[key]
+
+    async def _flush_later(self, key: AlbumKey) -> None:
         await asyncio.sleep(self._wait)
         self._timers.pop(key, None)
+        self._flushed[key] = time.monotonic()
         parts = sorted(self._parts.pop(key, []), key=lambda m: m.message_id)
         if parts:
             log.info("album %s: %d parts collected", key[1], len(parts))

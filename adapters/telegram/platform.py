@@ -8,11 +8,13 @@ import logging
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand, CallbackQuery, Message
 from aiogram.utils.token import TokenValidationError
 
 from adapters.telegram.albums import AlbumCollector
-from adapters.telegram.outbox import StreamPacing, TelegramMessenger
+from adapters.telegram.outbox import TelegramMessenger
+from adapters.telegram.stream import StreamPacing
 from adapters.telegram.translate import BotIdentity, incoming_from_callback, incoming_from_messages
 from bot.config import ConfigError, Settings
 from bot.core import Core
@@ -87,8 +89,8 @@ class TelegramPlatform:
     # --- updates ----------------------------------------------------------------------
 
     async def _on_message(self, message: Message) -> None:
-        if message.chat.type == "channel":
-            return
+        # Only `message` updates are asked for (aiogram derives allowed_updates from the
+        # handlers): edits and channel posts never arrive.
         if message.media_group_id:
             self._albums.add(message)
             return
@@ -105,11 +107,15 @@ class TelegramPlatform:
             self._spawn(incoming)
 
     async def _on_callback(self, query: CallbackQuery) -> None:
-        # Answer at once so the button stops spinning; the work follows in the chat.
-        await query.answer()
         incoming = incoming_from_callback(query)
         if incoming is not None:
             self._spawn(incoming)
+        # Stops the button's spinner. A press that waited out a restart can no longer be
+        # answered; its work goes ahead all the same.
+        try:
+            await query.answer()
+        except TelegramAPIError as exc:
+            log.info("could not answer button press %s: %s", query.id, exc)
 
     def _spawn(self, incoming: Incoming) -> None:
         """Handle in the background so a slow edit never holds up other chats."""

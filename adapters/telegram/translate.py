@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 from dataclasses import dataclass
 
 from aiogram import Bot
@@ -49,6 +48,20 @@ def user_of(user: TgUser | None) -> User:
     if user is None:
         return User("0", "anonymous")
     return User(str(user.id), user.username or user.full_name)
+
+
+def sender_of(message: Message) -> User:
+    """Who wrote the message, for budgets, the ledger and admin checks.
+
+    An anonymous admin or a channel posting in a group comes with a placeholder bot in
+    `from_user` (shared by every such sender on Telegram) and the real sender in
+    `sender_chat`. An anonymous admin is the group itself, and is its admin by definition.
+    """
+    chat = message.sender_chat
+    if chat is None:
+        return user_of(message.from_user)
+    name = chat.title or chat.full_name or (chat.username or "")
+    return User(str(chat.id), name, is_admin=chat.id == message.chat.id)
 
 
 def _thread(message: Message) -> int | None:
@@ -109,24 +122,32 @@ def unsupported_of(message: Message) -> str | None:
 
 
 def _strip_mentions(text: str, entities: list[MessageEntity] | None, me: BotIdentity) -> tuple[str, bool]:
-    """Remove mentions of the bot; tell whether there was one."""
-    if not entities:
-        return text, False
-    mentioned = False
-    encoded = text.encode("utf-16-le")
-    cut: list[tuple[int, int]] = []
-    for entity in entities:
+    """Remove mentions of the bot; tell whether there was one.
+
+    Only the whitespace around a removed mention is tidied: the rest may be code whose
+    indentation matters.
+    """
+    encoded = text.encode("utf-16-le")  # entity offsets count UTF-16 units
+    pieces: list[str] = []
+    position = 0
+    for entity in sorted(entities or (), key=lambda e: e.offset):
         start, end = entity.offset * 2, (entity.offset + entity.length) * 2
         piece = encoded[start:end].decode("utf-16-le")
         is_me = (entity.type == "mention" and piece[1:].lower() == me.username.lower()) or (
             entity.type == "text_mention" and entity.user is not None and entity.user.id == me.id
         )
-        if is_me:
-            mentioned = True
-            cut.append((start, end))
-    for start, end in sorted(cut, reverse=True):
-        encoded = encoded[:start] + encoded[end:]
-    return re.sub(r"[ \t]{2,}", " ", encoded.decode("utf-16-le")).strip(), mentioned
+        if is_me and start >= position:
+            pieces.append(encoded[position:start].decode("utf-16-le"))
+            position = end
+    if not pieces:
+        return text, False
+    pieces.append(encoded[position:].decode("utf-16-le"))
+    joined = pieces[0]
+    for piece in pieces[1:]:
+        left, right = joined.rstrip(" \t"), piece.lstrip(" \t")
+        gap = " " if left and right and not left.endswith("\n") and not right.startswith("\n") else ""
+        joined = left + gap + right
+    return joined.strip(), True
 
 
 def command_target(text: str) -> str | None:
@@ -149,7 +170,7 @@ def incoming_from_messages(bot: Bot, me: BotIdentity, messages: list[Message]) -
     reply = first.reply_to_message
     return Incoming(
         address=address_of(first.chat, _thread(first)),
-        user=user_of(first.from_user),
+        user=sender_of(first),
         text=text,
         images=images,
         message_id=str(first.message_id),

@@ -70,3 +70,22 @@ def run_bot(sim: Simulator, tg: FakeTelegram, tmp_path: Path) -> RunBot:
                 await asyncio.gather(serving, return_exceptions=True)
 
     return running
+
+
+# What Telegram puts in `from` when someone speaks for a chat rather than as themselves.
+ANONYMOUS_ADMIN = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
+CHANNEL_BOT = {"id": 136817688, "is_bot": True, "first_name": "Channel", "username": "Channel_Bot"}
+
+
+def send_as_chat(tg: FakeTelegram, chat: dict[str, Any], sender_chat: dict[str, Any], text: str) -> None:
+    """A message signed by a chat: an anonymous admin (the group itself) or a channel.
+
+    The fake has no public way to set `sender_chat`, so this builds the message as Telegram
+    does: the placeholder bot in `from`, the real sender in `sender_chat`.
+    """
+    placeholder = ANONYMOUS_ADMIN if sender_chat["id"] == chat["id"] else CHANNEL_BOT
+    message = tg._user_message(chat, placeholder, {"text": text, "sender_chat": dict(sender_chat)})
+    if text.startswith("/"):
+        command = text.split(maxsplit=1)[0]
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+    tg._queue("message", message)
