@@ -35,6 +35,8 @@ class Guard:
         self._rate = RateLimiter(settings.rate_limit_per_minute)
         self._image_slots = JobSlots(settings.image_jobs_per_chat)
         self._mj_cap = settings.mj_tasks_per_chat
+        # Submissions in flight are not stored yet; counting them closes the check-then-act gap.
+        self._mj_submitting = JobSlots(settings.mj_tasks_per_chat)
 
     @asynccontextmanager
     async def admit(self, command: object, msg: Incoming) -> AsyncIterator[None]:
@@ -54,7 +56,7 @@ class Guard:
             if job is Job.IMAGE:
                 self._take_image_slot(held, msg)
             elif job is Job.MIDJOURNEY:
-                await self._check_mj_tasks(msg)
+                await self._take_mj_slot(held, msg)
             if expected is not None:
                 await held.enter_async_context(s.budgets.hold(msg.address.key, msg.user.id, expected))
             yield
@@ -82,16 +84,19 @@ class Guard:
                 "Please wait for one to finish."
             ) from None
 
-    async def _check_mj_tasks(self, msg: Incoming) -> None:
+    async def _take_mj_slot(self, held: AsyncExitStack, msg: Incoming) -> None:
         if self._mj_cap <= 0:
             return
+        key = msg.address.key
         async with self._services.db.unit_of_work() as uow:
-            running = [t for t in await uow.mj_tasks.pending() if t.chat_key == msg.address.key]
-        if len(running) >= self._mj_cap:
+            stored = await uow.mj_tasks.count_pending(key)
+        try:
+            held.enter_context(self._mj_submitting.take(key, already=stored))
+        except SlotsFull:
+            running = stored + self._mj_submitting.running(key)
             raise UserError(
-                f"⏳ This chat already has {len(running)} Midjourney jobs running. "
-                "Please wait for one to finish."
-            )
+                f"⏳ This chat already has {running} Midjourney jobs running. Please wait for one to finish."
+            ) from None
 
 
 @asynccontextmanager

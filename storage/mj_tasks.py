@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import false, select
+from sqlalchemy import false, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.clock import utc_now
@@ -100,6 +100,15 @@ class MjTaskRepository:
             .order_by(MjTaskRow.created_at, MjTaskRow.task_id)
         )
         return [_record(row) for row in rows]
+
+    async def count_pending(self, chat_key: str) -> int:
+        """How many of this chat's tasks are not yet delivered."""
+        count = await self._session.scalar(
+            select(func.count())
+            .select_from(MjTaskRow)
+            .where(MjTaskRow.chat_key == chat_key, MjTaskRow.delivered == false())
+        )
+        return int(count or 0)
 
     async def _require(self, task_id: str) -> MjTaskRow:
         row = await self._session.get(MjTaskRow, task_id)

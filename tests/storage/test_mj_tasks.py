@@ -94,6 +94,23 @@ async def test_pending_is_oldest_first_and_skips_delivered(db: Database) -> None
         assert [t.task_id for t in await uow.mj_tasks.pending()] == ["3", "2"]
 
 
+async def test_count_pending_is_per_chat_and_skips_delivered(db: Database) -> None:
+    await add_chat(db, CHAT)
+    await add_chat(db, "tg:600")
+    async with db.unit_of_work() as uow:
+        for task_id in ("1", "2", "3"):
+            await uow.mj_tasks.add(imagine(task_id))
+        await uow.mj_tasks.add(
+            MjTaskRecord(**{**imagine("4").__dict__, "chat_key": "tg:600", "platform": "tg"})
+        )
+        await uow.mj_tasks.mark_delivered("1")
+        await uow.commit()
+    async with db.unit_of_work() as uow:
+        assert await uow.mj_tasks.count_pending(CHAT) == 2
+        assert await uow.mj_tasks.count_pending("tg:600") == 1
+        assert await uow.mj_tasks.count_pending("tg:nowhere") == 0
+
+
 async def test_task_ids_are_unique_and_must_exist(db: Database) -> None:
     await add_chat(db, CHAT)
     async with db.unit_of_work() as uow:

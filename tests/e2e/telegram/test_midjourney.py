@@ -124,3 +124,36 @@ async def test_busy_queue_is_retried_with_backoff(run_bot: RunBot, tg: FakeTeleg
         tg.send_text(tg.private_chat(ann), ann, "/imagine a busy harbour")
         await tg.wait_for("sendPhoto", timeout=15)
     assert len(mj_submits(sim, "imagine")) == 2
+
+
+@pytest.mark.sim(mj_step_seconds=0.4)
+async def test_a_chat_runs_at_most_mj_tasks_per_chat_at_once(
+    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+) -> None:
+    ann = tg.user(id=1001, first_name="Ann", username="ann")
+    chat = tg.private_chat(ann)
+    async with run_bot(mj_tasks_per_chat=1):
+        tg.send_text(chat, ann, "/imagine a slow lighthouse")
+        await tg.wait_for("sendMessage", lambda c: "Midjourney imagine" in c.params["text"])
+        tg.send_text(chat, ann, "/imagine a second one")
+        refused = await tg.wait_for("sendMessage", lambda c: "Midjourney jobs running" in c.params["text"])
+        await tg.wait_for("editMessageText", lambda c: "done" in c.params["text"], timeout=15)
+        tg.send_text(chat, ann, "/imagine a third, after the first finished")
+        await tg.wait_for("sendPhoto", count=2, timeout=15)
+    assert "already has 1 Midjourney jobs" in refused.params["text"]
+    assert len(mj_submits(sim, "imagine")) == 2
+
+
+async def test_simultaneous_imagines_cannot_pass_the_cap_together(
+    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+) -> None:
+    users = [tg.user(id=3000 + n, first_name=f"U{n}", username=f"u{n}") for n in range(3)]
+    group = tg.group_chat(id=-100500, title="Team")
+    # Slow submissions: all three requests are checked before any task is stored.
+    sim.add_fault(Fault(route="/mj/submit/imagine", kind="slow_first_byte", delay=0.4, times=None))
+    async with run_bot(mj_tasks_per_chat=1):
+        for user in users:
+            tg.send_text(group, user, f"/imagine a portrait of {user['first_name']}")
+        await tg.wait_for("sendMessage", lambda c: "Midjourney jobs running" in c.params["text"], count=2)
+        await tg.wait_for("sendPhoto", timeout=15)
+    assert len(mj_submits(sim, "imagine")) == 1
