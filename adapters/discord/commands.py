@@ -31,7 +31,13 @@ USAGE_VIEWS = [
 
 # Telegram-flavoured wording that reads wrong in Discord's command picker.
 _WORDING = {"blend": "Midjourney: blend 2–5 images", "edit": "Edit the attached images as described"}
-_DESCRIPTIONS = {spec.name: _WORDING.get(spec.name, spec.description) for spec in COMMANDS if spec.in_menu}
+# Kept out of Telegram's menu, yet Discord only delivers commands it has registered.
+_SLASH_ONLY = {"admin"}
+_DESCRIPTIONS = {
+    spec.name: _WORDING.get(spec.name, spec.description)
+    for spec in COMMANDS
+    if spec.in_menu or spec.name in _SLASH_ONLY
+}
 
 
 def usage_words(period: str | None, show: str | None) -> str:
@@ -133,6 +139,10 @@ def build_commands(sink: CommandSink) -> list[app_commands.Command[Any, ..., Non
         words = usage_words(period, show.value if show else None)
         await sink(interaction, "usage", [("period", words)] if words else [], [])
 
+    @app_commands.describe(text="e.g. usage week · budget chat day cost 5 · allow dc:123 (empty: help)")
+    async def admin(interaction: discord.Interaction, text: str | None = None) -> None:
+        await sink(interaction, "admin", [("text", text)] if text else [], [])
+
     async def new(interaction: discord.Interaction) -> None:
         await sink(interaction, "new", [], [])
 
@@ -149,6 +159,7 @@ def build_commands(sink: CommandSink) -> list[app_commands.Command[Any, ..., Non
         "model": model,
         "system": system,
         "usage": usage,
+        "admin": admin,
         "new": new,
         "help": help,
     }

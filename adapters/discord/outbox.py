@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import io
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ import discord
 from bot.imaging import fit_under
 from bot.model import Activity, ButtonRows, ChatAddress, OutImage, SentMessage
 from bot.rich import Rich, Span, Style, render_chunks
+from bot.streaming import CURSOR, Backoff, LiveText, preview
 from bot.text import split_text
 
 from .views import build_view
@@ -45,6 +45,18 @@ class ChannelLink:
     ready: Callable[[], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class StreamPacing:
+    """How a growing answer is shown on Discord (seconds); see `DiscordStream`.
+
+    Discord limits edits per channel (a handful every few seconds), shared by every answer
+    being written there: one edit every 1.5 s leaves room for a second answer at once.
+    """
+
+    interval: float = 1.5
+    first_delay: float = 1.0
+
+
 class DiscordOutbox:
     def __init__(
         self,
@@ -53,7 +65,7 @@ class DiscordOutbox:
         reply_to: str | None = None,
         *,
         interaction: discord.Interaction | None = None,
-        stream_interval: float = 1.5,
+        pacing: StreamPacing | None = None,
     ) -> None:
         self._link = link
         self._address = address
@@ -61,7 +73,7 @@ class DiscordOutbox:
         self._reply_to = int(reply_to) if reply_to and reply_to.isdigit() else None
         # Slash commands and buttons work where the bot may not post; then answer through them.
         self._interaction = interaction
-        self._stream_interval = stream_interval
+        self._pacing = pacing or StreamPacing()
 
     @property
     def address(self) -> ChatAddress:
@@ -120,6 +132,14 @@ class DiscordOutbox:
         if content:
             extra["content"] = content
         return await self._interaction.followup.send(wait=True, allowed_mentions=NO_PINGS, **extra)
+
+    async def _continue(self, chunks: Sequence[str]) -> None:
+        """The rest of a text whose first part is already shown: plain messages, not replies."""
+        if not chunks:
+            return
+        channel = await self._channel()
+        for chunk in chunks:
+            await self._post(channel, chunk, first=False)
 
     async def send_rich(self, doc: Rich) -> SentMessage:
         """A report in Discord markdown, split between lines (never inside a style)."""
@@ -238,56 +258,64 @@ class DiscordOutbox:
             await asyncio.sleep(TYPING_REFRESH)
 
     def stream(self) -> DiscordStream:
-        return DiscordStream(self, self._stream_interval)
+        return DiscordStream(self, self._pacing)
 
 
 class DiscordStream:
-    """Shows the answer while it is written: one message, edited at a pace Discord accepts."""
+    """A growing answer: one message, created after `first_delay` and edited at most every `interval`.
 
-    def __init__(self, outbox: DiscordOutbox, interval: float) -> None:
+    `push` only hands the text to a `LiveText` (never blocks), so the gateway's stream is
+    read at full speed while the message catches up in the background. An answer complete
+    within `first_delay` arrives whole, without edits. Discord's "slow down" pauses the
+    preview; the final text always lands, split into messages of 2000 characters.
+    """
+
+    def __init__(self, outbox: DiscordOutbox, pacing: StreamPacing) -> None:
         self._outbox = outbox
-        self._interval = interval
         self._message: SentMessage | None = None
-        self._shown = ""
-        self._last = 0.0
-        self._failed = False
+        self._content = ""  # what the message shows now
+        self._live = LiveText(self._show, interval=pacing.interval, first_delay=pacing.first_delay)
 
     async def push(self, text_so_far: str) -> None:
-        now = time.monotonic()
-        if self._failed or now - self._last < self._interval:
-            return
-        preview = _preview(text_so_far)
-        if not preview or preview == self._shown:
-            return
-        self._last = now
+        self._live.update(text_so_far)
+
+    async def _show(self, text: str) -> None:
+        content = preview(text, MESSAGE_LIMIT, CURSOR)
+        if content == self._content:
+            return  # new text, same look (trailing spaces, or beyond what one message shows)
         try:
             if self._message is None:
-                self._message = await self._outbox.send_text(preview)
+                self._message = await self._outbox.send_text(content)
             else:
-                await self._outbox.edit_text(self._message, preview)
-            self._shown = preview
+                await self._outbox.edit_text(self._message, content)
+        except discord.RateLimited as exc:  # discord.py gave up waiting (max_ratelimit_timeout)
+            raise Backoff(exc.retry_after) from None
         except discord.HTTPException as exc:
-            # The final answer still goes out in finish(); drafts are best effort.
-            log.warning("draft update failed in %s: %s", self._outbox.address.key, exc.status)
-            self._failed = True
+            if exc.status != 429:
+                raise
+            raise Backoff(_retry_after(exc)) from None
+        self._content = content
 
     async def finish(self, final_text: str) -> None:
-        chunks = split_text(final_text, MESSAGE_LIMIT) or ["…"]
+        await self._live.close()
         if self._message is None:
-            await self._outbox.send_text(final_text)
+            if final_text.strip():
+                await self._outbox.send_text(final_text)
             return
-        if chunks[0] != self._shown:
+        chunks = split_text(final_text, MESSAGE_LIMIT) or ["…"]
+        if chunks[0] != self._content:
             try:
                 await self._outbox.edit_text(self._message, chunks[0])
-            except discord.HTTPException as exc:
+            except (discord.HTTPException, discord.RateLimited) as exc:
                 log.warning(
-                    "final edit failed in %s (%s); sending anew", self._outbox.address.key, exc.status
+                    "could not finish the streamed message in %s (%s); sending the answer anew",
+                    self._outbox.address.key,
+                    getattr(exc, "status", exc),
                 )
                 await self._outbox.send_text(final_text)
                 return
-        rest = "\n\n".join(chunks[1:])
-        if rest:
-            await self._outbox.send_text(rest)
+            self._content = chunks[0]
+        await self._outbox._continue(chunks[1:])
 
 
 def markdown(span: Span) -> str:
@@ -316,11 +344,14 @@ def _token_alive(interaction: discord.Interaction) -> bool:
     return interaction.response.is_done() and age.total_seconds() < INTERACTION_TOKEN_LIFETIME
 
 
-def _preview(text: str) -> str:
-    text = text.strip()
-    if len(text) <= MESSAGE_LIMIT:
-        return text
-    return split_text(text, MESSAGE_LIMIT - 2)[0] + " …"
+def _retry_after(exc: discord.HTTPException) -> float:
+    """Seconds Discord asked to wait (its Retry-After header); 1 s if it did not say."""
+    headers = getattr(exc.response, "headers", None) or {}
+    try:
+        seconds = float(headers.get("Retry-After", 0))
+    except (TypeError, ValueError):
+        seconds = 0.0
+    return seconds if seconds > 0 else 1.0
 
 
 async def _fit_all(images: Sequence[OutImage], limit: int) -> tuple[list[tuple[str, bytes]], list[int]]:

@@ -27,7 +27,7 @@ from bot.core import Core
 from bot.model import ChatAddress, Messenger
 
 from .commands import Options, add_to_tree, build_commands, register
-from .outbox import NO_PINGS, ChannelLink, DiscordOutbox
+from .outbox import NO_PINGS, ChannelLink, DiscordOutbox, StreamPacing
 from .translate import (
     PLATFORM,
     command_echo,
@@ -116,6 +116,8 @@ class DiscordPlatform:
         self._core = core
         self._logged_in = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
+        # How streamed answers are paced; read for every reply, so tests may change it.
+        self.pacing = StreamPacing()
         self._client = _Client(self)
         add_to_tree(self._client.tree, build_commands(self._on_command), settings.discord_guild_ids)
         self._link = ChannelLink(
@@ -165,7 +167,7 @@ class DiscordPlatform:
     def _outbox(
         self, address: ChatAddress, reply_to: str | None, interaction: discord.Interaction | None = None
     ) -> DiscordOutbox:
-        return DiscordOutbox(self._link, address, reply_to, interaction=interaction)
+        return DiscordOutbox(self._link, address, reply_to, interaction=interaction, pacing=self.pacing)
 
     # --- events (called on the gateway's task: never await slow work here) ---
 

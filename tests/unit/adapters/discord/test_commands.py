@@ -8,7 +8,12 @@ import discord
 from discord import app_commands
 
 from adapters.discord.commands import add_to_tree, build_commands, usage_words
-from bot.router import COMMANDS
+from bot import commands as c
+from bot.model import ChatAddress, ChatKind, Incoming, User
+from bot.router import COMMANDS, Limits, route
+
+# Not in Telegram's menu, but Discord delivers only registered commands.
+SLASH_ONLY = {"admin"}
 
 
 async def _sink(*_: Any) -> None:
@@ -24,7 +29,7 @@ def payloads(guild_ids: tuple[int, ...] = ()) -> dict[str, dict[str, Any]]:
 
 async def test_every_menu_command_of_the_router_is_a_slash_command() -> None:
     defined = payloads()
-    assert set(defined) == {spec.name for spec in COMMANDS if spec.in_menu}
+    assert set(defined) == {spec.name for spec in COMMANDS if spec.in_menu} | SLASH_ONLY
     for payload in defined.values():
         assert 1 <= len(payload["description"]) <= 100
 
@@ -60,8 +65,28 @@ async def test_options() -> None:
     assert _options(defined["system"]) == {"prompt": (string, False)}
     usage = _options(defined["usage"])
     assert usage == {"period": (string, False), "show": (string, False)}
+    assert _options(defined["admin"]) == {"text": (string, False)}
     for name in ("new", "help"):
         assert _options(defined[name]) == {}
+
+
+async def test_admin_hands_its_text_to_the_router_as_telegram_users_type_it() -> None:
+    received: list[tuple[str, list[tuple[str, str]]]] = []
+
+    async def sink(_interaction: Any, name: str, options: list[tuple[str, str]], _files: Any) -> None:
+        received.append((name, options))
+
+    (admin,) = [command for command in build_commands(sink) if command.name == "admin"]
+    await admin.callback(None, "budget chat day images 10")  # type: ignore[arg-type]
+    await admin.callback(None)  # type: ignore[arg-type]
+    assert received == [("admin", [("text", "budget chat day images 10")]), ("admin", [])]
+
+    def incoming(options: list[tuple[str, str]]) -> Incoming:
+        address = ChatAddress("dc", "600", ChatKind.GROUP)
+        return Incoming(address, User("101", "alice"), command="admin", options=tuple(options))
+
+    assert route(incoming(received[0][1]), Limits()) == c.Admin("budget chat day images 10")
+    assert route(incoming(received[1][1]), Limits()) == c.Admin("")
 
 
 async def test_guild_registration_puts_commands_on_those_guilds() -> None:

@@ -1,4 +1,4 @@
-"""The Discord outbox against an in-memory channel: splitting, buttons, images, drafts."""
+"""The Discord outbox against an in-memory channel: splitting, buttons, images, streaming."""
 
 from __future__ import annotations
 
@@ -11,10 +11,18 @@ import discord
 import pytest
 from PIL import Image
 
-from adapters.discord.outbox import ChannelLink, DiscordOutbox, _batches, _preview, markdown
+from adapters.discord.outbox import (
+    ChannelLink,
+    DiscordOutbox,
+    StreamPacing,
+    _batches,
+    _retry_after,
+    markdown,
+)
 from bot.model import Activity, Button, ChatAddress, ChatKind, OutImage, SentMessage
 from bot.rich import Rich, Span, bold, code, italic
-from bot.text import FENCE
+from bot.streaming import CURSOR
+from bot.text import FENCE, split_text
 
 ADDRESS = ChatAddress("dc", "600", ChatKind.GROUP)
 
@@ -39,6 +47,28 @@ class FakeResponse:
 
 
 @dataclass
+class ErrorResponse:
+    """The aiohttp response behind an error discord.py passed on."""
+
+    status: int
+    retry_after: str | None = None
+    reason: str = "Error"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": self.retry_after} if self.retry_after is not None else {}
+
+
+def too_many(retry_after: str | None = None) -> discord.HTTPException:
+    """A 429 discord.py did not wait out itself (it gave up after its own retries)."""
+    return discord.HTTPException(ErrorResponse(429, retry_after), {"message": "You are being rate limited."})
+
+
+def refused(status: int) -> discord.HTTPException:
+    return discord.HTTPException(ErrorResponse(status), {"message": "no"})
+
+
+@dataclass
 class MemoryChannel:
     """The slice of `discord.PartialMessageable` the outbox uses."""
 
@@ -46,8 +76,13 @@ class MemoryChannel:
     posted: list[Posted] = field(default_factory=list)
     edits: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     typing_calls: int = 0
+    send_delay: float = 0.0
+    # Errors the next edits raise, one each, in order (then edits succeed).
+    edit_errors: list[Exception] = field(default_factory=list)
+    edit_times: list[float] = field(default_factory=list)
 
     async def send(self, content: str | None = None, **kwargs: Any) -> Sent:
+        await asyncio.sleep(self.send_delay)
         files = kwargs.get("files") or []
         total = sum(len(f.fp.getvalue()) for f in files)
         if total > self.upload_limit:
@@ -69,17 +104,31 @@ class PartialEdit:
     id: int
 
     async def edit(self, **kwargs: Any) -> None:
+        self.channel.edit_times.append(asyncio.get_running_loop().time())
+        if self.channel.edit_errors:
+            raise self.channel.edit_errors.pop(0)
         self.channel.edits.append((self.id, kwargs))
 
 
+IMMEDIATE = StreamPacing(interval=0.0, first_delay=0.0)
+
+
 def outbox(
-    channel: MemoryChannel, reply_to: str | None = "77", guild_limit: int = 10 * 1024 * 1024
+    channel: MemoryChannel,
+    reply_to: str | None = "77",
+    guild_limit: int = 10 * 1024 * 1024,
+    pacing: StreamPacing = IMMEDIATE,
 ) -> DiscordOutbox:
     async def ready() -> None:
         return None
 
     link = ChannelLink(channel=lambda _id: channel, upload_limit=lambda _id: guild_limit, ready=ready)  # type: ignore[arg-type,return-value]
-    return DiscordOutbox(link, ADDRESS, reply_to, stream_interval=0.0)
+    return DiscordOutbox(link, ADDRESS, reply_to, pacing=pacing)
+
+
+async def shown() -> None:
+    """Let the stream's background task show what was pushed."""
+    await asyncio.sleep(0.02)
 
 
 def noise_png(side: int) -> bytes:
@@ -155,24 +204,142 @@ async def test_an_image_that_cannot_fit_is_explained() -> None:
     assert post.content is not None and post.content.startswith("cap\n⚠️ The image could not be made small")
 
 
-async def test_stream_sends_a_draft_then_edits_it_to_the_final_text() -> None:
+async def test_stream_shows_one_growing_message_then_the_final_text() -> None:
     channel = MemoryChannel()
     stream = outbox(channel).stream()
     await stream.push("Hel")
+    await shown()
     await stream.push("Hello wor")
+    await shown()
     await stream.finish("Hello world")
-    assert [p.content for p in channel.posted] == ["Hel"]
-    assert [kwargs["content"] for _, kwargs in channel.edits] == ["Hello wor", "Hello world"]
+    assert [p.content for p in channel.posted] == ["Hel" + CURSOR]
+    assert "reference" in channel.posted[0].kwargs, "the answer replies to the question"
+    assert [kwargs["content"] for _, kwargs in channel.edits] == ["Hello wor" + CURSOR, "Hello world"]
 
 
-async def test_stream_overflowing_the_limit_continues_in_new_messages() -> None:
+async def test_push_never_waits_for_discord() -> None:
+    channel = MemoryChannel(send_delay=0.2)
+    stream = outbox(channel).stream()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    for n in range(1, 30):
+        await stream.push("word " * n)
+        await asyncio.sleep(0)
+    assert loop.time() - started < 0.1, "the model's stream is read at full speed"
+    await stream.finish("word " * 30)
+    assert len(channel.posted) == 1
+    assert channel.edits[-1][1]["content"] == ("word " * 30).strip()
+
+
+async def test_a_quick_answer_is_sent_whole_without_edits() -> None:
+    channel = MemoryChannel()
+    stream = outbox(channel, pacing=StreamPacing(interval=0.0, first_delay=0.5)).stream()
+    await stream.push("Hi")
+    await stream.push("Hi there")
+    await stream.finish("Hi there!")
+    assert [p.content for p in channel.posted] == ["Hi there!"]
+    assert channel.edits == []
+
+
+async def test_nothing_is_sent_for_an_empty_answer() -> None:
+    channel = MemoryChannel()
+    stream = outbox(channel).stream()
+    await stream.push("   ")
+    await stream.finish("")
+    assert channel.posted == [] and channel.edits == []
+
+
+async def test_an_unchanged_text_is_never_edited_again() -> None:
+    channel = MemoryChannel()
+    stream = outbox(channel).stream()
+    await stream.push("same")
+    await shown()
+    await stream.push("same")
+    await shown()
+    await stream.push("same  ")
+    await shown()
+    assert channel.edits == []
+    await stream.finish("same" + CURSOR)  # the final text is exactly what is shown
+    assert [p.content for p in channel.posted] == ["same" + CURSOR]
+    assert channel.edits == []
+
+
+async def test_a_429_on_an_edit_is_waited_out() -> None:
+    channel = MemoryChannel(edit_errors=[too_many("0.2")])
+    stream = outbox(channel).stream()
+    await stream.push("one")
+    await shown()
+    await stream.push("one two")
+    await asyncio.sleep(0.3)
+    assert [kwargs["content"] for _, kwargs in channel.edits] == ["one two" + CURSOR]
+    refused, retried = channel.edit_times
+    assert retried - refused >= 0.19, "the edit waited as Discord asked"
+    await stream.finish("one two three")
+    assert channel.edits[-1][1]["content"] == "one two three"
+
+
+async def test_rate_limited_by_discord_py_pauses_the_preview_too() -> None:
+    channel = MemoryChannel(edit_errors=[discord.RateLimited(0.2)])
+    stream = outbox(channel).stream()
+    await stream.push("one")
+    await shown()
+    await stream.push("one two")
+    await shown()
+    await stream.finish("one two three")  # sits out the rest of the pause, then edits
+    refused, final = channel.edit_times
+    assert final - refused >= 0.15
+    assert [kwargs["content"] for _, kwargs in channel.edits] == ["one two three"]
+
+
+def test_retry_after_comes_from_the_header_else_one_second() -> None:
+    assert _retry_after(too_many("3")) == 3.0
+    assert _retry_after(too_many(None)) == 1.0
+    assert _retry_after(too_many("soon")) == 1.0
+
+
+async def test_a_failed_preview_stops_the_preview_but_the_answer_lands() -> None:
+    channel = MemoryChannel(edit_errors=[refused(500)])
+    stream = outbox(channel).stream()
+    await stream.push("one")
+    await shown()
+    await stream.push("one two")
+    await shown()
+    await stream.push("one two three")
+    await shown()
+    await stream.finish("one two three four")
+    assert [p.content for p in channel.posted] == ["one" + CURSOR]
+    assert [kwargs["content"] for _, kwargs in channel.edits] == ["one two three four"]
+
+
+async def test_a_failed_final_edit_sends_the_answer_anew() -> None:
     channel = MemoryChannel()
     stream = outbox(channel).stream()
     await stream.push("start")
-    final = "\n\n".join("block " * 50 for _ in range(20))
+    await shown()
+    channel.edit_errors.append(refused(400))
+    await stream.finish("start and the end")
+    assert [p.content for p in channel.posted] == ["start" + CURSOR, "start and the end"]
+
+
+async def test_a_long_stream_is_split_and_code_blocks_are_never_cut() -> None:
+    channel = MemoryChannel()
+    stream = outbox(channel).stream()
+    code = "```python\n" + "\n".join(f"print({n})  # line" for n in range(300)) + "\n```"
+    final = "Here:\n\n" + code + "\n\nThat is all."
+    await stream.push(final[:3000])
+    await shown()
+    (preview,) = channel.posted
+    assert preview.content is not None and len(preview.content) <= 2000
+    assert preview.content.endswith("…" + CURSOR)
     await stream.finish(final)
-    assert len(channel.posted) >= 2
-    assert channel.edits[-1][1]["content"] == final[: len(channel.edits[-1][1]["content"])]
+    chunks = split_text(final, 2000)
+    assert len(chunks) >= 3
+    assert [kwargs["content"] for _, kwargs in channel.edits] == [chunks[0]]
+    rest = channel.posted[1:]
+    assert [p.content for p in rest] == chunks[1:]
+    assert all("reference" not in p.kwargs for p in rest), "continuations are not replies"
+    for content in [chunks[0], *(p.content or "" for p in rest)]:
+        assert len(content) <= 2000 and content.count(FENCE) % 2 == 0
 
 
 async def test_typing_is_shown_during_activity() -> None:
@@ -188,11 +355,6 @@ def test_batches_respect_count_and_size(count: int) -> None:
     batches = _batches(files, limit=450)
     assert sum(len(b) for b in batches) == count
     assert all(len(b) <= 10 and sum(len(d) for _, d in b) <= 450 for b in batches)
-
-
-def test_preview_fits_one_message() -> None:
-    assert _preview("  short ") == "short"
-    assert len(_preview("word " * 1000)) <= 2000
 
 
 def test_markdown_styles_and_escapes_user_text() -> None:
