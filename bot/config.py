@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     stream_edit_interval: float = Field(default=2.0, ge=0)
     # Groups: a short answer arrives as one message; edits start only after this wait.
     stream_group_first_delay: float = Field(default=1.0, ge=0)
+    # Discord shares a handful of edits per few seconds per channel among all answers.
+    discord_stream_interval: float = Field(default=1.5, ge=0)
 
     system_prompt: str = "You are a helpful assistant in a chat. Answer concisely."
     # Conversation memory: how many tokens of past turns are sent with each request.

@@ -117,7 +117,9 @@ class DiscordPlatform:
         self._logged_in = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         # How streamed answers are paced; read for every reply, so tests may change it.
-        self.pacing = StreamPacing()
+        self.pacing = StreamPacing(
+            interval=settings.discord_stream_interval, first_delay=settings.stream_group_first_delay
+        )
         self._client = _Client(self)
         add_to_tree(self._client.tree, build_commands(self._on_command), settings.discord_guild_ids)
         self._link = ChannelLink(
