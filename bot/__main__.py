@@ -30,10 +30,15 @@ def main(argv: list[str] | None = None) -> int:
         for s in (settings.wenwen_api_key, settings.telegram_bot_token, settings.discord_bot_token)
         if s is not None
     ]
-    configure_logging(settings.log_level, secrets)
+    console = settings.telegram_bot_token is None and settings.discord_bot_token is None
+    log_file = settings.data_dir / "wenwen.log" if console else None
+    configure_logging(settings.log_level, secrets, log_file=log_file)
     simulate = args.simulate or wants_demo(settings)
     if simulate and not args.simulate:
         logging.getLogger("bot").info("no WENWEN_API_KEY and no bot token: starting the offline demo")
+    if console:
+        gateway = "the built-in gateway simulator (offline demo)" if simulate else settings.wenwen_base_url
+        print(f"wenwen-bot: terminal chat with {gateway}; logs in {log_file}", file=sys.stderr)
     try:
         asyncio.run(run(settings, simulate=simulate))
     except ConfigError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from pathlib import Path
 
 
 class RedactSecrets(logging.Filter):
@@ -36,13 +37,24 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def configure_logging(level: str, secrets: Iterable[str]) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactSecrets(secrets))
+def configure_logging(level: str, secrets: Iterable[str], *, log_file: Path | None = None) -> None:
+    """Log to stderr; with `log_file` (the terminal console), keep stderr for warnings only.
+
+    In the console the terminal is the chat, so the bot's INFO lines go to the file instead.
+    """
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redact = RedactSecrets(secrets)
+    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        handlers[0].setLevel(logging.WARNING)
+        handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        handler.addFilter(redact)
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = handlers
     root.setLevel(level.upper())
-    # Library chatter at INFO (every poll) drowns the bot's own lines.
-    for noisy in ("httpx", "aiogram.event", "discord.gateway", "aiosqlite"):
+    # Library chatter at INFO (every poll, every simulator request) drowns the bot's own lines.
+    for noisy in ("httpx", "aiogram.event", "discord.gateway", "aiosqlite", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

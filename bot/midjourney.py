@@ -30,6 +30,11 @@ _UNSUPPORTED_PREFIXES = ("MJ::CustomZoom", "MJ::Inpaint", "MJ::BOOKMARK", "MJ::J
 _BUTTONS_PER_ROW = 5
 
 
+def _headline(action: str, prompt: str) -> str:
+    short = prompt if len(prompt) <= 120 else prompt[:119] + "…"
+    return f"🎨 Midjourney {action.lower()}: {short}"
+
+
 def status_text(action: str, prompt: str, status: str, progress: str) -> str:
     label = {
         "": "queued",
@@ -38,8 +43,11 @@ def status_text(action: str, prompt: str, status: str, progress: str) -> str:
         "MODAL": "waiting",
         "IN_PROGRESS": progress or "started",
     }.get(status, status.lower())
-    short = prompt if len(prompt) <= 120 else prompt[:119] + "…"
-    return f"🎨 Midjourney {action.lower()}: {short}\n⏳ {label}"
+    return f"{_headline(action, prompt)}\n⏳ {label}"
+
+
+def done_text(action: str, prompt: str) -> str:
+    return f"{_headline(action, prompt)}\n✅ done"
 
 
 def button_rows(task_id: str, buttons: Sequence[MjButton]) -> list[list[Button]]:
@@ -62,6 +70,8 @@ class MjTracker:
         self._settings = settings
         self._messengers: dict[str, Messenger] = {}
         self._wake = asyncio.Event()
+        # Notified whenever a task is delivered, for callers waiting on a chat's tasks.
+        self._delivered = asyncio.Condition()
         self._last_edit: dict[str, tuple[float, str]] = {}
 
     def attach(self, messenger: Messenger) -> None:
@@ -70,6 +80,21 @@ class MjTracker:
 
     def wake(self) -> None:
         self._wake.set()
+
+    async def pending_in(self, chat_key: str) -> int:
+        async with self._db.unit_of_work() as uow:
+            return await uow.mj_tasks.count_pending(chat_key)
+
+    async def wait_idle(self, chat_key: str, within: float) -> bool:
+        """Wait until the chat has no unfinished task (True) or `within` seconds pass (False)."""
+        try:
+            async with asyncio.timeout(within):
+                async with self._delivered:
+                    while await self.pending_in(chat_key):
+                        await self._delivered.wait()
+        except TimeoutError:
+            return False
+        return True
 
     async def run(self) -> None:
         """Poll until cancelled; an error in one round never stops the loop."""
@@ -181,10 +206,8 @@ class MjTracker:
             caption=f"🎨 {record.prompt[:200]}",
             buttons=button_rows(record.task_id, buttons),
         )
-        async with self._db.unit_of_work() as uow:
-            await uow.mj_tasks.mark_delivered(record.task_id, sent.message_id)
-            await uow.commit()
-        await self._edit_status(record, out, status_text(record.action, record.prompt, "done ✅", "100%"))
+        await self._mark_delivered(record.task_id, sent.message_id)
+        await self._edit_status(record, out, done_text(record.action, record.prompt))
         log.info("midjourney task %s delivered to %s", record.task_id, record.chat_key)
 
     async def _finish(self, record: MjTaskRecord, out: Outbox, text: str) -> None:
@@ -192,10 +215,15 @@ class MjTracker:
             await self._edit_status(record, out, text)
         else:
             await out.send_text(text)
-        async with self._db.unit_of_work() as uow:
-            await uow.mj_tasks.mark_delivered(record.task_id)
-            await uow.commit()
+        await self._mark_delivered(record.task_id)
         self._last_edit.pop(record.task_id, None)
+
+    async def _mark_delivered(self, task_id: str, result_message_id: str | None = None) -> None:
+        async with self._db.unit_of_work() as uow:
+            await uow.mj_tasks.mark_delivered(task_id, result_message_id)
+            await uow.commit()
+        async with self._delivered:
+            self._delivered.notify_all()
 
     async def _edit_status(self, record: MjTaskRecord, out: Outbox, text: str) -> None:
         self._last_edit.pop(record.task_id, None)

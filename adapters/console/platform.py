@@ -144,6 +144,7 @@ class ConsolePlatform:
         self, settings: Settings, core: Core, stdin: TextIO | None = None, stdout: TextIO | None = None
     ) -> None:
         self._core = core
+        self._mj_deadline = settings.mj_task_deadline
         self._stdin = stdin or sys.stdin
         self._outbox = ConsoleOutbox(stdout or sys.stdout, settings.data_dir / "out")
         self.messenger = ConsoleMessenger(self._outbox)
@@ -176,7 +177,19 @@ class ConsolePlatform:
             incoming = self._parse(line.strip())
             if incoming is not None:
                 await self._core.handle(incoming, self._outbox)
+        await self._finish_midjourney()
         self._outbox._print("bye")
+
+    async def _finish_midjourney(self) -> None:
+        """At the end of input, let running Midjourney tasks deliver (piped demos end fast)."""
+        tracker = self._core.services.mj
+        if not await tracker.pending_in(ADDRESS.key):
+            return
+        self._outbox._print(
+            "   …waiting for Midjourney to finish (Ctrl+C quits; it resumes on the next start)"
+        )
+        if not await tracker.wait_idle(ADDRESS.key, within=self._mj_deadline):
+            self._outbox._print("bot> Midjourney is still working; the result comes on the next start.")
 
     def _parse(self, line: str) -> Incoming | None:
         self._seq += 1

@@ -78,3 +78,14 @@ def test_platform_token_without_api_key_is_refused(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "WENWEN_API_KEY" in result.stderr
     assert "123456:ABCDEF" not in result.stderr
+
+
+def test_demo_waits_for_midjourney_at_end_of_input_and_keeps_logs_off_the_chat(tmp_path: Path) -> None:
+    result = run_bot(tmp_path, "/imagine a lighthouse at dawn\n")
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "waiting for Midjourney" in out
+    assert "midjourney-" in out and "✅ done" in out, out
+    assert out.rstrip().endswith("bye")
+    assert " INFO " not in out + result.stderr, "INFO logs go to the log file, not the terminal"
+    assert "POST /mj/submit/imagine" in (tmp_path / "data" / "wenwen.log").read_text()

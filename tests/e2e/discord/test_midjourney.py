@@ -39,7 +39,7 @@ async def test_imagine_shows_progress_then_a_grid_whose_buttons_work(
 
         # One status message, edited as the task ran, finally marked done.
         status_id = int(status["id"])
-        await world.wait_until(lambda: "done ✅" in world.fake.message(status_id)["content"])
+        await world.wait_until(lambda: "✅ done" in world.fake.message(status_id)["content"])
         contents = [v["content"] for v in world.fake.message_versions(status_id)]
         assert len(contents) >= 3, contents
         assert len(set(contents)) == len(contents), "an unchanged edit was sent"
@@ -66,7 +66,7 @@ async def test_buttons_work_after_a_restart(world: DiscordWorld, run_bot: RunBot
     async with run_bot():
         await world.slash(GENERAL, "imagine", prompt="a red fox")
         grid = await world.wait_message(GENERAL, is_grid)
-        await world.wait_text(GENERAL, "done ✅")
+        await world.wait_text(GENERAL, "✅ done")
 
     async with run_bot():  # a new client, platform and tracker; the same database
         await world.press(GENERAL, int(grid["id"]), buttons_of(grid)["V2"])
@@ -87,7 +87,7 @@ async def test_a_task_running_during_a_restart_is_finished_by_the_new_instance(
 
     async with run_bot():
         await world.wait_message(GENERAL, is_grid)
-        await world.wait_until(lambda: "done ✅" in world.fake.message(int(status["id"]))["content"])
+        await world.wait_until(lambda: "✅ done" in world.fake.message(int(status["id"]))["content"])
 
 
 async def test_blend(world: DiscordWorld, run_bot: RunBot, sim: Simulator) -> None:

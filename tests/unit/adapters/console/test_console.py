@@ -1,17 +1,22 @@
-"""The terminal console on odd input: it answers or ignores, and never stops or hangs.
-
-(Console tests belong in tests/unit/adapters/console/; they sit here until that folder exists.)
-"""
+"""The terminal console on odd input: it answers or ignores, and never stops or hangs."""
 
 from __future__ import annotations
 
 import asyncio
 import io
 from pathlib import Path
+from types import SimpleNamespace
 
 from adapters.console.platform import ConsolePlatform
 from bot.config import Settings
 from bot.model import Button, Incoming, Outbox
+
+
+class IdleTracker:
+    """The part of MjTracker the console uses at end of input: no task is running."""
+
+    async def pending_in(self, chat_key: str) -> int:
+        return 0
 
 
 class RecordingCore:
@@ -19,6 +24,7 @@ class RecordingCore:
 
     def __init__(self) -> None:
         self.handled: list[Incoming] = []
+        self.services = SimpleNamespace(mj=IdleTracker())
 
     async def handle(self, incoming: Incoming, out: Outbox) -> None:
         self.handled.append(incoming)
