@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from typing import TypeVar
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRetryAfter
 from aiogram.types import (
     BufferedInputFile,
     InlineKeyboardButton,
@@ -18,7 +18,6 @@ from aiogram.types import (
     Message,
     ReplyParameters,
 )
-from aiogram.utils.chat_action import ChatActionSender
 
 from adapters.telegram.limits import (
     TEXT_LIMIT,
@@ -33,6 +32,8 @@ from bot.model import Activity, ButtonRows, ChatAddress, ChatKind, OutImage, Sen
 from bot.rich import Rich, render_chunks
 
 log = logging.getLogger(__name__)
+
+ACTION_RENEW_SECONDS = 4.5
 
 T = TypeVar("T")
 
@@ -236,14 +237,30 @@ class TelegramOutbox:
 
     @asynccontextmanager
     async def activity(self, kind: Activity) -> AsyncIterator[None]:
-        async with ChatActionSender(
-            bot=self._bot,
-            chat_id=self._chat_id,
-            message_thread_id=self._thread_id,
-            action=kind.value,
-            initial_sleep=0.0,
-        ):
+        """Keep "typing…" / "sending photo…" visible while the work inside runs.
+
+        Not aiogram's ChatActionSender: one failed sendChatAction (flood control, a user who
+        blocked the bot) kills its worker and leaves the exception unretrieved. The
+        indicator is a courtesy, so failures here are logged once and never reach the work.
+        """
+        task = asyncio.create_task(self._show_activity(kind.value))
+        try:
             yield
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _show_activity(self, action: str) -> None:
+        while True:
+            try:
+                await self._bot.send_chat_action(
+                    chat_id=self._chat_id, action=action, message_thread_id=self._thread_id
+                )
+            except TelegramAPIError as exc:
+                log.info("chat action in %s stopped: %s", self._chat_id, exc.message)
+                return
+            # Telegram shows an action for about 5 s; renew it just before it fades.
+            await asyncio.sleep(ACTION_RENEW_SECONDS)
 
     def stream(self) -> TelegramStream:
         return TelegramStream(self, self._pacing)

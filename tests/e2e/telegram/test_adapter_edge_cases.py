@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+
+import pytest
 
 from adapters.telegram.limits import CAPTION_LIMIT, TEXT_LIMIT, utf16_len
 from bot.model import ChatAddress, OutImage, SentMessage
@@ -149,3 +152,19 @@ async def test_a_refused_album_goes_as_files_and_keeps_its_caption(run_bot: RunB
     first, second = tg.calls_of("sendDocument")
     assert first.params["caption"] == "two"
     assert "caption" not in second.params
+
+
+async def test_a_failing_typing_indicator_never_disturbs_the_answer(
+    run_bot: RunBot, tg: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    ann = tg.user(id=1001, first_name="Ann", username="ann")
+    async with run_bot():
+        tg.fail_next(
+            "sendChatAction", error_code=429, description="Too Many Requests: retry after 5", retry_after=5
+        )
+        tg.send_text(tg.private_chat(ann), ann, "are you there?")
+        answer = await tg.wait_for("sendMessage", lambda c: "are you there?" in c.params["text"])
+    gc.collect()
+    assert answer.ok
+    assert "never retrieved" not in caplog.text
+    assert len(tg.calls_of("sendChatAction")) == 1, "a refused indicator is not retried in a loop"
