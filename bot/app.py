@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -111,6 +113,28 @@ async def open_app(settings: Settings, *, console: bool | None = None) -> AsyncI
 
 
 async def run(settings: Settings, *, simulate: bool) -> None:
+    """Serve until a platform stops or SIGTERM/SIGINT asks us to; then shut down in order."""
+    _stop_on_signals()
+    try:
+        await _serve(settings, simulate=simulate)
+    except asyncio.CancelledError:
+        log.info("stopped on request")
+        return
+    log.info("stopped")
+
+
+def _stop_on_signals() -> None:
+    """`docker stop` sends SIGTERM: cancel the main task so in-flight work gets its grace period."""
+    main = asyncio.current_task()
+    if main is None:
+        return
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):  # not on Windows event loops
+            loop.add_signal_handler(sig, main.cancel)
+
+
+async def _serve(settings: Settings, *, simulate: bool) -> None:
     async with AsyncExitStack() as stack:
         if simulate:
             from bot.simulator import Simulator

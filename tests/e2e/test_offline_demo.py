@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -89,3 +90,27 @@ def test_demo_waits_for_midjourney_at_end_of_input_and_keeps_logs_off_the_chat(t
     assert out.rstrip().endswith("bye")
     assert " INFO " not in out + result.stderr, "INFO logs go to the log file, not the terminal"
     assert "POST /mj/submit/imagine" in (tmp_path / "data" / "wenwen.log").read_text()
+
+
+def test_sigterm_shuts_down_cleanly(tmp_path: Path) -> None:
+    """`docker stop` sends SIGTERM: the bot stops in order and exits 0."""
+    clean = {k: v for k, v in os.environ.items() if k not in SECRET_VARS}
+    clean["PYTHONPATH"] = str(REPO)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=clean,
+    )
+    assert process.stdout is not None
+    assert "wenwen-bot console" in process.stdout.readline()
+    process.send_signal(signal.SIGTERM)
+    try:
+        _, stderr = process.communicate(timeout=20)
+    finally:
+        process.kill()
+    assert process.returncode == 0, stderr
+    assert "stopped on request" in (tmp_path / "data" / "wenwen.log").read_text()
