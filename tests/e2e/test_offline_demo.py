@@ -55,7 +55,9 @@ def test_demo_chats_draws_and_reports_usage(tmp_path: Path) -> None:
     assert len(saved) == 2, out
     for line in saved:
         path = Path(line.split("saved ", 1)[1].split(" (", 1)[0])
-        assert (tmp_path / path).is_file() or path.is_file()
+        # Relative to the bot's working directory, never to wherever pytest runs.
+        assert (tmp_path / path).resolve().is_relative_to(tmp_path.resolve()), line
+        assert (tmp_path / path).is_file(), line
     assert "Usage: /imagine" in out
     # chat, image, the caption's classification (CAPTION_MODE=auto) and the edit
     assert "📊 Usage in this chat" in out and "4 requests" in out

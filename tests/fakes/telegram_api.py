@@ -1301,9 +1301,6 @@ class FakeTelegram:
     def calls_of(self, method: str) -> list[Call]:
         return [call for call in self.calls if call.method == method]
 
-    def clear_calls(self) -> None:
-        self.calls.clear()
-
     def dump_calls(self) -> str:
         if not self.calls:
             return "  (no calls recorded)"

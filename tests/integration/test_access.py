@@ -48,7 +48,9 @@ async def test_listed_chats_only_and_one_refusal_per_chat(db: Database) -> None:
 async def test_bare_ids_match_any_platform(db: Database) -> None:
     check = access(db, allowed_chat_ids="-100", allowed_user_ids="7")
     await check.check(msg(GROUP))
+    await check.check(msg(ChatAddress("dc", "-100", ChatKind.GROUP), "8"))
     await check.check(msg(ChatAddress("dc", "555"), "7"))
+    assert await refusal(check, msg(ChatAddress("dc", "555"), "8")) is not None, "the lists still apply"
 
 
 async def test_a_listed_user_may_use_the_bot_in_any_chat(db: Database) -> None:

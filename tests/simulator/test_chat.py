@@ -9,6 +9,7 @@ import re
 from typing import Any, Literal
 
 import httpx
+import pytest
 from pydantic import BaseModel
 
 from bot.simulator import Simulator
@@ -214,12 +215,8 @@ async def test_json_schema_from_pydantic_validates(client: httpx.AsyncClient) ->
 async def test_invalid_json_marker_and_json_object(client: httpx.AsyncClient) -> None:
     broken = await chat(client, response_format=schema_format(INTENT), messages=[user("hi [[invalid-json]]")])
     content = broken["choices"][0]["message"]["content"]
-    try:
+    with pytest.raises(ValueError):
         json.loads(content)
-    except ValueError:
-        pass
-    else:
-        raise AssertionError(f"expected invalid JSON, got {content!r}")
     obj = await chat(client, response_format={"type": "json_object"}, messages=[user("answer in json: hi")])
     assert json.loads(obj["choices"][0]["message"]["content"]) == {"reply": "Echo: answer in json: hi"}
     refused = await client.post(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import httpx
@@ -10,7 +9,7 @@ from httpx_sse import aconnect_sse
 
 from bot.simulator import Fault, Simulator
 
-from .util import picture, user
+from .util import data_url, mj_finished, picture, user
 
 
 async def test_ledger_matches_reported_usage(sim: Simulator, client: httpx.AsyncClient) -> None:
@@ -62,10 +61,10 @@ async def test_ledger_matches_reported_usage(sim: Simulator, client: httpx.Async
     add(emb["usage"]["prompt_tokens"], 0)
 
     task = (await client.post("/mj/submit/imagine", json={"prompt": "cat"})).json()["result"]
-    blend = [f"data:image/png;base64,{__import__('base64').b64encode(picture()).decode()}"] * 2
+    blend = [data_url(picture())] * 2
     assert (await client.post("/mj/submit/blend", json={"base64Array": blend})).json()["code"] == 1
-    await asyncio.sleep(0.3)
-    parent = (await client.get(f"/mj/task/{task}/fetch")).json()
+    parent = await mj_finished(client, task)
+    assert parent["status"] == "SUCCESS", parent
     action = await client.post(
         "/mj/submit/action", json={"taskId": task, "customId": parent["buttons"][0]["customId"]}
     )

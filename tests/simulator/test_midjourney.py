@@ -13,7 +13,7 @@ import pytest
 
 from bot.simulator import Simulator
 
-from .util import AUTH, data_url, decode_png, picture
+from .util import AUTH, data_url, decode_png, mj_finished, picture
 
 STEP = 0.05
 ORDER = ["", "NOT_START", "SUBMITTED", "IN_PROGRESS", "SUCCESS"]
@@ -34,13 +34,7 @@ async def fetch(client: httpx.AsyncClient, task_id: str) -> dict[str, Any]:
 
 
 async def finished(client: httpx.AsyncClient, task_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        task = await fetch(client, task_id)
-        if task["status"] in ("SUCCESS", "FAILURE"):
-            return task
-        await asyncio.sleep(STEP / 2)
-    raise AssertionError(f"task {task_id} never finished")
+    return await mj_finished(client, task_id, poll=STEP / 2)
 
 
 async def imagine_done(client: httpx.AsyncClient, prompt: str = "Cat") -> dict[str, Any]:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
+import time
 from typing import Any
 
+import httpx
 from PIL import Image
 
 KEY = "sim-key"
@@ -34,3 +37,16 @@ def user(text: str) -> dict[str, Any]:
 
 def assert_request_id(message: str) -> None:
     assert message.rsplit(" (request id: ", 1)[1].endswith(")"), message
+
+
+async def mj_finished(client: httpx.AsyncClient, task_id: str, *, poll: float = 0.02) -> dict[str, Any]:
+    """Poll a Midjourney task until it succeeds or fails (5 s at most); return it."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        response = await client.get(f"/mj/task/{task_id}/fetch")
+        assert response.status_code == 200, response.text
+        task: dict[str, Any] = response.json()
+        if task["status"] in ("SUCCESS", "FAILURE"):
+            return task
+        await asyncio.sleep(poll)
+    raise AssertionError(f"task {task_id} never finished")

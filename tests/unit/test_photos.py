@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import threading
 
 import pytest
-from PIL import Image
 
 from bot.handlers import photos
 from bot.handlers.errors import UserError
 from bot.imaging import CheckedImage, check_image
-from bot.model import ImageAttachment
-
-
-def png(color: str = "red") -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (32, 32), color).save(out, "PNG")
-    return out.getvalue()
-
-
-def photo(data: bytes) -> ImageAttachment:
-    async def fetch() -> bytes:
-        return data
-
-    return ImageAttachment(fetch, "photo.png", "image/png", len(data))
+from tests.integration.fakes import photo, png
 
 
 async def test_photos_are_decoded_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:

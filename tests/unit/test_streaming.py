@@ -56,15 +56,26 @@ async def test_the_same_text_is_not_shown_twice_and_blank_text_not_at_all() -> N
 
 async def test_interval_paces_the_shows() -> None:
     screen = Screen()
-    live = LiveText(screen.show, interval=0.1)
+    loop = asyncio.get_running_loop()
+    times: list[float] = []
+    second = asyncio.Event()
+
+    async def show(text: str) -> None:
+        times.append(loop.time())
+        await screen.show(text)
+        if len(screen.shown) == 2:
+            second.set()
+
+    live = LiveText(show, interval=0.1)
     live.update("a")
     await asyncio.sleep(0.01)
     live.update("ab")
     await asyncio.sleep(0.03)
     assert screen.shown == ["a"], "the second text waits for the interval"
-    await asyncio.sleep(0.1)
+    await asyncio.wait_for(second.wait(), 5)  # the paced show, not the final flush
     await live.close()
     assert screen.shown == ["a", "ab"]
+    assert times[1] - times[0] >= 0.09, "shows are at least the interval apart"
 
 
 async def test_first_delay_lets_a_quick_answer_skip_the_preview() -> None:
@@ -110,9 +121,14 @@ async def test_close_waits_for_a_show_in_flight() -> None:
 
 @pytest.mark.parametrize("text", ["", "x"])
 async def test_close_without_updates_or_twice_is_harmless(text: str) -> None:
-    live = LiveText(Screen().show, interval=0.0)
+    screen = Screen()
+    live = LiveText(screen.show, interval=0.0)
     if text:
         live.update(text)
     await live.close()
+    shown = list(screen.shown)
     await live.close()
     live.update("after close")
+    await asyncio.sleep(0.02)  # time for a (wrongly) started show to run
+    assert screen.shown == shown, "nothing is shown after close"
+    assert "after close" not in live.shown

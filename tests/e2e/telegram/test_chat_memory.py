@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.app import App
 from bot.simulator import Simulator
+from tests.e2e.gateway_log import chat_bodies
 from tests.e2e.telegram.conftest import RunBot
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -13,10 +14,6 @@ SMALL_TALK = [
     "our train was late again this morning",
     "lunch was a bowl of noodle soup",
 ]
-
-
-def chat_bodies(sim: Simulator) -> list[dict]:
-    return [r.json for r in sim.requests if r.path == "/v1/chat/completions"]
 
 
 async def embedding_usage(app: App, key: str) -> tuple[int, int]:

@@ -7,14 +7,11 @@ import itertools
 import pytest
 
 from bot.simulator import Simulator
+from tests.e2e.gateway_log import chat_bodies
 from tests.e2e.telegram.conftest import BOT_NAME, RunBot
 from tests.fakes.telegram_api import FakeTelegram
 
 STORY = "[[long:600]] tell me a story"
-
-
-def chat_bodies(sim: Simulator) -> list[dict]:
-    return [r.json for r in sim.requests if r.path == "/v1/chat/completions"]
 
 
 @pytest.mark.sim(chunk_delay=0.04)

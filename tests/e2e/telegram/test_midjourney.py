@@ -51,16 +51,17 @@ async def test_pressing_u1_submits_the_action_and_delivers_the_upscale(
         tg.send_text(chat, ann, "/imagine a red fox")
         grid = await tg.wait_for("sendPhoto", timeout=15)
         u1 = grid.params["reply_markup"]["inline_keyboard"][0][0]
-        tg.press_button(chat, ann, grid.result["message_id"], u1["callback_data"])
+        press = tg.press_button(chat, ann, grid.result["message_id"], u1["callback_data"])
         upscale = await tg.wait_for("sendPhoto", count=2, timeout=15)
     [action] = mj_submits(sim, "action")
-    parent_id = mj_submits(sim, "imagine")[0]
+    [imagine] = [task for task in sim.tasks.values() if task.action == "IMAGINE"]
     assert action.json["customId"].startswith("MJ::JOB::upsample::1::")
-    assert action.json["taskId"] in sim.tasks
-    assert parent_id is not None
+    assert action.json["taskId"] == imagine.id, "the action names the grid's own task"
+    [upscaled] = [task for task in sim.tasks.values() if task.action == "UPSCALE"]
+    assert upscaled.parent_id == imagine.id and upscaled.index == 1
     labels = button_texts(upscale)
     assert "Vary (Strong)" in labels and "⬅️" in labels
-    assert tg.callback_answers, "the button press was acknowledged"
+    assert press["callback_query"]["id"] in tg.callback_answers, "the button press was acknowledged"
 
 
 async def test_imagine_with_reference_photo_sends_base64(
