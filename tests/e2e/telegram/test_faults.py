@@ -70,4 +70,4 @@ async def test_image_and_imagine_faults(run_bot: RunBot, tg: FakeTelegram, sim: 
         tg.send_text(chat, ann, "/imagine a dog")
         await tg.wait_for("sendPhoto", timeout=15)
     assert "30 s" in limited.params["text"]
-    assert auth.ok
+    assert auth.params["text"].startswith("⚠️") and "rejected" in auth.params["text"]
