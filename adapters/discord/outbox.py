@@ -31,6 +31,7 @@ MESSAGE_LIMIT = 2000
 FILES_PER_MESSAGE = 10
 INTERACTION_TOKEN_LIFETIME = 14 * 60.0  # Discord's 15 minutes, less a margin
 TYPING_REFRESH = 8.0  # Discord shows "typing…" for about 10 s per trigger
+ABANDON_WAIT = 5.0  # how long stopping an unfinished preview may wait for an edit in flight
 # Never ping anyone from model output; a reply may notify the person it answers.
 NO_PINGS = discord.AllowedMentions(everyone=False, users=False, roles=False, replied_user=True)
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
@@ -74,6 +75,7 @@ class DiscordOutbox:
         # Slash commands and buttons work where the bot may not post; then answer through them.
         self._interaction = interaction
         self._pacing = pacing or StreamPacing()
+        self._streams: list[DiscordStream] = []
 
     @property
     def address(self) -> ChatAddress:
@@ -154,7 +156,8 @@ class DiscordOutbox:
     async def edit_text(self, message: SentMessage, text: str, *, buttons: ButtonRows = ()) -> None:
         channel = await self._channel()
         chunks = split_text(text, MESSAGE_LIMIT) or ["…"]
-        content = chunks[0] if len(chunks) == 1 else chunks[0][: MESSAGE_LIMIT - 2] + " …"
+        # One message only; cut where a code block is closed properly, with room for " …".
+        content = chunks[0] if len(chunks) == 1 else split_text(text, MESSAGE_LIMIT - 2)[0] + " …"
         try:
             await channel.get_partial_message(int(message.message_id)).edit(
                 content=content, view=build_view(buttons), allowed_mentions=NO_PINGS
@@ -258,7 +261,18 @@ class DiscordOutbox:
             await asyncio.sleep(TYPING_REFRESH)
 
     def stream(self) -> DiscordStream:
-        return DiscordStream(self, self._pacing)
+        stream = DiscordStream(self, self._pacing)
+        self._streams.append(stream)
+        return stream
+
+    async def close(self) -> None:
+        """Stop the previews of answers the core left unfinished (its work was cancelled).
+
+        Without this, a preview's background task outlives the work, the platform and the
+        client, waiting for text that never comes.
+        """
+        for stream in self._streams:
+            await stream.abandon()
 
 
 class DiscordStream:
@@ -316,6 +330,13 @@ class DiscordStream:
                 return
             self._content = chunks[0]
         await self._outbox._continue(chunks[1:])
+
+    async def abandon(self) -> None:
+        """Stop showing an answer that will never be finished; the message keeps what it shows."""
+        # `close` also sits out a pending "slow down", pointless for an answer that stops here.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(ABANDON_WAIT):
+                await self._live.close()
 
 
 def markdown(span: Span) -> str:

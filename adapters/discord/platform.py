@@ -24,7 +24,7 @@ from discord.gateway import DiscordWebSocket
 
 from bot.config import ConfigError, Settings
 from bot.core import Core
-from bot.model import ChatAddress, Messenger
+from bot.model import ChatAddress, Incoming, Messenger
 
 from .commands import Options, add_to_tree, build_commands, register
 from .outbox import NO_PINGS, ChannelLink, DiscordOutbox, StreamPacing
@@ -166,11 +166,6 @@ class DiscordPlatform:
             return guild.filesize_limit
         return discord.utils.DEFAULT_FILE_SIZE_LIMIT_BYTES
 
-    def _outbox(
-        self, address: ChatAddress, reply_to: str | None, interaction: discord.Interaction | None = None
-    ) -> DiscordOutbox:
-        return DiscordOutbox(self._link, address, reply_to, interaction=interaction, pacing=self.pacing)
-
     # --- events (called on the gateway's task: never await slow work here) ---
 
     def _on_message(self, message: discord.Message) -> None:
@@ -206,7 +201,7 @@ class DiscordPlatform:
             return
         reply_to_bot = await self._replies_to(message, me.id)
         incoming = incoming_from_message(message, me.id, reply_to_bot=reply_to_bot)
-        await self._core.handle(incoming, self._outbox(incoming.address, incoming.message_id))
+        await self._answer(incoming, incoming.message_id)
 
     async def _replies_to(self, message: discord.Message, bot_id: int) -> bool:
         reference = message.reference
@@ -237,14 +232,15 @@ class DiscordPlatform:
         # ordinary channel messages that stay editable after the interaction token expires.
         message_id: str | None = None
         try:
-            echo = await interaction.edit_original_response(
-                content=command_echo(name, options, len(attachments)), allowed_mentions=NO_PINGS
-            )
-            message_id = str(echo.id)
+            if interaction.response.is_done():  # else Discord has forgotten the interaction
+                echo = await interaction.edit_original_response(
+                    content=command_echo(name, options, len(attachments)), allowed_mentions=NO_PINGS
+                )
+                message_id = str(echo.id)
         except discord.HTTPException as exc:
             log.warning("could not finish /%s in %s: %s", name, interaction.channel_id, exc.status)
         incoming = incoming_from_command(interaction, name, options, attachments, message_id=message_id)
-        await self._core.handle(incoming, self._outbox(incoming.address, message_id, interaction))
+        await self._answer(incoming, message_id, interaction)
 
     async def _handle_button(self, interaction: discord.Interaction, custom_id: str) -> None:
         try:
@@ -252,7 +248,18 @@ class DiscordPlatform:
         except discord.HTTPException as exc:
             log.warning("could not acknowledge a button in %s: %s", interaction.channel_id, exc.status)
         incoming = incoming_from_button(interaction, custom_id)
-        await self._core.handle(incoming, self._outbox(incoming.address, incoming.message_id, interaction))
+        await self._answer(incoming, incoming.message_id, interaction)
+
+    async def _answer(
+        self, incoming: Incoming, reply_to: str | None, interaction: discord.Interaction | None = None
+    ) -> None:
+        outbox = DiscordOutbox(
+            self._link, incoming.address, reply_to, interaction=interaction, pacing=self.pacing
+        )
+        try:
+            await self._core.handle(incoming, outbox)
+        finally:
+            await outbox.close()
 
     # --- the error boundary ---
 

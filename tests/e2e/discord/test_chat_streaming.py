@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 
 import pytest
@@ -125,3 +126,18 @@ async def test_a_long_streamed_answer_continues_in_new_messages(world: DiscordWo
     words = " ".join(m["content"] for m in messages).split()
     assert words[:4] == ["Echo:", "tell", "me", "everything"]
     assert edits_of(world, int(first["id"])), "the first message was edited to its final part"
+
+
+@pytest.mark.sim(chunk_delay=0.04)
+async def test_stopping_mid_answer_leaves_no_preview_task_behind(
+    world: DiscordWorld, run_bot: RunBot
+) -> None:
+    async with run_bot() as app:
+        pace(app)
+        dm = world.dm()
+        question = await world.say(dm, STORY)
+        # The answer is being shown, not yet finished, when the bot stops.
+        await world.wait_message(dm, lambda m: m["content"].endswith(CURSOR), after=int(question["id"]))
+    await asyncio.sleep(0.1)
+    leftovers = [t.get_name() for t in asyncio.all_tasks() if t.get_name() == "live-text" and not t.done()]
+    assert leftovers == []

@@ -93,6 +93,8 @@ async def test_a_late_interaction_is_still_answered_in_the_channel(
         await world.slash(GENERAL, "ask", prompt="still there?")
         answer = await world.wait_text(GENERAL, "Echo: still there?")
         assert "message_reference" not in answer or answer["message_reference"] is None
+    # Nothing more is asked of an interaction Discord has forgotten.
+    assert not [c for c in world.fake.calls if c.method == "PATCH" and "/webhooks/" in c.path]
 
 
 async def test_without_permission_to_post_a_slash_command_is_answered_through_the_interaction(

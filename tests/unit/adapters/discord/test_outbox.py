@@ -176,6 +176,25 @@ async def test_edit_truncates_to_one_message_and_clears_buttons() -> None:
     assert kwargs["view"] is None
 
 
+async def test_an_edit_cut_to_one_message_never_cuts_a_code_fence() -> None:
+    # A first part of 1999 characters that ends by closing the code block it was cut in.
+    text = "```py\n" + "xxxx\n" * 800
+    assert len(split_text(text, 2000)[0]) == 1999
+    channel = MemoryChannel()
+    await outbox(channel).edit_text(SentMessage("5"), text)
+    ((_, kwargs),) = channel.edits
+    content = kwargs["content"]
+    assert len(content) <= 2000
+    assert content.endswith(FENCE + " …")
+    assert content.count(FENCE) == 2
+
+
+async def test_a_text_of_exactly_one_message_is_edited_in_whole() -> None:
+    channel = MemoryChannel()
+    await outbox(channel).edit_text(SentMessage("5"), "y" * 2000)
+    assert channel.edits[0][1]["content"] == "y" * 2000
+
+
 async def test_oversized_image_is_reencoded_under_the_guild_limit() -> None:
     channel = MemoryChannel()
     big = noise_png(700)
