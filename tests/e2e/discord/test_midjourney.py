@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import pytest
+
 from bot.simulator import Simulator
 from tests.e2e.discord.conftest import GENERAL, DiscordWorld, RunBot
 from tests.e2e.discord.test_images import png
@@ -76,6 +78,7 @@ async def test_buttons_work_after_a_restart(world: DiscordWorld, run_bot: RunBot
         assert "variation::2" in action["customId"]
 
 
+@pytest.mark.sim(mj_step_seconds=0.5)  # the task takes 2.5 s: still running at the stop
 async def test_a_task_running_during_a_restart_is_finished_by_the_new_instance(
     world: DiscordWorld, run_bot: RunBot
 ) -> None:
