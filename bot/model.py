@@ -113,6 +113,10 @@ class TextStream(Protocol):
 
     async def finish(self, final_text: str) -> None: ...
 
+    async def abandon(self) -> None:
+        """Stop the preview of an answer that will never be finished; harmless after finish."""
+        ...
+
 
 class Outbox(Protocol):
     """Where a handler's replies go: one chat, replying to one message.

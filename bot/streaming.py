@@ -94,6 +94,16 @@ class LiveText:
         if 0 < remaining <= self._max_backoff:
             await asyncio.sleep(remaining)
 
+    async def abandon(self) -> None:
+        """Stop at once, a show in flight included: the answer will never be finished."""
+        self._closed = True
+        task, self._task = self._task, None
+        if task is None:
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
     async def _run(self) -> None:
         if self._first_delay > 0:
             await asyncio.sleep(self._first_delay)

@@ -121,6 +121,9 @@ class ConsoleStream:
     async def finish(self, final_text: str) -> None:
         await self._outbox.send_text(final_text)
 
+    async def abandon(self) -> None:
+        return None
+
 
 class ConsoleMessenger:
     platform = "console"

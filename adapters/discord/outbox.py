@@ -31,7 +31,6 @@ MESSAGE_LIMIT = 2000
 FILES_PER_MESSAGE = 10
 INTERACTION_TOKEN_LIFETIME = 14 * 60.0  # Discord's 15 minutes, less a margin
 TYPING_REFRESH = 8.0  # Discord shows "typing…" for about 10 s per trigger
-ABANDON_WAIT = 5.0  # how long stopping an unfinished preview may wait for an edit in flight
 # Never ping anyone from model output; a reply may notify the person it answers.
 NO_PINGS = discord.AllowedMentions(everyone=False, users=False, roles=False, replied_user=True)
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
@@ -333,10 +332,7 @@ class DiscordStream:
 
     async def abandon(self) -> None:
         """Stop showing an answer that will never be finished; the message keeps what it shows."""
-        # `close` also sits out a pending "slow down", pointless for an answer that stops here.
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(ABANDON_WAIT):
-                await self._live.close()
+        await self._live.abandon()
 
 
 def markdown(span: Span) -> str:

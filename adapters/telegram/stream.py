@@ -95,6 +95,9 @@ class TelegramStream:
             if not is_not_modified(exc):
                 raise
 
+    async def abandon(self) -> None:
+        await self._live.abandon()
+
     async def finish(self, final_text: str) -> None:
         await self._live.close()
         if self._message is None:

@@ -100,6 +100,15 @@ async def handle_chat(cmd: c.Chat, ctx: Context) -> None:
     turn = ChatTurn(ctx, epoch, model, cmd.prompt, images, messages)
     transcript = Transcript(ctx.out.stream())
     try:
+        await _stream_turn(turn, transcript)
+    finally:
+        # Harmless after finish; a turn cancelled at shutdown must not leave its preview running.
+        await transcript.stream.abandon()
+
+
+async def _stream_turn(turn: ChatTurn, transcript: Transcript) -> None:
+    s = turn.ctx.services
+    try:
         last, record = await _converse(turn, transcript)
     except Exception:
         if transcript.text:

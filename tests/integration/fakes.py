@@ -98,12 +98,16 @@ def photo(data: bytes) -> ImageAttachment:
 class RecordingStream:
     pushed: list[str] = field(default_factory=list)
     final: str | None = None
+    abandoned: bool = False
 
     async def push(self, text_so_far: str) -> None:
         self.pushed.append(text_so_far)
 
     async def finish(self, final_text: str) -> None:
         self.final = final_text
+
+    async def abandon(self) -> None:
+        self.abandoned = True
 
 
 @dataclass

@@ -168,3 +168,14 @@ async def test_a_failing_typing_indicator_never_disturbs_the_answer(
     assert answer.ok
     assert "never retrieved" not in caplog.text
     assert len(tg.calls_of("sendChatAction")) == 1, "a refused indicator is not retried in a loop"
+
+
+@pytest.mark.sim(chunk_delay=0.05)  # a slow stream: the preview is running at the stop
+async def test_stopping_mid_answer_leaves_no_preview_task_behind(run_bot: RunBot, tg: FakeTelegram) -> None:
+    ann = tg.user(id=1001, first_name="Ann", username="ann")
+    async with run_bot(stream_draft_interval=0.0, shutdown_grace=0.0):
+        tg.send_text(tg.private_chat(ann), ann, "tell me a long story [[long:4000]]")
+        await tg.wait_for("sendMessageDraft")
+    await asyncio.sleep(0)
+    left = [t for t in asyncio.all_tasks() if t.get_name() == "live-text" and not t.done()]
+    assert left == []
