@@ -127,7 +127,7 @@ async def test_busy_queue_is_retried_with_backoff(run_bot: RunBot, tg: FakeTeleg
     assert len(mj_submits(sim, "imagine")) == 2
 
 
-@pytest.mark.sim(mj_step_seconds=0.4)
+@pytest.mark.sim(mj_step_seconds=0.6)  # 3 s a task: surely running when the second request comes
 async def test_a_chat_runs_at_most_mj_tasks_per_chat_at_once(
     run_bot: RunBot, tg: FakeTelegram, sim: Simulator
 ) -> None:
@@ -138,9 +138,9 @@ async def test_a_chat_runs_at_most_mj_tasks_per_chat_at_once(
         await tg.wait_for("sendMessage", lambda c: "Midjourney imagine" in c.params["text"])
         tg.send_text(chat, ann, "/imagine a second one")
         refused = await tg.wait_for("sendMessage", lambda c: "Midjourney jobs running" in c.params["text"])
-        await tg.wait_for("editMessageText", lambda c: "done" in c.params["text"], timeout=15)
+        await tg.wait_for("editMessageText", lambda c: "done" in c.params["text"], timeout=30)
         tg.send_text(chat, ann, "/imagine a third, after the first finished")
-        await tg.wait_for("sendPhoto", count=2, timeout=15)
+        await tg.wait_for("sendPhoto", count=2, timeout=30)
     assert "already has 1 Midjourney jobs" in refused.params["text"]
     assert len(mj_submits(sim, "imagine")) == 2
 
