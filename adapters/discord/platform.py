@@ -150,6 +150,10 @@ class DiscordPlatform:
             _, url, _ = await self._client.http.get_bot_gateway()
             DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
         self._logged_in.set()
+        # In the background: a rate-limited sync must not hold off connecting to the gateway.
+        self._spawn(self._register_commands(), "slash command registration")
+
+    async def _register_commands(self) -> None:
         try:
             await register(self._client.tree, self._settings.discord_guild_ids)
         except discord.HTTPException as exc:

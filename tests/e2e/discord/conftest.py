@@ -8,6 +8,7 @@ with the users, guild and channels every test shares, and small waiting helpers.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -25,7 +26,7 @@ from bot.app import App, open_app
 from bot.config import Settings
 from bot.simulator import Simulator
 from tests.e2e.conftest import SIM_KEY
-from tests.fakes.discord_api import JSON, FakeDiscord, FakeInteraction, FakeUser, FileSpec
+from tests.fakes.discord_api import JSON, FakeDiscord, FakeInteraction, FakeUser, FileSpec, RestCall
 
 BOT_ID = 9000
 GUILD = 500
@@ -180,6 +181,14 @@ def discord_platform(app: App) -> DiscordPlatform:
 RunBot = Callable[..., AbstractAsyncContextManager[App]]
 
 
+COMMAND_SYNC = re.compile(r"^/applications/\d+(/guilds/\d+)?/commands$")
+
+
+def command_syncs(fake: FakeDiscord) -> list[RestCall]:
+    """Every slash-command upload the fake has answered (failed ones included)."""
+    return [c for c in fake.calls if c.method == "PUT" and c.status and COMMAND_SYNC.match(c.path)]
+
+
 @pytest.fixture
 def run_bot(sim: Simulator, world: DiscordWorld, tmp_path: Path) -> RunBot:
     """`async with run_bot(**settings) as app:` — connected to the fake inside the block.
@@ -192,6 +201,7 @@ def run_bot(sim: Simulator, world: DiscordWorld, tmp_path: Path) -> RunBot:
         settings = make_settings(sim, world.fake, tmp_path, **extra)
         async with open_app(settings, console=False) as app:
             previous = world.fake.identify_payload
+            syncs = len(command_syncs(world.fake))
             serving = asyncio.create_task(app.serve(), name="serve")
             try:
                 # Not client.is_ready(): discord.py fires on_ready only after waiting 2 s for
@@ -204,6 +214,10 @@ def run_bot(sim: Simulator, world: DiscordWorld, tmp_path: Path) -> RunBot:
 
                 await world.wait_until(identified, what="the discord client to identify")
                 await world.fake.wait_ready()
+                # Slash commands are registered in the background, next to the gateway.
+                await world.wait_until(
+                    lambda: len(command_syncs(world.fake)) > syncs, what="slash command registration"
+                )
                 yield app
             finally:
                 serving.cancel()

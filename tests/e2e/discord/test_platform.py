@@ -43,6 +43,19 @@ async def test_a_failed_registration_is_logged_and_messages_still_work(
     assert any("could not register slash commands" in r.getMessage() for r in caplog.records)
 
 
+async def test_a_slow_registration_does_not_hold_off_chat(world: DiscordWorld, run_bot: RunBot) -> None:
+    # Two 500s: discord.py backs off 1 s, then 3 s, before the upload succeeds.
+    world.fake.fail_next("PUT", r"/applications/\d+/commands$", status=500, times=2)
+    async with run_bot():
+        await world.say(world.dm(), "hi")
+        await world.wait_text(world.dm(), "Echo: hi")
+        await world.wait_until(lambda: bool(world.fake.registered_commands), what="commands", within=15)
+    calls = world.fake.calls
+    upload = next(c for c in calls if c.method == "PUT" and c.path.endswith("/commands") and c.status == 200)
+    answer = next(c for c in calls if c.method == "POST" and "Echo: hi" in str(c.json))
+    assert answer.at < upload.at, "the chat was answered while the commands were still uploading"
+
+
 async def test_intents_ask_for_what_the_bot_reads(world: DiscordWorld, run_bot: RunBot) -> None:
     async with run_bot():
         intents = discord.Intents._from_value(world.fake.intents or 0)
