@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .bodies import read_json_object
+from .bodies import read_model_request
 from .conversation import BadRequest, Conversation, from_anthropic
 from .errors import ApiError, anthropic_error
 from .replies import ToolCall, decide, new_call_id
@@ -124,10 +124,7 @@ async def messages(request: web.Request) -> web.StreamResponse:
     def bad(message: str) -> ApiError:
         return anthropic_error(request, 400, message)
 
-    body = await read_json_object(request, bad)
-    model = body.get("model")
-    if not isinstance(model, str) or not model:
-        raise bad("model: Field required")
+    body, model = await read_model_request(request, bad, missing="model: Field required")
     max_tokens = body.get("max_tokens")
     if max_tokens is None:
         raise bad("max_tokens: Field required")

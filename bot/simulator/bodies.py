@@ -63,6 +63,17 @@ async def read_json_object(request: web.Request, on_error: ErrorFactory) -> dict
     return body
 
 
+async def read_model_request(
+    request: web.Request, on_error: ErrorFactory, *, missing: str = "model is required"
+) -> tuple[dict[str, Any], str]:
+    """A JSON object naming its `model`, as every chat-like endpoint requires."""
+    body = await read_json_object(request, on_error)
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise on_error(missing)
+    return body, model
+
+
 @dataclass(frozen=True)
 class FormFile:
     field: str

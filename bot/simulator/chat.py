@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from . import pictures as pics
-from .bodies import read_json_object
+from .bodies import read_model_request
 from .conversation import BadRequest, Conversation, from_openai
 from .datauri import to_data_url
 from .errors import ApiError, openai_error
@@ -172,10 +172,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     def bad(message: str) -> ApiError:
         return openai_error(request, 400, message)
 
-    body = await read_json_object(request, bad)
-    model = body.get("model")
-    if not isinstance(model, str) or not model:
-        raise bad("model is required")
+    body, model = await read_model_request(request, bad)
     if "unavailable" in model:
         raise openai_error(
             request,

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .bodies import read_json_object
+from .bodies import read_model_request
 from .errors import ApiError, openai_error
 from .state import sim_state
 from .tokens import text_tokens
@@ -60,10 +60,7 @@ async def embeddings(request: web.Request) -> web.Response:
     def bad(message: str) -> ApiError:
         return openai_error(request, 400, message)
 
-    body = await read_json_object(request, bad)
-    model = body.get("model")
-    if not isinstance(model, str) or not model:
-        raise bad("model is required")
+    body, model = await read_model_request(request, bad)
     texts = _inputs(body.get("input"))
     if texts is None:
         raise bad("'$.input' is invalid: expected a non-empty string or array (at most 2048 items)")
