@@ -27,6 +27,7 @@ def submitted(sim: Simulator, path: str) -> list[JSON]:
     return [r.json for r in sim.requests if r.path == path]
 
 
+@pytest.mark.sim(mj_step_seconds=0.3)  # 1.5 s a task: room for progress edits at a 0.2 s pace
 async def test_imagine_shows_progress_then_a_grid_whose_buttons_work(
     world: DiscordWorld, run_bot: RunBot, sim: Simulator
 ) -> None:
