@@ -9,8 +9,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -35,8 +37,9 @@ class Guard:
         self._rate = RateLimiter(settings.rate_limit_per_minute)
         self._image_slots = JobSlots(settings.image_jobs_per_chat)
         self._mj_cap = settings.mj_tasks_per_chat
-        # Submissions in flight are not stored yet; counting them closes the check-then-act gap.
-        self._mj_submitting = JobSlots(settings.mj_tasks_per_chat)
+        # One Midjourney submission at a time per chat, held until its task is stored, so the
+        # stored count is exact when the next request is checked (no check-then-act overshoot).
+        self._mj_admission: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     @asynccontextmanager
     async def admit(self, command: object, msg: Incoming) -> AsyncIterator[None]:
@@ -88,15 +91,16 @@ class Guard:
         if self._mj_cap <= 0:
             return
         key = msg.address.key
+        lock = self._mj_admission.get(key)
+        if lock is None:
+            lock = self._mj_admission[key] = asyncio.Lock()
+        await held.enter_async_context(lock)
         async with self._services.db.unit_of_work() as uow:
-            stored = await uow.mj_tasks.count_pending(key)
-        try:
-            held.enter_context(self._mj_submitting.take(key, already=stored))
-        except SlotsFull:
-            running = stored + self._mj_submitting.running(key)
+            running = await uow.mj_tasks.count_pending(key)
+        if running >= self._mj_cap:
             raise UserError(
                 f"⏳ This chat already has {running} Midjourney jobs running. Please wait for one to finish."
-            ) from None
+            )
 
 
 @asynccontextmanager

@@ -76,9 +76,8 @@ class JobSlots:
         return self._running.get(key, 0)
 
     @contextmanager
-    def take(self, key: str, *, already: int = 0) -> Iterator[None]:
-        """Hold a slot; `already` counts jobs of this key known elsewhere (e.g. stored ones)."""
-        if self._limit > 0 and already + self.running(key) >= self._limit:
+    def take(self, key: str) -> Iterator[None]:
+        if self._limit > 0 and self.running(key) >= self._limit:
             raise SlotsFull(key)
         self._running[key] = self.running(key) + 1
         try:
