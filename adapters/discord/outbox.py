@@ -74,7 +74,6 @@ class DiscordOutbox:
         # Slash commands and buttons work where the bot may not post; then answer through them.
         self._interaction = interaction
         self._pacing = pacing or StreamPacing()
-        self._streams: list[DiscordStream] = []
 
     @property
     def address(self) -> ChatAddress:
@@ -260,18 +259,7 @@ class DiscordOutbox:
             await asyncio.sleep(TYPING_REFRESH)
 
     def stream(self) -> DiscordStream:
-        stream = DiscordStream(self, self._pacing)
-        self._streams.append(stream)
-        return stream
-
-    async def close(self) -> None:
-        """Stop the previews of answers the core left unfinished (its work was cancelled).
-
-        Without this, a preview's background task outlives the work, the platform and the
-        client, waiting for text that never comes.
-        """
-        for stream in self._streams:
-            await stream.abandon()
+        return DiscordStream(self, self._pacing)
 
 
 class DiscordStream:

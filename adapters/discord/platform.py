@@ -260,10 +260,7 @@ class DiscordPlatform:
         outbox = DiscordOutbox(
             self._link, incoming.address, reply_to, interaction=interaction, pacing=self.pacing
         )
-        try:
-            await self._core.handle(incoming, outbox)
-        finally:
-            await outbox.close()
+        await self._core.handle(incoming, outbox)
 
     # --- the error boundary ---
 
