@@ -137,7 +137,7 @@ def _stop_on_signals() -> None:
 async def _serve(settings: Settings, *, simulate: bool) -> None:
     async with AsyncExitStack() as stack:
         if simulate:
-            from bot.simulator import Simulator
+            from simulator import Simulator
 
             simulator = Simulator(api_key=SIMULATOR_KEY, mj_step_seconds=1.0)
             base_url = await simulator.start()

@@ -1,4 +1,4 @@
-"""Images that chat models return inside their text (contract 3.7 and 9.2).
+"""Images that chat models return inside their text (wenwen-api.md §3.7 and §9.2).
 
 Image-capable chat models answer with markdown images (`![…](https://…)` or
 `![…](data:image/png;base64,…)`), bare image URLs, or `image_url` content parts. The

@@ -1,4 +1,4 @@
-"""What a dall-e-2 edit needs (contract 5.2): one square RGBA PNG under 4 MB, and a mask
+"""What a dall-e-2 edit needs (wenwen-api.md §5.2): one square RGBA PNG under 4 MB, and a mask
 of the same size whose fully transparent pixels mark where to edit.
 
 Photos are rarely square: `crop` keeps the middle, `pad` adds transparent margins — which

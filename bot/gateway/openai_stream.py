@@ -1,4 +1,4 @@
-"""Reading an OpenAI chat completion stream (SSE chunks, contract 3.3) into a ChatResult."""
+"""Reading an OpenAI chat completion stream (SSE chunks, wenwen-api.md §3.3) into a ChatResult."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reading the gateway's HTTP answers: JSON or an exception from the tree (contract 2.4, 2.5).
+"""Reading the gateway's HTTP answers: JSON or an exception from the tree (wenwen-api.md §2.4, §2.5).
 
 Every message that reaches an exception or a log line passes `redact` first: upstreams
 sometimes echo the key they were given.
@@ -144,7 +144,7 @@ def redact(text: str, secret: SecretStr | None) -> str:
 
 
 def mj_failure(code: int, description: str) -> errors.MjRejected:
-    """A submit answered with a failure code (contract 6.3): banned, busy, or refused."""
+    """A submit answered with a failure code (wenwen-api.md §6.3): banned, busy, or refused."""
     if code == 24:
         return errors.MjBanned(code, description)
     if code in (23, 30):

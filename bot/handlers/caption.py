@@ -1,7 +1,7 @@
 """A photo with a caption: edit it, answer a question about it, or blend (CAPTION_MODE).
 
 With CAPTION_MODE=auto a cheap chat call with `response_format: json_schema` decides
-(contract 3.4) and cleans the caption into a prompt; `edit` and `ask` skip the call.
+(wenwen-api.md §3.4) and cleans the caption into a prompt; `edit` and `ask` skip the call.
 The call is billed, so its usage is recorded like any other. An answer that is not the
 JSON asked for — or a failed call — falls back to an edit, the bot's historical default.
 """

@@ -160,7 +160,7 @@ async def _converse(turn: ChatTurn, transcript: Transcript) -> tuple[ChatResult 
             except BadRequest as exc:
                 if not (specs and round_number == 0 and _about_tools(exc.detail)):
                     raise
-                # Not every model takes tools (contract 3.5); answer without them.
+                # Not every model takes tools (wenwen-api.md §3.5); answer without them.
                 log.info("%s refused tools (%s); asking again without", turn.model, exc.detail)
                 specs = None
                 result = await llm.complete(s, turn.model, messages, on_text=transcript.push)

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.simulator import Simulator
+from simulator import Simulator
 
 SIM_KEY = "sim-key"
 

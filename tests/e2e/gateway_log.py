@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.simulator import Simulator
+from simulator import Simulator
 
 
 def chat_bodies(sim: Simulator) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from pydantic import SecretStr
 
 from bot.app import App, open_app
 from bot.config import Settings
-from bot.simulator import Simulator
+from simulator import Simulator
 from tests.e2e.discord.conftest import BOT_ID, DiscordWorld, Message, make_settings
 from tests.e2e.images import make_image
 from tests.e2e.telegram.conftest import BOT_NAME, TOKEN

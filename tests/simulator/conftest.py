@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from bot.simulator import Simulator
+from simulator import Simulator
 
 from .util import AUTH, KEY
 

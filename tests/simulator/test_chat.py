@@ -12,7 +12,7 @@ import httpx
 import pytest
 from pydantic import BaseModel
 
-from bot.simulator import Simulator
+from simulator import Simulator
 
 from .util import data_url, decode_png, picture, user
 

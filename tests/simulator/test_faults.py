@@ -9,7 +9,7 @@ import httpx
 import pytest
 from httpx_sse import aconnect_sse
 
-from bot.simulator import Fault, Simulator
+from simulator import Fault, Simulator
 
 from .util import assert_request_id, user
 

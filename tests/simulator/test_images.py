@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from bot.simulator import Simulator
+from simulator import Simulator
 
 from .util import AUTH, decode_png, picture
 

@@ -7,7 +7,7 @@ import json
 import httpx
 from httpx_sse import aconnect_sse
 
-from bot.simulator import Fault, Simulator
+from simulator import Fault, Simulator
 
 from .util import data_url, mj_finished, picture, user
 

@@ -1,4 +1,4 @@
-"""python -m bot.simulator runs a working gateway until SIGTERM."""
+"""python -m simulator runs a working gateway until SIGTERM."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from bot.simulator.__main__ import parse_args
+from simulator.__main__ import parse_args
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,7 +31,7 @@ async def test_entry_point_serves_and_stops_on_sigterm() -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.simulator",
+        "simulator",
         "--host",
         "127.0.0.1",
         "--port",

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.simulator import Simulator
+from simulator import Simulator
 
 from .util import AUTH, data_url, decode_png, mj_finished, picture
 

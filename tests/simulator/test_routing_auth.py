@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from bot.simulator import Simulator
+from simulator import Simulator
 
 from .util import KEY, assert_request_id, user
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from bot.simulator.mj_tasks import parse_custom_id
-from bot.simulator.pictures import colour_name, inspect
-from bot.simulator.prompts import banned_word, clean_prompt, directive, wants_picture
-from bot.simulator.schema_fill import SchemaFiller, pick_enum
-from bot.simulator.sse import even_pieces, text_pieces
+from simulator.mj_tasks import parse_custom_id
+from simulator.pictures import colour_name, inspect
+from simulator.prompts import banned_word, clean_prompt, directive, wants_picture
+from simulator.schema_fill import SchemaFiller, pick_enum
+from simulator.sse import even_pieces, text_pieces
 
 from .util import picture
 

@@ -59,7 +59,7 @@ def test_each_platform_library_stays_in_its_own_adapter() -> None:
 def test_loading_the_app_does_not_load_platform_libraries() -> None:
     """Adapters are imported only when their token is set."""
     code = (
-        "import sys, bot.app, bot.core, bot.simulator, storage; "
+        "import sys, bot.app, bot.core, simulator, storage; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('aiogram', 'discord')))"
     )
     result = subprocess.run(

@@ -24,7 +24,7 @@ from pydantic import SecretStr
 from adapters.discord.platform import DiscordPlatform
 from bot.app import App, open_app
 from bot.config import Settings
-from bot.simulator import Simulator
+from simulator import Simulator
 from tests.e2e.conftest import SIM_KEY
 from tests.fakes.discord_api import JSON, FakeDiscord, FakeInteraction, FakeUser, FileSpec, RestCall
 

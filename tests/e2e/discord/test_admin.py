@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.handlers.admin import BOT_ADMINS_ONLY
-from bot.simulator import Simulator
+from simulator import Simulator
 from tests.e2e.discord.conftest import BOT_ID, GENERAL, RANDOM, DiscordWorld, RunBot
 from tests.e2e.usage_text import report_totals
 

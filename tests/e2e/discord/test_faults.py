@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.simulator import Fault, Simulator
+from simulator import Fault, Simulator
 from tests.e2e.discord.conftest import BOT_ID, GENERAL, DiscordWorld, RunBot
 
 CHAT = "/v1/chat/completions"

@@ -6,7 +6,7 @@ import io
 
 from PIL import Image
 
-from bot.simulator import Simulator
+from simulator import Simulator
 from tests.e2e.discord.conftest import BOT_ID, GENERAL, DiscordWorld, RunBot
 from tests.fakes.discord_api import JSON, FileSpec
 

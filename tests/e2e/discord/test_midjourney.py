@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.simulator import Simulator
+from simulator import Simulator
 from tests.e2e.discord.conftest import GENERAL, DiscordWorld, RunBot
 from tests.e2e.discord.test_images import png
 

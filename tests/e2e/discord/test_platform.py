@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from adapters.discord.platform import DiscordPlatform
 from bot.router import COMMANDS
-from bot.simulator import Simulator
+from simulator import Simulator
 from tests.e2e.discord.conftest import GENERAL, GUILD, DiscordWorld, RunBot, discord_platform
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -66,7 +66,7 @@ async def test_intents_ask_for_what_the_bot_reads(world: DiscordWorld, run_bot: 
 async def test_stopping_closes_the_client_and_cancels_work_in_flight(
     world: DiscordWorld, run_bot: RunBot, sim: Simulator
 ) -> None:
-    from bot.simulator import Fault
+    from simulator import Fault
 
     sim.add_fault(Fault(route="/v1/chat/completions", kind="timeout", delay=2.0))
     async with run_bot() as app:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.simulator import Simulator
+from simulator import Simulator
 from tests.e2e.discord.conftest import BOT_ID, GENERAL, DiscordWorld, RunBot
 from tests.e2e.discord.test_images import png
 

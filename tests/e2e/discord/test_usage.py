@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.simulator import Simulator
+from simulator import Simulator
 from tests.e2e.discord.conftest import BOT_ID, GENERAL, RANDOM, DiscordWorld, RunBot
 
 

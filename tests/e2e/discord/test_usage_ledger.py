@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.simulator import Fault, Simulator
+from simulator import Fault, Simulator
 from tests.e2e.discord.conftest import BOT_ID, GENERAL, RANDOM, DiscordWorld, RunBot
 from tests.e2e.usage_text import report_totals
 

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 
 from bot.app import App, open_app
 from bot.config import Settings
-from bot.simulator import Simulator
+from simulator import Simulator
 from tests.e2e.conftest import SIM_KEY
 from tests.fakes.telegram_api import FakeTelegram
 

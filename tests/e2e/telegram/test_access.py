@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.simulator import Fault, Simulator
+from simulator import Fault, Simulator
 from tests.e2e.telegram.conftest import BOT_NAME, RunBot
 from tests.e2e.telegram.reports import replies_in, reply
 from tests.fakes.telegram_api import FakeTelegram

@@ -9,7 +9,7 @@ import pytest
 
 from adapters.telegram.limits import CAPTION_LIMIT, TEXT_LIMIT, utf16_len
 from bot.model import ChatAddress, OutImage, SentMessage
-from bot.simulator import Simulator
+from simulator import Simulator
 from tests.e2e.images import make_image
 from tests.e2e.telegram.conftest import BOT_NAME, RunBot, send_as_chat
 from tests.fakes.telegram_api import FakeTelegram

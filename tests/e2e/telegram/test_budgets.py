@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.simulator import Fault, Simulator
+from simulator import Fault, Simulator
 from tests.e2e.telegram.conftest import RunBot
 from tests.e2e.telegram.reports import replies_in, reply, usage
 from tests.e2e.usage_text import report_totals

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from bot.app import App
-from bot.simulator import Simulator
+from simulator import Simulator
 from tests.e2e.images import make_image
 from tests.e2e.telegram.conftest import RunBot
 from tests.fakes.telegram_api import FakeTelegram

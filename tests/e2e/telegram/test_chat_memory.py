@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.app import App
-from bot.simulator import Simulator
+from simulator import Simulator
 from tests.e2e.gateway_log import chat_bodies
 from tests.e2e.telegram.conftest import RunBot
 from tests.fakes.telegram_api import FakeTelegram

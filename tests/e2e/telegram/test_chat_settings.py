@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.simulator import Simulator
-from bot.simulator.midjourney import seed_of
+from simulator import Simulator
+from simulator.midjourney import seed_of
 from tests.e2e.telegram.conftest import RunBot
 from tests.fakes.telegram_api import FakeTelegram
 

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from bot.simulator import Simulator
+from simulator import Simulator
 from tests.e2e.gateway_log import chat_bodies
 from tests.e2e.telegram.conftest import BOT_NAME, RunBot
 from tests.fakes.telegram_api import FakeTelegram
@@ -97,7 +97,7 @@ async def test_flood_control_pauses_the_edits_and_the_answer_still_lands(
 
 
 async def test_stream_cut_by_the_gateway_is_marked(run_bot: RunBot, tg: FakeTelegram, sim: Simulator) -> None:
-    from bot.simulator import Fault
+    from simulator import Fault
 
     sim.add_fault(Fault(route="/v1/chat/completions", kind="cut_stream", after_chunks=3))
     ann = tg.user(id=1001, first_name="Ann", username="ann")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from bot.app import App
-from bot.simulator import Simulator
+from simulator import Simulator
 from tests.e2e.gateway_log import chat_bodies
 from tests.e2e.images import decode, make_image
 from tests.e2e.telegram.conftest import RunBot
@@ -117,7 +117,7 @@ async def test_claude_tool_use_draws_too(run_bot: RunBot, tg: FakeTelegram, sim:
 async def test_a_model_that_refuses_tools_is_asked_again_without_them(
     run_bot: RunBot, tg: FakeTelegram, sim: Simulator
 ) -> None:
-    from bot.simulator import Fault
+    from simulator import Fault
 
     sim.add_fault(
         Fault(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.simulator import Simulator
+from simulator import Simulator
 from tests.e2e.images import make_image
 from tests.e2e.telegram.conftest import BOT_NAME, RunBot
 from tests.fakes.telegram_api import FakeTelegram

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.simulator import Simulator
+from simulator import Simulator
 from tests.e2e.telegram.conftest import BOT_NAME, RunBot
 from tests.fakes.telegram_api import FakeTelegram
 

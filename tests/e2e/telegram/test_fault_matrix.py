@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.simulator import Fault, Simulator
+from simulator import Fault, Simulator
 from tests.e2e.images import make_image
 from tests.e2e.telegram.conftest import RunBot
 from tests.fakes.telegram_api import FakeTelegram

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from bot.simulator import Fault, Simulator
+from simulator import Fault, Simulator
 from tests.e2e.telegram.conftest import TOKEN, RunBot
 from tests.fakes.telegram_api import FakeTelegram
 

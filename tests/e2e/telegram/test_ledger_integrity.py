@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bot.simulator import Fault, Simulator
+from simulator import Fault, Simulator
 from tests.e2e.images import make_image
 from tests.e2e.telegram.conftest import BOT_NAME, RunBot
 from tests.e2e.telegram.reports import reply, usage

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.simulator import Fault, Simulator
+from simulator import Fault, Simulator
 from tests.e2e.images import decode, make_image
 from tests.e2e.telegram.conftest import RunBot
 from tests.fakes.telegram_api import FakeTelegram

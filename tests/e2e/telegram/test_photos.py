@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.simulator import Simulator
+from simulator import Simulator
 from tests.e2e.images import decode, make_image
 from tests.e2e.telegram.conftest import BOT_NAME, RunBot
 from tests.fakes.telegram_api import FakeTelegram
@@ -109,7 +109,7 @@ async def test_refused_photo_falls_back_to_document(run_bot: RunBot, tg: FakeTel
 async def test_edit_gateway_fault_edits_status_and_explains(
     run_bot: RunBot, tg: FakeTelegram, sim: Simulator
 ) -> None:
-    from bot.simulator import Fault
+    from simulator import Fault
 
     ann = tg.user(id=1001, first_name="Ann", username="ann")
     async with run_bot():

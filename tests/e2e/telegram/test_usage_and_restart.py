@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.simulator import Simulator
+from simulator import Simulator
 from tests.e2e.images import make_image
 from tests.e2e.telegram.conftest import BOT_NAME, RunBot
 from tests.e2e.usage_text import report_totals, section

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from bot.simulator import Simulator
+from simulator import Simulator
 from tests.e2e.images import decode
 from tests.e2e.telegram.conftest import BOT_NAME, RunBot
 from tests.e2e.telegram.reports import reply, usage

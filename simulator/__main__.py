@@ -1,4 +1,4 @@
-"""python -m bot.simulator --host 127.0.0.1 --port 8787 --api-key sim-key"""
+"""python -m simulator --host 127.0.0.1 --port 8787 --api-key sim-key"""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bot.simulator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m simulator", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8787)
     parser.add_argument("--api-key", default="sim-key")

@@ -1,6 +1,6 @@
-"""A faithful local simulator of the wenwen AI gateway (see /work/shared/api/wenwen-api.md).
+"""A faithful local simulator of the wenwen AI gateway (see docs/wenwen-api.md).
 
-from bot.simulator import Simulator, Fault
+from simulator import Simulator, Fault
 """
 
 from .faults import Fault
