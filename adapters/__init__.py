@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from bot.config import Settings
     from bot.core import Core
+    from bot.midjourney.tracker import MjTracker
     from bot.model import Messenger
 
 
@@ -18,7 +19,7 @@ class Platform(Protocol):
         """Serve until cancelled; clean up on the way out."""
 
 
-def build_platforms(settings: Settings, core: Core, *, console: bool) -> list[Platform]:
+def build_platforms(settings: Settings, core: Core, tracker: MjTracker, *, console: bool) -> list[Platform]:
     platforms: list[Platform] = []
     if settings.telegram_bot_token is not None:
         from adapters.telegram.platform import TelegramPlatform
@@ -31,5 +32,5 @@ def build_platforms(settings: Settings, core: Core, *, console: bool) -> list[Pl
     if console:
         from adapters.console.platform import ConsolePlatform
 
-        platforms.append(ConsolePlatform(settings, core))
+        platforms.append(ConsolePlatform(settings, core, tracker))
     return platforms

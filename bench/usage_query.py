@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.reports import UsagePeriod as Period
-from bot.reports import period_range
+from bot.usage.reports import UsagePeriod as Period
+from bot.usage.reports import period_range
 from storage import Database
 
 KINDS = (

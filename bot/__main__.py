@@ -8,7 +8,8 @@ import logging
 import sys
 
 from bot.app import run, wants_demo
-from bot.config import ConfigError, load_settings
+from bot.config import load_settings
+from bot.errors import ConfigError
 from bot.logs import configure_logging
 
 

@@ -1,4 +1,4 @@
-"""The one place that wires everything: settings → HTTP client → database → core → platforms."""
+"""The one place that wires everything: settings → HTTP clients → database → use cases → platforms."""
 
 from __future__ import annotations
 
@@ -14,16 +14,30 @@ import httpx
 from pydantic import SecretStr
 
 from adapters import Platform, build_platforms
-from bot.access import Access
-from bot.budgets import Budgets
-from bot.config import ConfigError, Settings
-from bot.core import Core
+from bot.admission.access import Access
+from bot.admission.admission import Admission, Caps
+from bot.admission.permissions import Permissions
+from bot.admission.ratelimit import MemoryLocks, MemoryRateLimiter, MemorySlots
+from bot.chat.llm import Llm
+from bot.chat.memory import Memory, MemorySettings
+from bot.chat.tools import Tools
+from bot.config import Settings
+from bot.core import Core, Deps
+from bot.errors import ConfigError
 from bot.gateway.client import GatewayClient, Timeouts
-from bot.ledger import Ledger
-from bot.limits import parse_limits
-from bot.midjourney import MjTracker
-from bot.pricing import load_prices
-from bot.services import Services
+from bot.gateway.downloads import Downloader, DownloadPolicy
+from bot.midjourney.tracker import MjTracker
+from bot.usage.budgets import Budgets
+from bot.usage.estimates import Estimator
+from bot.usage.ledger import Ledger
+from bot.usage.limits import parse_limits
+from bot.usage.pricing import PriceTable, load_prices
+from bot.usage.recorder import Recorder
+from bot.usecases.caption import Classifier
+from bot.usecases.chat import ChatLimits, ChatTurns
+from bot.usecases.chats import Chats, Defaults
+from bot.usecases.images import ImageModels, Images
+from bot.usecases.midjourney import Midjourney
 from storage import Database
 
 log = logging.getLogger(__name__)
@@ -40,7 +54,30 @@ def wants_demo(settings: Settings) -> bool:
     )
 
 
-def build_services(settings: Settings, http: httpx.AsyncClient, db: Database) -> Services:
+@dataclass(frozen=True)
+class Services:
+    """What outlives one request: the core's collaborators and the background tracker."""
+
+    deps: Deps
+    tracker: MjTracker
+
+    # What tests and tools reach for most, without knowing where it lives.
+    @property
+    def settings(self) -> Settings:
+        return self.deps.settings
+
+    @property
+    def db(self) -> Database:
+        return self.deps.db
+
+    @property
+    def prices(self) -> PriceTable:
+        return self.deps.prices
+
+
+def build_services(
+    settings: Settings, http: httpx.AsyncClient, downloader: Downloader, db: Database
+) -> Services:
     if settings.wenwen_api_key is None:
         raise ConfigError("Missing setting WENWEN_API_KEY (or run `python -m bot --simulate`).")
     gateway = GatewayClient(
@@ -53,21 +90,87 @@ def build_services(settings: Settings, http: httpx.AsyncClient, db: Database) ->
             image=settings.image_timeout,
             mj=settings.mj_timeout,
         ),
+        downloads=downloader,
         mj_busy_attempts=settings.mj_busy_attempts,
         mj_busy_wait=settings.mj_busy_wait,
-        max_download_bytes=settings.max_image_bytes,
     )
     prices = load_prices(settings.prices_file)
-    return Services(
-        settings,
-        gateway,
+    recorder = Recorder(Ledger(prices), db)
+    budgets = Budgets(db, prices, parse_limits(settings.budgets), ttl=settings.budget_reservation_ttl)
+    estimator = Estimator(settings, prices)
+    permissions = Permissions(frozenset(settings.admin_user_ids), settings.group_settings)
+    access = Access(
         db,
-        Ledger(prices),
-        MjTracker(gateway, db, settings),
-        prices=prices,
-        budgets=Budgets(db, prices, parse_limits(settings.budgets), ttl=settings.budget_reservation_ttl),
-        access=Access(settings, db),
+        permissions,
+        allowed_chats=frozenset(settings.allowed_chat_ids),
+        allowed_users=frozenset(settings.allowed_user_ids),
     )
+    tracker = MjTracker(gateway, db, settings)
+    admission = Admission(
+        access=access,
+        permissions=permissions,
+        rate=MemoryRateLimiter(settings.rate_limit_per_minute),
+        image_slots=MemorySlots(settings.image_jobs_per_chat),
+        locks=MemoryLocks(),
+        budgets=budgets,
+        estimator=estimator,
+        mj_pending=tracker.pending_in,
+        caps=Caps(settings.rate_limit_per_minute, settings.mj_tasks_per_chat),
+    )
+    llm = Llm(
+        gateway,
+        anthropic_prefixes=settings.anthropic_model_prefixes,
+        image_models=settings.image_chat_models,
+        max_tokens=settings.chat_max_tokens,
+    )
+    images = Images(
+        gateway,
+        recorder,
+        ImageModels(settings.image_model, settings.edit_model, settings.dalle2_fit),
+    )
+    midjourney = Midjourney(gateway, db, recorder, mode=settings.mj_mode, wake_tracker=tracker.wake)
+    tools = Tools(
+        admission,
+        images,
+        midjourney,
+        db,
+        max_prompt_chars=settings.max_prompt_chars,
+        max_jobs=settings.max_tool_jobs,
+        max_image_bytes=settings.max_image_bytes,
+    )
+    memory = Memory(
+        db,
+        gateway,
+        recorder,
+        MemorySettings(settings.history_token_budget, settings.embedding_model, settings.recall_turns),
+    )
+    turns = ChatTurns(
+        llm=llm,
+        memory=memory,
+        tools=tools,
+        recorder=recorder,
+        budgets=budgets,
+        estimator=estimator,
+        downloader=downloader,
+        db=db,
+        limits=ChatLimits(settings.max_tool_rounds, settings.max_image_bytes),
+    )
+    deps = Deps(
+        settings=settings,
+        db=db,
+        gateway=gateway,
+        prices=prices,
+        chats=Chats(db, Defaults(settings.chat_model, settings.system_prompt)),
+        access=access,
+        permissions=permissions,
+        admission=admission,
+        budgets=budgets,
+        turns=turns,
+        classifier=Classifier(llm, recorder, settings.classifier_model),
+        images=images,
+        midjourney=midjourney,
+    )
+    return Services(deps, tracker)
 
 
 @dataclass
@@ -78,7 +181,7 @@ class App:
 
     async def serve(self) -> None:
         """Run the platforms and the Midjourney tracker until one platform stops or we are cancelled."""
-        tracker = asyncio.create_task(self.services.mj.run(), name="mj-tracker")
+        tracker = asyncio.create_task(self.services.tracker.run(), name="mj-tracker")
         tasks = [asyncio.create_task(p.run(), name=p.messenger.platform) for p in self.platforms]
         try:
             # The first platform to stop (the console at end of input) ends the process.
@@ -97,17 +200,29 @@ async def open_app(settings: Settings, *, console: bool | None = None) -> AsyncI
     async with AsyncExitStack() as stack:
         http = httpx.AsyncClient(limits=httpx.Limits(max_connections=50))
         stack.push_async_callback(http.aclose)
+        downloader = Downloader(
+            DownloadPolicy.for_gateway(
+                settings.wenwen_base_url,
+                allowed_hosts=settings.download_allowed_hosts,
+                max_redirects=settings.download_max_redirects,
+                deadline=settings.download_deadline,
+                max_bytes=settings.max_image_bytes,
+            ),
+            http,
+            connect_timeout=settings.connect_timeout,
+        )
+        stack.push_async_callback(downloader.aclose)
         db = Database(settings.database_url)
         stack.push_async_callback(db.dispose)
         await db.migrate()
 
-        services = build_services(settings, http, db)
-        core = Core(services)
+        services = build_services(settings, http, downloader, db)
+        core = Core(services.deps)
         if console is None:
             console = settings.telegram_bot_token is None and settings.discord_bot_token is None
-        platforms = build_platforms(settings, core, console=console)
+        platforms = build_platforms(settings, core, services.tracker, console=console)
         for platform in platforms:
-            services.mj.attach(platform.messenger)
+            services.tracker.attach(platform.messenger)
         log.info("platforms: %s", ", ".join(p.messenger.platform for p in platforms) or "none")
         yield App(services, core, platforms)
 

@@ -1,10 +1,33 @@
-"""What the router turns an incoming message into: one command per capability."""
+"""What a message becomes: one typed command per capability, parsed once at the edge.
+
+The router builds these from text; the Discord adapter builds them from its slash
+command options. Nothing downstream parses words again. `Command` is the union every
+dispatcher matches exhaustively (`bot.core`), so a new command without a handler is a
+type error.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
 
 from bot.model import ImageAttachment
+from bot.usage.limits import LimitKey
+
+
+class UsagePeriod(StrEnum):
+    TODAY = "today"
+    WEEK = "week"
+    MONTH = "month"
+    ALL = "all"
+
+
+class UsageView(StrEnum):
+    TOTALS = "totals"
+    MINE = "me"
+    CHART = "chart"
+    EXPORT = "export"
 
 
 @dataclass(frozen=True)
@@ -61,28 +84,60 @@ class MjSeed:
 
 @dataclass(frozen=True)
 class ChooseModel:
-    """`/model`: show this chat's chat model and the choices ("" ), or switch to `name`."""
+    """`/model`: show this chat's chat model and the choices (""), or switch to `name`."""
 
     name: str = ""
 
 
 @dataclass(frozen=True)
 class SetSystemPrompt:
-    """`/system`: show ("" ), replace, or reset ("reset") this chat's system prompt."""
+    """`/system`: show (""), replace, or reset ("reset") this chat's system prompt."""
 
     prompt: str = ""
 
 
 @dataclass(frozen=True)
 class ShowUsage:
-    args: str = ""
+    view: UsageView = UsageView.TOTALS
+    period: UsagePeriod = UsagePeriod.MONTH
 
 
 @dataclass(frozen=True)
-class Admin:
-    """`/admin allow|deny|budget|usage …`: the words after /admin, checked by the handler."""
+class AdminHelp:
+    """`/admin` alone, or words it does not know."""
 
-    args: str = ""
+
+@dataclass(frozen=True)
+class AdminAccess:
+    """`/admin allow|deny [<chat>]`; chat None: the chat the command is sent in."""
+
+    allowed: bool
+    chat: str | None = None
+
+
+@dataclass(frozen=True)
+class BudgetChange:
+    """One limit to set: `amount` None means "off" (no limit); `reset` returns to the default."""
+
+    key: LimitKey
+    amount: Decimal | None = None
+    reset: bool = False
+
+
+@dataclass(frozen=True)
+class AdminBudget:
+    """`/admin budget [<chat>] [<change>]`: show the limits, after applying `change` if any."""
+
+    chat: str | None = None
+    change: BudgetChange | None = None
+
+
+@dataclass(frozen=True)
+class AdminUsage:
+    """`/admin usage [<chat>] [period]`: every chat's totals, or one chat's."""
+
+    chat: str | None = None
+    period: UsagePeriod = UsagePeriod.MONTH
 
 
 @dataclass(frozen=True)
@@ -107,6 +162,8 @@ class Ignore:
     """Not for us (a group message that does not address the bot)."""
 
 
+Admin = AdminHelp | AdminAccess | AdminBudget | AdminUsage
+
 Command = (
     Chat
     | PhotoCaption
@@ -119,7 +176,10 @@ Command = (
     | ChooseModel
     | SetSystemPrompt
     | ShowUsage
-    | Admin
+    | AdminHelp
+    | AdminAccess
+    | AdminBudget
+    | AdminUsage
     | NewConversation
     | Help
     | Hint

@@ -9,7 +9,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.limits import parse_limits
+from bot.errors import ConfigError
+from bot.usage.limits import parse_limits
 
 
 class MjMode(StrEnum):
@@ -21,6 +22,13 @@ class CaptionMode(StrEnum):
     AUTO = "auto"
     EDIT = "edit"
     ASK = "ask"
+
+
+class GroupSettings(StrEnum):
+    """Who may change a group's /model and /system."""
+
+    ADMINS = "admins"
+    EVERYONE = "everyone"
 
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/wenwen.db"
@@ -72,8 +80,10 @@ class Settings(BaseSettings):
     recall_turns: int = Field(default=3, ge=0, le=20)
     # Tool calling in conversation; 0 turns the tools off.
     max_tool_rounds: int = Field(default=3, ge=0, le=10)
-    # Output cap for chat calls (Anthropic requires one).
-    chat_max_tokens: int = Field(default=4096, ge=16)
+    # Pictures and Midjourney tasks the chat model's tools may start from one message.
+    max_tool_jobs: int = Field(default=2, ge=0, le=20)
+    # Output cap of every chat call; budgets reserve exactly this much answer.
+    chat_max_tokens: int = Field(default=2048, ge=16, le=128_000)
     # dall-e-2 edits need a square: crop the middle, or pad with transparency.
     dalle2_fit: Literal["crop", "pad"] = "crop"
     # Streaming: drafts (private) and edits (groups) at most this often, in seconds.
@@ -112,7 +122,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     # Costs, budgets and access (README "Costs, budgets and access").
-    # The operator's price table, merged over the shipped bot/prices.toml.
+    # The operator's price table, merged over the shipped bot/usage/prices.toml.
     prices_file: Path | None = None
     # User ids ("tg:123" or a bare "123" for any platform) and chat keys ("tg:-100123").
     admin_user_ids: Annotated[tuple[str, ...], NoDecode] = ()
@@ -120,14 +130,20 @@ class Settings(BaseSettings):
     allowed_user_ids: Annotated[tuple[str, ...], NoDecode] = ()  # empty: every user
     # Default limits for every chat, e.g. "chat.day.cost=5, user.month.images=40".
     budgets: str = ""
-    # Answer length a chat request reserves against token and cost budgets until it settles.
-    budget_output_tokens: int = Field(default=1000, ge=0)
     # A reservation left behind by a crash stops counting after this many seconds.
     budget_reservation_ttl: float = Field(default=900.0, gt=0)
     # Requests per user per minute (0: no limit); image jobs running at once per chat.
     rate_limit_per_minute: int = Field(default=20, ge=0)
     image_jobs_per_chat: int = Field(default=2, ge=0)
     mj_tasks_per_chat: int = Field(default=4, ge=0)
+    # Who may change a group's /model and /system (admins; everyone for small private groups).
+    group_settings: GroupSettings = GroupSettings.ADMINS
+
+    # Downloads of image links (answers, Midjourney, dall-e): README "Security".
+    # Hosts trusted even though they resolve to internal addresses (exact names).
+    download_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
+    download_deadline: float = Field(default=60.0, gt=0, le=600)
+    download_max_redirects: int = Field(default=3, ge=0, le=10)
 
     @field_validator("discord_guild_ids", mode="before")
     @classmethod
@@ -138,7 +154,13 @@ class Settings(BaseSettings):
             return (value,)
         return value
 
-    @field_validator("anthropic_model_prefixes", "image_chat_models", "allowed_chat_models", mode="before")
+    @field_validator(
+        "anthropic_model_prefixes",
+        "image_chat_models",
+        "allowed_chat_models",
+        "download_allowed_hosts",
+        mode="before",
+    )
     @classmethod
     def _split_names(cls, value: object) -> object:
         if isinstance(value, str):
@@ -176,16 +198,12 @@ class Settings(BaseSettings):
             value = value.removesuffix("/v1")
         return value
 
-    @field_validator("mj_mode", "caption_mode", mode="before")
+    @field_validator("mj_mode", "caption_mode", "group_settings", mode="before")
     @classmethod
     def _any_case(cls, value: object) -> object:
         if not isinstance(value, str):
             return value
         return value.upper() if value.upper() in MjMode.__members__ else value.lower()
-
-
-class ConfigError(Exception):
-    """A setting is missing or wrong; the message names it in one line."""
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -1,96 +1,162 @@
-"""The platform-neutral entry point: route a message, run its handler, never crash."""
+"""The platform-neutral entry point: route a message, admit it, run its handler, never crash.
+
+Every command is paired with its handler in one `match` over the `Command` union
+(`assert_never` makes a command without a handler a type error), and each handler is
+handed exactly the collaborators it names. Failures become one short reply: the
+message of a `Reply` error, or a generic apology for anything unexpected (logged).
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import assert_never
 
 from bot import commands as c
-from bot.gateway.errors import GatewayError
-from bot.guard import Guard, Silent
-from bot.handlers import admin, caption, chat, edit, help, image, imagine, settings, usage
-from bot.handlers.errors import UserError
+from bot.admission.access import Access
+from bot.admission.admission import Admission, Permit
+from bot.admission.permissions import Permissions
+from bot.config import Settings
+from bot.errors import GatewayError, Reply, Silent
+from bot.gateway.client import GatewayClient
+from bot.handlers import admin, conversation, help, midjourney, pictures, settings, usage
 from bot.model import Incoming, Outbox
 from bot.router import Limits, route
-from bot.services import Context, Services
+from bot.usage.budgets import Budgets
+from bot.usage.estimates import Work
+from bot.usage.pricing import PriceTable
+from bot.usecases.caption import Classifier
+from bot.usecases.chat import ChatTurns
+from bot.usecases.chats import Chats
+from bot.usecases.context import Request
+from bot.usecases.images import Images
+from bot.usecases.midjourney import Midjourney
+from storage import Database
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Any, Context], Awaitable[None]]
+SOMETHING_WENT_WRONG = "⚠️ Something went wrong on my side. Please try again."
 
-HANDLERS: dict[type[Any], Handler] = {
-    c.Chat: chat.handle_chat,
-    c.NewConversation: chat.handle_new_conversation,
-    c.PhotoCaption: caption.handle_photo_caption,
-    c.EditImages: edit.handle_edit,
-    c.GenerateImage: image.handle_generate,
-    c.Imagine: imagine.handle_imagine,
-    c.Blend: imagine.handle_blend,
-    c.MjButtonPress: imagine.handle_button,
-    c.MjSeed: imagine.handle_seed,
-    c.ChooseModel: settings.handle_model,
-    c.SetSystemPrompt: settings.handle_system,
-    c.ShowUsage: usage.handle_usage,
-    c.Admin: admin.handle_admin,
-    c.Help: help.handle_help,
-    c.Hint: help.handle_hint,
-}
+
+@dataclass(frozen=True)
+class Deps:
+    """What the handlers may be handed; built once by `bot.app`."""
+
+    settings: Settings
+    db: Database
+    gateway: GatewayClient
+    prices: PriceTable
+    chats: Chats
+    access: Access
+    permissions: Permissions
+    admission: Admission
+    budgets: Budgets
+    turns: ChatTurns
+    classifier: Classifier
+    images: Images
+    midjourney: Midjourney
 
 
 class Core:
     """What every adapter calls with a normalized message and an outbox to answer in."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        settings = services.settings
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
         self._limits = Limits(
-            max_prompt_chars=settings.max_prompt_chars, max_images=settings.max_album_images
+            max_prompt_chars=deps.settings.max_prompt_chars, max_images=deps.settings.max_album_images
         )
-        self._guard = Guard(services)
 
     async def handle(self, msg: Incoming, out: Outbox) -> None:
         command = route(msg, self._limits)
         if isinstance(command, c.Ignore):
             return
-        log.info(
-            "%s from %s in %s",
-            type(command).__name__,
-            msg.user.id,
-            msg.address.key,
-        )
-        ctx = Context(msg=msg, out=out, services=self.services)
+        name = type(command).__name__
+        log.info("%s from %s in %s", name, msg.user.id, msg.address.key)
         try:
+            chat = await self.deps.chats.open(msg.address)
+            req = Request(msg, out, chat)
+            work = command if isinstance(command, Work) else None
             # Access, rate, job caps and budgets first: a refused request calls nothing.
-            async with self._guard.admit(command, msg):
-                await self._remember_chat(msg)
-                await HANDLERS[type(command)](command, ctx)
+            async with self.deps.admission.admit(msg, work, chat_model=chat.model) as permit:
+                await self._dispatch(command, req, permit)
         except Silent:
-            log.info("%s in %s ignored (refused before)", type(command).__name__, msg.address.key)
-        except UserError as exc:
-            log.info("refused %s in %s: %s", type(command).__name__, msg.address.key, exc)
-            await _say(out, str(exc))
+            log.info("%s in %s ignored (refused before)", name, msg.address.key)
         except GatewayError as exc:
             log.warning(
                 "gateway failure for %s in %s: %s (status %s, request id %s)",
-                type(command).__name__,
+                name,
                 msg.address.key,
                 exc.detail,
                 exc.status,
                 exc.request_id,
             )
             await _say(out, "⚠️ " + exc.user_message)
+        except Reply as exc:
+            log.info("refused %s in %s: %s", name, msg.address.key, exc.detail)
+            await _say(out, exc.user_message)
         except Exception:
-            log.exception("unexpected error handling %s in %s", type(command).__name__, msg.address.key)
-            await _say(out, "⚠️ Something went wrong on my side. Please try again.")
+            log.exception("unexpected error handling %s in %s", name, msg.address.key)
+            await _say(out, SOMETHING_WENT_WRONG)
 
-    async def _remember_chat(self, msg: Incoming) -> None:
-        address = msg.address
-        async with self.services.db.unit_of_work() as uow:
-            await uow.chats.ensure(
-                address.key, address.platform, address.chat_id, address.kind.value, address.title
-            )
-            await uow.commit()
+    async def _dispatch(  # noqa: PLR0912 - one case per command; mypy checks that none is missing
+        self, command: c.Command, req: Request, permit: Permit
+    ) -> None:
+        d = self.deps
+        s = d.settings
+        match command:
+            case c.Chat():
+                await conversation.handle_chat(command, req, permit, d.turns, s.max_image_bytes)
+            case c.PhotoCaption():
+                await conversation.handle_photo_caption(
+                    command,
+                    req,
+                    permit,
+                    mode=s.caption_mode,
+                    classifier=d.classifier,
+                    turns=d.turns,
+                    images=d.images,
+                    midjourney=d.midjourney,
+                    admission=d.admission,
+                    max_image_bytes=s.max_image_bytes,
+                )
+            case c.NewConversation():
+                await conversation.handle_new_conversation(req, d.turns)
+            case c.GenerateImage():
+                await pictures.handle_generate(command, req, permit, d.images)
+            case c.EditImages():
+                await pictures.handle_edit(command, req, permit, d.images, s.max_image_bytes)
+            case c.Imagine():
+                await midjourney.handle_imagine(command, req, permit, d.midjourney, s.max_image_bytes)
+            case c.Blend():
+                await midjourney.handle_blend(command, req, permit, d.midjourney, s.max_image_bytes)
+            case c.MjButtonPress():
+                await midjourney.handle_button(command, req, permit, d.midjourney)
+            case c.MjSeed():
+                await midjourney.handle_seed(command, req, d.midjourney)
+            case c.ChooseModel():
+                await settings.handle_model(
+                    command, req, d.chats, d.permissions, gateway=d.gateway, allowed=s.allowed_chat_models
+                )
+            case c.SetSystemPrompt():
+                await settings.handle_system(command, req, d.chats, d.permissions)
+            case c.ShowUsage():
+                await usage.handle_usage(command, req, d.db, d.prices, d.permissions)
+            case c.AdminHelp():
+                await admin.handle_admin_help(req)
+            case c.AdminAccess():
+                await admin.handle_access(command, req, d.access, d.permissions)
+            case c.AdminBudget():
+                await admin.handle_budget(command, req, d.budgets, d.permissions, d.prices)
+            case c.AdminUsage():
+                await admin.handle_admin_usage(command, req, d.db, d.prices, d.permissions)
+            case c.Help():
+                await help.handle_help(req)
+            case c.Hint():
+                await help.handle_hint(command, req)
+            case c.Ignore():
+                pass
+            case _:
+                assert_never(command)
 
 
 async def _say(out: Outbox, text: str) -> None:

@@ -14,7 +14,7 @@ from typing import Literal
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from bot.imaging import BadImage
+from bot.errors import BadImage
 
 MAX_BYTES = 4 * 1024 * 1024
 SIDES = (1024, 768, 512, 256)
@@ -36,7 +36,7 @@ def prepare(image: bytes, mask: bytes | None = None, *, fit: Fit = "crop") -> tu
         if mask_square is None:
             return encoded, None
         return encoded, _png(mask_square.resize(size))
-    raise BadImage("could not make that image small enough for dall-e-2")
+    raise BadImage("Could not make that image small enough for dall-e-2.")
 
 
 def mask_png(mask: bytes, size: tuple[int, int]) -> bytes:
@@ -63,7 +63,7 @@ def _open(data: bytes) -> Image.Image:
             img.load()
             return ImageOps.exif_transpose(img) or img
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise BadImage("that file is not a readable image") from exc
+        raise BadImage("That file is not a readable image.") from exc
 
 
 def _square(img: Image.Image, fit: Fit) -> Image.Image:

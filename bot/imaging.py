@@ -8,13 +8,11 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from bot.errors import BadImage
+
 # What gpt-image-1 edits and vision accept as they are; anything else is re-encoded.
 ACCEPTED = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 Image.MAX_IMAGE_PIXELS = 64_000_000  # refuse decompression bombs well before memory runs out
-
-
-class BadImage(ValueError):
-    """The bytes are not an image we can use; the message is fit for the user."""
 
 
 @dataclass(frozen=True)
@@ -36,23 +34,23 @@ def check_image(data: bytes, *, max_bytes: int) -> CheckedImage:
     """Decode fully (catches truncated/corrupt files); convert odd formats to PNG."""
     if len(data) > max_bytes:
         raise BadImage(
-            f"that image is {len(data) / 1_048_576:.1f} MB; the limit is {max_bytes / 1_048_576:.0f} MB"
+            f"That image is {len(data) / 1_048_576:.1f} MB; the limit is {max_bytes / 1_048_576:.0f} MB."
         )
     try:
         with Image.open(io.BytesIO(data)) as img:
             fmt = img.format or ""
             # Pillow only warns between MAX_IMAGE_PIXELS and twice that; refuse before decoding.
             if img.width * img.height > (Image.MAX_IMAGE_PIXELS or 0) > 0:
-                raise BadImage("that image has too many pixels")
+                raise BadImage("That image has too many pixels.")
             img.load()
             width, height = img.size
             if fmt in ACCEPTED and not getattr(img, "is_animated", False):
                 return CheckedImage(data, ACCEPTED[fmt], width, height)
             return CheckedImage(_encode(img, "PNG"), "image/png", width, height)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise BadImage("that image has too many pixels") from exc
+        raise BadImage("That image has too many pixels.") from exc
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise BadImage("that file is not a readable image (corrupt or unsupported format)") from exc
+        raise BadImage("That file is not a readable image (corrupt or unsupported format).") from exc
 
 
 def _encode(img: Image.Image, fmt: str, **params: object) -> bytes:

@@ -10,7 +10,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from bot.commands import Command
+    from bot.rich import Rich
 
 
 class ChatKind(StrEnum):
@@ -73,16 +77,12 @@ class Incoming:
     callback: str | None = None
     # A non-text, non-image message (sticker, voice, pdf…): its kind, for a polite hint.
     unsupported: str | None = None
-    # Explicit command from a platform that has structured commands (Discord slash commands).
-    command: str | None = None
-    options: tuple[tuple[str, str], ...] = ()
+    # Already parsed by a platform with structured commands (Discord's slash commands).
+    command: Command | None = None
 
     @property
     def is_private(self) -> bool:
         return self.address.kind is ChatKind.PRIVATE
-
-    def option(self, name: str) -> str | None:
-        return next((value for key, value in self.options if key == name), None)
 
 
 @dataclass(frozen=True)
@@ -139,9 +139,20 @@ class Outbox(Protocol):
         """A document (CSV export, an image that must not be recompressed…)."""
         ...
 
+    async def send_rich(self, doc: Rich) -> SentMessage:
+        """A formatted report (bold, code…), rendered the platform's way; plain text where there is none."""
+        ...
+
     def activity(self, kind: Activity) -> AbstractAsyncContextManager[None]: ...
 
     def stream(self) -> TextStream: ...
+
+
+@runtime_checkable
+class ChatAdmins(Protocol):
+    """An outbox that can ask its platform whether someone administers the chat (Telegram)."""
+
+    async def is_chat_admin(self, user_id: str) -> bool: ...
 
 
 class Messenger(Protocol):

@@ -1,7 +1,7 @@
 """A tiny rich-text document for reports: lines of styled spans, rendered by each adapter.
 
-Handlers build a `Rich` document; an outbox that can format (`RichOutbox`) renders it
-its own way (Telegram HTML, Discord markdown), anything else gets the plain text.
+Handlers build a `Rich` document and hand it to `Outbox.send_rich`; each adapter renders
+it its own way (Telegram HTML, Discord markdown, plain text in the terminal).
 Renderers only decide how a span looks: splitting into messages happens here, at line
 boundaries, so a tag is never cut in half.
 """
@@ -11,9 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
-
-from bot.model import Outbox, SentMessage
 
 
 class Style(StrEnum):
@@ -90,16 +87,3 @@ def render_chunks(doc: Rich, render_span: Callable[[Span], str], limit: int) -> 
     if current.strip():
         chunks.append(current)
     return chunks
-
-
-@runtime_checkable
-class RichOutbox(Protocol):
-    """An outbox that renders `Rich` itself (optional: others get plain text)."""
-
-    async def send_rich(self, doc: Rich) -> SentMessage: ...
-
-
-async def send_rich(out: Outbox, doc: Rich) -> SentMessage:
-    if isinstance(out, RichOutbox):
-        return await out.send_rich(doc)
-    return await out.send_text(doc.plain())

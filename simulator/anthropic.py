@@ -13,7 +13,7 @@ from aiohttp import web
 from .bodies import read_model_request
 from .conversation import BadRequest, Conversation, from_anthropic
 from .errors import ApiError, anthropic_error
-from .replies import ToolCall, decide, new_call_id
+from .replies import decide, new_call_id
 from .sse import Event, even_pieces, stream_answer, text_pieces
 from .state import sim_state
 from .tokens import text_tokens
@@ -45,16 +45,13 @@ def compose(body: dict[str, Any], conv: Conversation, max_tokens: int) -> Reply:
         blocks.append({"type": "thinking", "thinking": f"Thinking about: {subject}", "signature": SIGNATURE})
     decision = decide(conv)
     stop_reason = "end_turn"
-    if isinstance(decision, ToolCall):
-        blocks.append({"type": "text", "text": f"I'll use the {decision.name} tool."})
-        blocks.append(
-            {
-                "type": "tool_use",
-                "id": new_call_id("toolu_"),
-                "name": decision.name,
-                "input": decision.arguments,
-            }
-        )
+    if isinstance(decision, list):
+        names = ", ".join(dict.fromkeys(call.name for call in decision))
+        blocks.append({"type": "text", "text": f"I'll use the {names} tool."})
+        blocks += [
+            {"type": "tool_use", "id": new_call_id("toolu_"), "name": call.name, "input": call.arguments}
+            for call in decision
+        ]
         stop_reason = "tool_use"
     else:
         text = decision.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -77,9 +78,20 @@ def _json_content(request: web.Request, body: dict[str, Any], conv: Conversation
     return json.dumps(value, ensure_ascii=False)
 
 
+# A markdown image the user asks the model to repeat ("answer with ![x](http://…)").
+_QUOTED_IMAGE = re.compile(r"!\[[^\]]*\]\([^)\s]+\)")
+
+
 def _image_content(request: web.Request, state: SimState, model: str, conv: Conversation) -> str:
-    """Markdown image reply: a served https?:// URL, or a data URL for Gemini models."""
+    """Markdown image reply: a served https?:// URL, or a data URL for Gemini models.
+
+    A compliant model repeats markdown images the user wrote, links included: that is how
+    a chat member can make a model answer with any URL (the bot must not trust it).
+    """
     last = conv.last
+    quoted = _QUOTED_IMAGE.findall(last.text) if last and last.text else []
+    if quoted:
+        return "Here you go:\n\n" + "\n".join(quoted)
     prompt = clean_prompt(last.text) if last and last.text else "image"
     refs = [img for p in (last.pictures if last else ()) if p.data and (img := pics.open_image(p.data))]
     px = state.config.image_px
@@ -105,9 +117,10 @@ def compose(request: web.Request, state: SimState, body: dict[str, Any], conv: C
     model = str(body["model"])
     prompt_tokens = conv.prompt_tokens()
     decision = decide(conv)
-    if isinstance(decision, ToolCall):
-        call_tokens = text_tokens(decision.name + decision.arguments_json)
-        return Answer(None, [(new_call_id(), decision)], "tool_calls", prompt_tokens, call_tokens)
+    if isinstance(decision, list):
+        call_tokens = sum(text_tokens(call.name + call.arguments_json) for call in decision)
+        calls = [(new_call_id(), call) for call in decision]
+        return Answer(None, calls, "tool_calls", prompt_tokens, call_tokens)
     json_content = _json_content(request, body, conv)
     if json_content is not None:
         return Answer(json_content, prompt_tokens=prompt_tokens, completion_tokens=text_tokens(json_content))

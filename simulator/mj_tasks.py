@@ -17,7 +17,6 @@ from typing import Any
 SUCCESS = "SUCCESS"
 FAILURE = "FAILURE"
 MODAL = "MODAL"
-TERMINAL = frozenset({SUCCESS, FAILURE, "CANCEL"})
 
 _START_STEP = 3.0
 _FINISH_STEP = 5.0

@@ -13,7 +13,7 @@ FAIL_MARKER = "[[fail]]"
 BANNED_WORDS = ("nsfw", "gore", "banned")
 
 _DRAW = re.compile(r"\b(?:draw|paint)(?:s|ing)?\b|画|picture of", re.IGNORECASE)
-_DIRECTIVE = re.compile(r"\btool:([A-Za-z0-9_-]+)")
+_DIRECTIVE = re.compile(r"\btool:([A-Za-z0-9_-]+)(?:\*(\d{1,2}))?")
 _LONG = re.compile(r"\[\[long:(\d{1,6})\]\]")
 _MARKERS = re.compile(r"\[\[[a-z-]+(?::\d+)?\]\]")
 
@@ -39,13 +39,12 @@ def wants_picture(text: str) -> bool:
     return _DRAW.search(text) is not None
 
 
-def directive(text: str) -> tuple[str, str] | None:
-    """``tool:<name> <free text>`` anywhere in the text -> (name, text without the directive)."""
-    match = _DIRECTIVE.search(text)
-    if match is None:
-        return None
-    rest = " ".join((text[: match.start()] + " " + text[match.end() :]).split())
-    return match.group(1), rest
+def directives(text: str) -> tuple[list[str], str]:
+    """Every ``tool:<name>`` (``tool:<name>*N``: N calls) in the text, and the text without them."""
+    names: list[str] = []
+    for match in _DIRECTIVE.finditer(text):
+        names += [match.group(1)] * int(match.group(2) or 1)
+    return names, " ".join(_DIRECTIVE.sub(" ", text).split())
 
 
 def requested_length(text: str) -> int | None:

@@ -3,9 +3,10 @@
 Reply rules (deterministic, relied on by bot tests):
 
 * last message is a tool result -> ``Done: <result, shortened to 200 chars>``
-* tools offered and the user names one (``tool:<name> ...``), asks to draw
+* tools offered and the user names one (``tool:<name> ...``; several names, or
+  ``tool:<name>*N``, make several calls in one answer), asks to draw
   (draw / paint / 画 / "picture of") while an image tool exists, or the
-  request forces a tool -> a tool call
+  request forces a tool -> tool calls
 * otherwise an echo: ``[I see N image(s): WxH colour, ...] Echo: <text>``
   followed by `` [history: N message(s)]`` when earlier messages were sent.
 """
@@ -20,7 +21,7 @@ from typing import Any
 
 from . import pictures as pics
 from .conversation import Conversation, Picture, ToolSpec, Turn
-from .prompts import directive, requested_length, shorten, strip_markers, wants_picture
+from .prompts import directives, requested_length, shorten, strip_markers, wants_picture
 from .schema_fill import SchemaFiller
 
 
@@ -40,7 +41,7 @@ class ToolCall:
         return json.dumps(self.arguments, ensure_ascii=False)
 
 
-Decision = TextReply | ToolCall
+Decision = TextReply | list[ToolCall]
 
 
 def new_call_id(prefix: str = "call_") -> str:
@@ -103,22 +104,23 @@ def _call(tool: ToolSpec, text: str) -> ToolCall:
     return ToolCall(tool.name, SchemaFiller(tool.schema, text, tool_args=True).object_args())
 
 
-def pick_tool_call(conv: Conversation) -> ToolCall | None:
+def pick_tool_calls(conv: Conversation) -> list[ToolCall]:
     last = conv.last
     if not conv.tools or conv.choice.mode == "none" or last is None or last.role != "user":
-        return None
+        return []
     by_name = {t.name: t for t in conv.tools}
     if conv.choice.name in by_name:
-        return _call(by_name[conv.choice.name], last.text)
-    named = directive(last.text)
-    if named and named[0] in by_name:
-        return _call(by_name[named[0]], named[1])
+        return [_call(by_name[conv.choice.name], last.text)]
+    names, rest = directives(last.text)
+    named = [_call(by_name[name], rest) for name in names if name in by_name]
+    if named:
+        return named
     image_tool = _image_tool(conv.tools)
     if image_tool is not None and wants_picture(last.text):
-        return _call(image_tool, last.text)
+        return [_call(image_tool, last.text)]
     if conv.choice.mode == "required":
-        return _call(image_tool or conv.tools[0], last.text)
-    return None
+        return [_call(image_tool or conv.tools[0], last.text)]
+    return []
 
 
 def decide(conv: Conversation) -> Decision:
@@ -126,7 +128,7 @@ def decide(conv: Conversation) -> Decision:
     if last is not None and last.role == "tool":
         results = [t.text for t in itertools.takewhile(lambda t: t.role == "tool", reversed(conv.turns))]
         return TextReply(f"Done: {shorten(' | '.join(reversed(results)))}", after_tool=True)
-    call = pick_tool_call(conv)
-    if call is not None:
-        return call
+    calls = pick_tool_calls(conv)
+    if calls:
+        return calls
     return TextReply(echo_text(conv))

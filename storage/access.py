@@ -35,10 +35,6 @@ class AccessRepository:
             )
         )
 
-    async def rules(self) -> dict[str, bool]:
-        rows = await self._session.execute(select(ChatAccessRow.chat_key, ChatAccessRow.allowed))
-        return dict(rows.all())
-
     async def first_refusal(self, subject: str) -> bool:
         """Note that `subject` is being refused; True only the first time (tell them once)."""
         inserted = await self._session.scalar(

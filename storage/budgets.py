@@ -31,12 +31,25 @@ class BudgetRepository:
     async def limits(self, chat_key: str) -> list[BudgetLimit]:
         rows = await self._session.scalars(select(BudgetLimitRow).where(BudgetLimitRow.chat_key == chat_key))
         return [
-            BudgetLimit(row.chat_key, row.scope, row.period, row.metric, row.amount, row.set_by)
+            BudgetLimit(
+                row.chat_key,
+                row.scope,
+                row.period,
+                row.metric,
+                row.amount,
+                row.set_by,
+                row.capped,
+                row.ceiling,
+            )
             for row in rows
         ]
 
     async def set_limit(self, limit: BudgetLimit) -> None:
-        """Create or replace one limit of a chat (amount None: explicitly unlimited)."""
+        """Create or replace one limit of a chat (amount None: explicitly unlimited).
+
+        `limit.capped` (a bot admin's setting) also sets the ceiling; otherwise a ceiling
+        already stored is kept.
+        """
         insert = dialect.insert(self._session, BudgetLimitRow).values(
             chat_key=limit.chat_key,
             scope=limit.scope,
@@ -44,16 +57,20 @@ class BudgetRepository:
             metric=limit.metric,
             amount=limit.amount,
             set_by=limit.set_by,
+            capped=limit.capped,
+            ceiling=limit.ceiling,
             updated_at=utc_now(),
         )
+        changes: dict[str, Any] = {
+            "amount": insert.excluded.amount,
+            "set_by": insert.excluded.set_by,
+            "updated_at": insert.excluded.updated_at,
+        }
+        if limit.capped:
+            changes |= {"capped": insert.excluded.capped, "ceiling": insert.excluded.ceiling}
         await self._session.execute(
             insert.on_conflict_do_update(
-                index_elements=["chat_key", "scope", "period", "metric"],
-                set_={
-                    "amount": insert.excluded.amount,
-                    "set_by": insert.excluded.set_by,
-                    "updated_at": insert.excluded.updated_at,
-                },
+                index_elements=["chat_key", "scope", "period", "metric"], set_=changes
             )
         )
 
@@ -115,6 +132,16 @@ class BudgetRepository:
                 images=less(R.images, images),
                 mj_tasks=less(R.mj_tasks, mj_tasks),
             )
+        )
+
+    async def resize(
+        self, reservation_id: int, *, cost: Decimal, tokens: int, images: int, mj_tasks: int
+    ) -> None:
+        """Replace what a reservation holds (a chat turn whose size became known)."""
+        await self._session.execute(
+            update(R)
+            .where(R.id == reservation_id)
+            .values(cost=cost, tokens=tokens, images=images, mj_tasks=mj_tasks)
         )
 
     async def release(self, reservation_id: int) -> None:

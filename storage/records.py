@@ -148,10 +148,6 @@ class MjTaskRecord:
     updated_at: datetime = field(default_factory=utc_now)
     finished_at: datetime | None = None
 
-    @property
-    def finished(self) -> bool:
-        return self.status in FINISHED_MJ_STATUSES
-
 
 @dataclass(frozen=True)
 class BudgetLimit:
@@ -163,6 +159,9 @@ class BudgetLimit:
     metric: str
     amount: Decimal | None
     set_by: str
+    # A bot admin's value, which the chat's own admins may not exceed (when `capped`).
+    capped: bool = False
+    ceiling: Decimal | None = None
 
 
 @dataclass(frozen=True)

@@ -214,6 +214,9 @@ class BudgetLimitRow(Base):
     # NULL: no limit in this chat, even if the default has one.
     amount: Mapped[Decimal | None]
     set_by: Mapped[str]
+    # Set by a bot admin: the chat's own admins may go no higher than `ceiling` (NULL: no limit).
+    capped: Mapped[bool] = mapped_column(default=False, server_default=false())
+    ceiling: Mapped[Decimal | None]
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
 
 

@@ -20,6 +20,7 @@ from typing import TextIO
 
 from bot.config import Settings
 from bot.core import Core
+from bot.midjourney.tracker import MjTracker
 from bot.model import (
     Activity,
     ButtonRows,
@@ -55,7 +56,8 @@ class ConsoleOutbox:
         self._counter += 1
         return SentMessage(str(self._counter))
 
-    def _print(self, text: str) -> None:
+    def print_line(self, text: str) -> None:
+        """A line of the terminal chat (also the platform's own notices)."""
         self._out.write(text + "\n")
         self._out.flush()
 
@@ -63,7 +65,7 @@ class ConsoleOutbox:
         flat = [button for row in buttons for button in row]
         if flat:
             self.buttons = [b.payload for b in flat]
-            self._print(
+            self.print_line(
                 "   buttons: "
                 + "  ".join(f"[{n}] {b.label}" for n, b in enumerate(flat, 1))
                 + "   (/press <n>)"
@@ -71,12 +73,12 @@ class ConsoleOutbox:
 
     async def send_text(self, text: str, *, buttons: ButtonRows = ()) -> SentMessage:
         for chunk in split_text(text, 4000):
-            self._print(f"bot> {chunk}")
+            self.print_line(f"bot> {chunk}")
         self._show_buttons(buttons)
         return self._next_id()
 
     async def edit_text(self, message: SentMessage, text: str, *, buttons: ButtonRows = ()) -> None:
-        self._print(f"bot (update)> {text}")
+        self.print_line(f"bot (update)> {text}")
         self._show_buttons(buttons)
 
     async def send_images(
@@ -87,9 +89,9 @@ class ConsoleOutbox:
         for number, image in enumerate(images, 1):
             path = self._image_dir / f"{stamp}-{number}-{image.file_name}"
             path.write_bytes(image.data)
-            self._print(f"bot> 🖼  saved {path} ({len(image.data) // 1024} KB)")
+            self.print_line(f"bot> 🖼  saved {path} ({len(image.data) // 1024} KB)")
         if caption:
-            self._print(f"     {caption}")
+            self.print_line(f"     {caption}")
         self._show_buttons(buttons)
         return self._next_id()
 
@@ -102,7 +104,7 @@ class ConsoleOutbox:
 
     @asynccontextmanager
     async def activity(self, kind: Activity) -> AsyncIterator[None]:
-        self._print(f"   …{kind.value.replace('_', ' ')}")
+        self.print_line(f"   …{kind.value.replace('_', ' ')}")
         yield
 
     def stream(self) -> ConsoleStream:
@@ -144,9 +146,15 @@ def _file_attachment(path: Path) -> ImageAttachment:
 
 class ConsolePlatform:
     def __init__(
-        self, settings: Settings, core: Core, stdin: TextIO | None = None, stdout: TextIO | None = None
+        self,
+        settings: Settings,
+        core: Core,
+        tracker: MjTracker,
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
     ) -> None:
         self._core = core
+        self._tracker = tracker
         self._mj_deadline = settings.mj_task_deadline
         self._stdin = stdin or sys.stdin
         self._outbox = ConsoleOutbox(stdout or sys.stdout, settings.data_dir / "out")
@@ -172,7 +180,7 @@ class ConsolePlatform:
         return queue
 
     async def run(self) -> None:
-        self._outbox._print("wenwen-bot console — type a message, /help for commands, Ctrl+D to quit.")
+        self._outbox.print_line("wenwen-bot console — type a message, /help for commands, Ctrl+D to quit.")
         queue = self._lines()
         while (line := await queue.get()) is not None:
             if not line.strip():
@@ -181,18 +189,18 @@ class ConsolePlatform:
             if incoming is not None:
                 await self._core.handle(incoming, self._outbox)
         await self._finish_midjourney()
-        self._outbox._print("bye")
+        self._outbox.print_line("bye")
 
     async def _finish_midjourney(self) -> None:
         """At the end of input, let running Midjourney tasks deliver (piped demos end fast)."""
-        tracker = self._core.services.mj
+        tracker = self._tracker
         if not await tracker.pending_in(ADDRESS.key):
             return
-        self._outbox._print(
+        self._outbox.print_line(
             "   …waiting for Midjourney to finish (Ctrl+C quits; it resumes on the next start)"
         )
         if not await tracker.wait_idle(ADDRESS.key, within=self._mj_deadline):
-            self._outbox._print("bot> Midjourney is still working; the result comes on the next start.")
+            self._outbox.print_line("bot> Midjourney is still working; the result comes on the next start.")
 
     def _parse(self, line: str) -> Incoming | None:
         self._seq += 1
@@ -207,7 +215,7 @@ class ConsolePlatform:
     def _press(self, number: str, message_id: str) -> Incoming | None:
         # isdecimal, not isdigit: int() refuses digits such as "²".
         if not number.isdecimal() or not 0 < int(number) <= len(self._outbox.buttons):
-            self._outbox._print("bot> No such button; press one of the numbers shown.")
+            self._outbox.print_line("bot> No such button; press one of the numbers shown.")
             return None
         payload = self._outbox.buttons[int(number) - 1]
         return Incoming(ADDRESS, USER, callback=payload, message_id=message_id)
@@ -217,11 +225,11 @@ class ConsolePlatform:
         try:
             paths = [Path(p).expanduser() for p in shlex.split(paths_part)]
         except ValueError as exc:  # an unclosed quote
-            self._outbox._print(f"bot> Could not read the file names: {exc}.")
+            self._outbox.print_line(f"bot> Could not read the file names: {exc}.")
             return None
         missing = [str(p) for p in paths if not p.is_file()]
         if missing or not paths:
-            self._outbox._print(f"bot> File not found: {', '.join(missing) or '(none given)'}")
+            self._outbox.print_line(f"bot> File not found: {', '.join(missing) or '(none given)'}")
             return None
         images = tuple(_file_attachment(p) for p in paths)
         return Incoming(ADDRESS, USER, text=caption.strip(), images=images, message_id=message_id)

@@ -1,8 +1,10 @@
 """Slash commands, named and described as in `bot.router.COMMANDS`.
 
-Each callback only collects its options into (name, value) pairs and attachments and
-hands them to one sink; acknowledging the interaction and running the core is the
-platform's job, the same for every command.
+Each callback turns its options into the core's typed command with the router's own
+builders (`bot.router.ask`, `blend`, `usage`…), so nothing downstream parses words, and
+hands it to one sink with its attachments and a short echo of what was asked;
+acknowledging the interaction and running the core is the platform's job, the same for
+every command. The command is built once the attachments are read (`Build`).
 """
 
 from __future__ import annotations
@@ -14,19 +16,23 @@ from typing import Any, Literal
 import discord
 from discord import app_commands
 
+from bot import commands as c
+from bot import router
+from bot.model import ImageAttachment
 from bot.router import COMMANDS
 
 log = logging.getLogger(__name__)
 
 Options = list[tuple[str, str]]
-CommandSink = Callable[[discord.Interaction, str, Options, list[discord.Attachment]], Awaitable[None]]
+Build = Callable[[tuple[ImageAttachment, ...]], c.Command]
+CommandSink = Callable[[discord.Interaction, str, Options, list[discord.Attachment], Build], Awaitable[None]]
 Dimensions = Literal["portrait", "square", "landscape"]
 Period = Literal["today", "week", "month", "all"]
 USAGE_VIEWS = [
-    app_commands.Choice(name="totals for this chat", value="totals"),
-    app_commands.Choice(name="only my own usage", value="me"),
-    app_commands.Choice(name="chart of the last 30 days", value="chart"),
-    app_commands.Choice(name="CSV export (admins)", value="export"),
+    app_commands.Choice(name="totals for this chat", value=c.UsageView.TOTALS.value),
+    app_commands.Choice(name="only my own usage", value=c.UsageView.MINE.value),
+    app_commands.Choice(name="chart of the last 30 days", value=c.UsageView.CHART.value),
+    app_commands.Choice(name="CSV export (admins)", value=c.UsageView.EXPORT.value),
 ]
 
 # Telegram-flavoured wording that reads wrong in Discord's command picker.
@@ -40,14 +46,6 @@ _DESCRIPTIONS = {
 }
 
 
-def usage_words(period: str | None, show: str | None) -> str:
-    """The options as the words Telegram users type after /usage: "me week", "chart"…"""
-    if show in ("chart", "export"):
-        return show
-    mine = "me" if show == "me" else None
-    return " ".join(word for word in (mine, period) if word)
-
-
 def _present(*attachments: discord.Attachment | None) -> list[discord.Attachment]:
     return [attachment for attachment in attachments if attachment is not None]
 
@@ -59,11 +57,13 @@ def build_commands(sink: CommandSink) -> list[app_commands.Command[Any, ..., Non
     async def ask(
         interaction: discord.Interaction, prompt: str, image: discord.Attachment | None = None
     ) -> None:
-        await sink(interaction, "ask", [("prompt", prompt)], _present(image))
+        await sink(
+            interaction, "ask", [("prompt", prompt)], _present(image), lambda im: router.ask(prompt, im)
+        )
 
     @app_commands.describe(prompt="What to draw")
     async def image(interaction: discord.Interaction, prompt: str) -> None:
-        await sink(interaction, "image", [("prompt", prompt)], [])
+        await sink(interaction, "image", [("prompt", prompt)], [], lambda _im: router.image(prompt))
 
     @app_commands.describe(
         prompt="What to draw (Midjourney parameters such as --ar 16:9 work)",
@@ -72,7 +72,13 @@ def build_commands(sink: CommandSink) -> list[app_commands.Command[Any, ..., Non
     async def imagine(
         interaction: discord.Interaction, prompt: str, image: discord.Attachment | None = None
     ) -> None:
-        await sink(interaction, "imagine", [("prompt", prompt)], _present(image))
+        await sink(
+            interaction,
+            "imagine",
+            [("prompt", prompt)],
+            _present(image),
+            lambda im: router.imagine(prompt, im),
+        )
 
     @app_commands.describe(
         image1="First image",
@@ -92,7 +98,13 @@ def build_commands(sink: CommandSink) -> list[app_commands.Command[Any, ..., Non
         dimensions: Dimensions = "square",
     ) -> None:
         images = _present(image1, image2, image3, image4, image5)
-        await sink(interaction, "blend", [("dimensions", dimensions)], images)
+        await sink(
+            interaction,
+            "blend",
+            [("dimensions", dimensions)],
+            images,
+            lambda im: router.blend(dimensions, im),
+        )
 
     @app_commands.describe(
         prompt="What to change",
@@ -109,7 +121,13 @@ def build_commands(sink: CommandSink) -> list[app_commands.Command[Any, ..., Non
         image3: discord.Attachment | None = None,
         image4: discord.Attachment | None = None,
     ) -> None:
-        await sink(interaction, "edit", [("prompt", prompt)], _present(image, image2, image3, image4))
+        await sink(
+            interaction,
+            "edit",
+            [("prompt", prompt)],
+            _present(image, image2, image3, image4),
+            lambda im: router.edit(prompt, im),
+        )
 
     @app_commands.describe(
         prompt="What to change",
@@ -119,15 +137,29 @@ def build_commands(sink: CommandSink) -> list[app_commands.Command[Any, ..., Non
     async def mask(
         interaction: discord.Interaction, prompt: str, image: discord.Attachment, mask: discord.Attachment
     ) -> None:
-        await sink(interaction, "mask", [("prompt", prompt)], [image, mask])
+        await sink(
+            interaction, "mask", [("prompt", prompt)], [image, mask], lambda im: router.mask(prompt, im)
+        )
 
     @app_commands.describe(model="The model to switch to (leave empty to see the choices)")
     async def model(interaction: discord.Interaction, model: str | None = None) -> None:
-        await sink(interaction, "model", [("model", model)] if model else [], [])
+        await sink(
+            interaction,
+            "model",
+            [("model", model)] if model else [],
+            [],
+            lambda _im: router.model(model or ""),
+        )
 
     @app_commands.describe(prompt="The new system prompt, or 'reset' (leave empty to see it)")
     async def system(interaction: discord.Interaction, prompt: str | None = None) -> None:
-        await sink(interaction, "system", [("prompt", prompt)] if prompt else [], [])
+        await sink(
+            interaction,
+            "system",
+            [("prompt", prompt)] if prompt else [],
+            [],
+            lambda _im: router.system(prompt or ""),
+        )
 
     @app_commands.describe(period="Which period (default: this month)", show="What to show (default: totals)")
     @app_commands.choices(show=USAGE_VIEWS)
@@ -136,18 +168,30 @@ def build_commands(sink: CommandSink) -> list[app_commands.Command[Any, ..., Non
         period: Period | None = None,
         show: app_commands.Choice[str] | None = None,
     ) -> None:
-        words = usage_words(period, show.value if show else None)
-        await sink(interaction, "usage", [("period", words)] if words else [], [])
+        view = c.UsageView(show.value) if show else c.UsageView.TOTALS
+        chosen = c.UsagePeriod(period) if period else None
+        echo = [
+            (name, value)
+            for name, value in (("show", show.name if show else ""), ("period", period))
+            if value
+        ]
+        await sink(interaction, "usage", echo, [], lambda _im: router.usage(view, chosen))
 
     @app_commands.describe(text="e.g. usage week · budget chat day cost 5 · allow dc:123 (empty: help)")
     async def admin(interaction: discord.Interaction, text: str | None = None) -> None:
-        await sink(interaction, "admin", [("text", text)] if text else [], [])
+        await sink(
+            interaction,
+            "admin",
+            [("text", text)] if text else [],
+            [],
+            lambda _im: router.admin(text or "", "dc"),
+        )
 
     async def new(interaction: discord.Interaction) -> None:
-        await sink(interaction, "new", [], [])
+        await sink(interaction, "new", [], [], lambda _im: c.NewConversation())
 
     async def help(interaction: discord.Interaction) -> None:
-        await sink(interaction, "help", [], [])
+        await sink(interaction, "help", [], [], lambda _im: c.Help())
 
     callbacks: dict[str, Callable[..., Coroutine[Any, Any, None]]] = {
         "ask": ask,

@@ -22,11 +22,13 @@ import yarl
 from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
-from bot.config import ConfigError, Settings
+from bot.config import Settings
 from bot.core import Core
+from bot.errors import ConfigError
 from bot.model import ChatAddress, Incoming, Messenger
+from bot.tasks import TaskSet
 
-from .commands import Options, add_to_tree, build_commands, register
+from .commands import Build, Options, add_to_tree, build_commands, register
 from .outbox import NO_PINGS, ChannelLink, DiscordOutbox, StreamPacing
 from .translate import (
     PLATFORM,
@@ -115,7 +117,7 @@ class DiscordPlatform:
         self._settings = settings
         self._core = core
         self._logged_in = asyncio.Event()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet("discord")
         # How streamed answers are paced; read for every reply, so tests may change it.
         self.pacing = StreamPacing(
             interval=settings.discord_stream_interval, first_delay=settings.stream_group_first_delay
@@ -141,7 +143,8 @@ class DiscordPlatform:
             try:
                 await self._client.start(self._settings.discord_bot_token.get_secret_value())
             finally:
-                await self._stop_tasks()
+                # The same grace as Telegram: requests in flight finish before the client closes.
+                await self._tasks.drain(self._settings.shutdown_grace)
                 log.info("discord: stopped")
 
     async def _after_login(self) -> None:
@@ -191,9 +194,10 @@ class DiscordPlatform:
         name: str,
         options: Options,
         attachments: list[discord.Attachment],
+        build: Build,
     ) -> None:
         self._spawn(
-            self._handle_command(interaction, name, options, attachments),
+            self._handle_command(interaction, name, options, attachments, build),
             f"/{name} in channel {interaction.channel_id}",
         )
 
@@ -227,6 +231,7 @@ class DiscordPlatform:
         name: str,
         options: Options,
         attachments: list[discord.Attachment],
+        build: Build,
     ) -> None:
         try:
             await interaction.response.defer(thinking=True)
@@ -243,7 +248,7 @@ class DiscordPlatform:
                 message_id = str(echo.id)
         except discord.HTTPException as exc:
             log.warning("could not finish /%s in %s: %s", name, interaction.channel_id, exc.status)
-        incoming = incoming_from_command(interaction, name, options, attachments, message_id=message_id)
+        incoming = incoming_from_command(interaction, build, attachments, message_id=message_id)
         await self._answer(incoming, message_id, interaction)
 
     async def _handle_button(self, interaction: discord.Interaction, custom_id: str) -> None:
@@ -265,19 +270,4 @@ class DiscordPlatform:
     # --- the error boundary ---
 
     def _spawn(self, work: Coroutine[Any, Any, None], what: str) -> None:
-        task = asyncio.create_task(self._guard(work, what), name=f"discord {what}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    @staticmethod
-    async def _guard(work: Coroutine[Any, Any, None], what: str) -> None:
-        try:
-            await work
-        except Exception:
-            log.exception("discord: handling %s failed", what)
-
-    async def _stop_tasks(self) -> None:
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.spawn(work, what)

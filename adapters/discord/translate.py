@@ -7,11 +7,13 @@ Pure functions over discord.py models: no requests, no state. The platform decid
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import discord
 
+from bot.commands import Command
 from bot.model import ChatAddress, ChatKind, ImageAttachment, Incoming, User
+from bot.router import unsupported_hint
 
 PLATFORM = "dc"
 
@@ -48,7 +50,8 @@ def user_of(author: discord.User | discord.Member) -> User:
     is_admin = False
     if isinstance(author, discord.Member):
         permissions = author.guild_permissions
-        is_admin = permissions.administrator or permissions.manage_guild
+        # Manage Server or Manage Channels: the people who run the place (README "Security").
+        is_admin = permissions.administrator or permissions.manage_guild or permissions.manage_channels
     return User(str(author.id), author.display_name, is_admin=is_admin)
 
 
@@ -166,23 +169,22 @@ def interaction_address(interaction: discord.Interaction) -> ChatAddress:
 
 def incoming_from_command(
     interaction: discord.Interaction,
-    name: str,
-    options: Sequence[tuple[str, str]],
+    build: Callable[[tuple[ImageAttachment, ...]], Command],
     attachments: Sequence[discord.Attachment],
     *,
     message_id: str | None,
 ) -> Incoming:
-    """A slash command; attachment options are images (or refused like any other file)."""
+    """A slash command, already parsed; attachment options are images (or refused like any other file)."""
     images, unsupported = split_attachments(attachments)
+    # Like a message: a file that is no image is refused only when nothing usable came with it.
+    command = unsupported_hint(unsupported) if unsupported and not images else build(images)
     return Incoming(
         address=interaction_address(interaction),
         user=user_of(interaction.user),
         images=images,
         message_id=message_id,
         mentioned=True,
-        unsupported=unsupported,
-        command=name,
-        options=tuple(options),
+        command=command,
     )
 
 

@@ -27,6 +27,7 @@ from adapters.telegram.limits import (
     split_for_telegram,
 )
 from adapters.telegram.rich import RICH_LIMIT, span_html
+from adapters.telegram.sender import Sender
 from adapters.telegram.stream import StreamPacing, TelegramStream
 from bot.model import Activity, ButtonRows, ChatAddress, ChatKind, OutImage, SentMessage
 from bot.rich import Rich, render_chunks
@@ -70,20 +71,16 @@ class TelegramOutbox:
     ) -> None:
         self._bot = bot
         self._pacing = pacing or StreamPacing()
-        self._address = address
-        self._chat_id = int(address.chat_id)
-        self._thread_id = int(address.thread_id) if address.thread_id else None
-        self._reply_to = int(reply_to) if reply_to and reply_to.isdigit() else None
+        self._sender = Sender.to(bot, address, reply_to)
+        self._chat_id = self._sender.chat_id
+        self._thread_id = self._sender.thread_id
 
     @property
     def address(self) -> ChatAddress:
-        return self._address
+        return self._sender.address
 
     def _reply(self) -> ReplyParameters | None:
-        if self._reply_to is None:
-            return None
-        # The user may have deleted their message meanwhile; answer anyway.
-        return ReplyParameters(message_id=self._reply_to, allow_sending_without_reply=True)
+        return self._sender.reply()
 
     async def send_text(self, text: str, *, buttons: ButtonRows = ()) -> SentMessage:
         return await self._send_chunks(split_for_telegram(text) or ["…"], buttons=buttons)
@@ -98,13 +95,11 @@ class TelegramOutbox:
             async def send(
                 chunk: str = chunk, first: bool = number == 0, last: bool = number == len(chunks) - 1
             ) -> Message:
-                return await self._bot.send_message(
-                    chat_id=self._chat_id,
-                    text=chunk,
+                return await self._sender.send(
+                    chunk,
+                    replying=first,
                     parse_mode=parse_mode,
-                    message_thread_id=self._thread_id,
-                    reply_parameters=self._reply() if first else None,
-                    reply_markup=keyboard(buttons) if last else None,
+                    markup=keyboard(buttons) if last else None,
                 )
 
             sent = await with_flood_wait(send)
@@ -115,12 +110,7 @@ class TelegramOutbox:
         text = fit(text, TEXT_LIMIT)
         try:
             await with_flood_wait(
-                lambda: self._bot.edit_message_text(
-                    chat_id=self._chat_id,
-                    message_id=int(message.message_id),
-                    text=text,
-                    reply_markup=keyboard(buttons),
-                )
+                lambda: self._sender.edit(int(message.message_id), text, markup=keyboard(buttons))
             )
         except TelegramBadRequest as exc:
             if not is_not_modified(exc):
@@ -213,7 +203,7 @@ class TelegramOutbox:
 
     async def is_chat_admin(self, user_id: str) -> bool:
         """Asked only when a command needs it (/usage export, /admin budget in groups)."""
-        if self._address.kind is ChatKind.PRIVATE:
+        if self.address.kind is ChatKind.PRIVATE:
             return True
         if not user_id.isdecimal():
             return False  # a channel speaking in the group (translate.sender_of) is nobody's admin
@@ -263,7 +253,10 @@ class TelegramOutbox:
             await asyncio.sleep(ACTION_RENEW_SECONDS)
 
     def stream(self) -> TelegramStream:
-        return TelegramStream(self, self._pacing)
+        return TelegramStream(self._sender, self._pacing, self.send_text, self._edit_plain)
+
+    async def _edit_plain(self, message: SentMessage, text: str) -> None:
+        await self.edit_text(message, text)
 
 
 class TelegramMessenger:

@@ -16,10 +16,12 @@ from adapters.telegram.albums import AlbumCollector
 from adapters.telegram.outbox import TelegramMessenger
 from adapters.telegram.stream import StreamPacing
 from adapters.telegram.translate import BotIdentity, incoming_from_callback, incoming_from_messages
-from bot.config import ConfigError, Settings
+from bot.config import Settings
 from bot.core import Core
+from bot.errors import ConfigError
 from bot.model import Incoming
-from bot.router import COMMANDS
+from bot.router import menu
+from bot.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +51,7 @@ class TelegramPlatform:
         )
         self._albums = AlbumCollector(settings.album_wait, self._on_album)
         self._me: BotIdentity | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet("telegram")
         self._shutdown_grace = settings.shutdown_grace
         self._dispatcher = Dispatcher()
         router = Router(name="wenwen")
@@ -62,7 +64,7 @@ class TelegramPlatform:
         me = await self._bot.get_me()
         self._me = BotIdentity(me.id, me.username or "")
         await self._bot.set_my_commands(
-            [BotCommand(command=spec.name, description=spec.description) for spec in COMMANDS if spec.in_menu]
+            [BotCommand(command=spec.name, description=spec.description) for spec in menu()]
         )
         log.info("telegram: polling as @%s", self._me.username)
 
@@ -78,12 +80,8 @@ class TelegramPlatform:
             await asyncio.gather(polling, return_exceptions=True)
             # Our handlers still use the session: stop them before closing it.
             await self._albums.close()
-            if self._tasks:
-                # Let requests in flight finish (a photo edit may be seconds from done).
-                await asyncio.wait(self._tasks, timeout=self._shutdown_grace)
-            for task in list(self._tasks):
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            # Let requests in flight finish (a photo edit may be seconds from done).
+            await self._tasks.drain(self._shutdown_grace)
             await self._bot.session.close()
 
     # --- updates ----------------------------------------------------------------------
@@ -120,6 +118,6 @@ class TelegramPlatform:
     def _spawn(self, incoming: Incoming) -> None:
         """Handle in the background so a slow edit never holds up other chats."""
         outbox = self.messenger.outbox_for(incoming.address, incoming.message_id)
-        task = asyncio.create_task(self._core.handle(incoming, outbox))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(
+            self._core.handle(incoming, outbox), f"message {incoming.message_id} in {incoming.address.key}"
+        )

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
 
 from adapters.telegram.limits import TEXT_LIMIT, is_not_modified, split_for_telegram, utf16_len
+from adapters.telegram.sender import Sender
 from bot.model import ChatKind, SentMessage
 from bot.streaming import CURSOR, Backoff, LiveText, preview
 
-if TYPE_CHECKING:
-    from adapters.telegram.outbox import TelegramOutbox
+SendText = Callable[[str], Awaitable[SentMessage]]
+EditText = Callable[[SentMessage, str], Awaitable[None]]
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +47,17 @@ class TelegramStream:
     group and edits count. Flood control pauses the preview; the final text always lands.
     """
 
-    def __init__(self, outbox: TelegramOutbox, pacing: StreamPacing) -> None:
-        self._outbox = outbox
+    def __init__(
+        self, sender: Sender, pacing: StreamPacing, send_text: SendText, edit_text: EditText
+    ) -> None:
+        """`send_text` / `edit_text`: the outbox's own, which split long texts and respect flood control."""
+        self._sender = sender
+        self._send_text = send_text
+        self._edit_text = edit_text
         self._message: SentMessage | None = None
         # Any non-zero id; the same id animates one draft from text to text.
         self._draft_id = secrets.randbelow(2**31 - 2) + 1
-        if outbox.address.kind is ChatKind.PRIVATE:
+        if sender.address.kind is ChatKind.PRIVATE:
             self._live = LiveText(self._show_draft, interval=pacing.draft_interval)
         else:
             self._live = LiveText(
@@ -62,33 +68,19 @@ class TelegramStream:
         self._live.update(text_so_far)
 
     async def _show_draft(self, text: str) -> None:
-        out = self._outbox
         try:
-            await out._bot.send_message_draft(
-                chat_id=out._chat_id,
-                draft_id=self._draft_id,
-                text=_preview(text),
-                message_thread_id=out._thread_id,
-            )
+            await self._sender.draft(self._draft_id, _preview(text))
         except TelegramRetryAfter as exc:
             raise Backoff(exc.retry_after) from None
 
     async def _show_message(self, text: str) -> None:
-        out = self._outbox
         shown = _preview(text, CURSOR)
         try:
             if self._message is None:
-                sent = await out._bot.send_message(
-                    chat_id=out._chat_id,
-                    text=shown,
-                    message_thread_id=out._thread_id,
-                    reply_parameters=out._reply(),
-                )
+                sent = await self._sender.send(shown)
                 self._message = SentMessage(str(sent.message_id))
             else:
-                await out._bot.edit_message_text(
-                    chat_id=out._chat_id, message_id=int(self._message.message_id), text=shown
-                )
+                await self._sender.edit(int(self._message.message_id), shown)
         except TelegramRetryAfter as exc:
             raise Backoff(exc.retry_after) from None
         except TelegramBadRequest as exc:
@@ -102,14 +94,14 @@ class TelegramStream:
         await self._live.close()
         if self._message is None:
             if final_text.strip() or self._live.shown:
-                await self._outbox.send_text(final_text)
+                await self._send_text(final_text)
             return
         chunks = split_for_telegram(final_text) or ["…"]
         try:
-            await self._outbox.edit_text(self._message, chunks[0])
+            await self._edit_text(self._message, chunks[0])
         except TelegramBadRequest as exc:
             log.info("could not finish the streamed message (%s); sending it anew", exc.message)
-            await self._outbox.send_text(final_text)
+            await self._send_text(final_text)
             return
         for chunk in chunks[1:]:
-            await self._outbox.send_text(chunk)
+            await self._send_text(chunk)

@@ -11,7 +11,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, Chat, Message, MessageEntity
 from aiogram.types import User as TgUser
 
-from bot.handlers.errors import UserError
+from bot.errors import AttachmentUnavailable
 from bot.model import ChatAddress, ChatKind, ImageAttachment, Incoming, User
 
 log = logging.getLogger(__name__)
@@ -75,13 +75,13 @@ def _download(bot: Bot, file_id: str) -> ImageAttachment:
             file = await bot.get_file(file_id)
         except TelegramBadRequest as exc:
             if "too big" in exc.message.lower():
-                raise UserError(
+                raise AttachmentUnavailable(
                     "That file is larger than Telegram lets bots download (20 MB). "
                     "Please send a smaller image."
                 ) from exc
             raise
         if file.file_path is None:
-            raise UserError("Telegram did not hand over that file. Please send it again.")
+            raise AttachmentUnavailable("Telegram did not hand over that file. Please send it again.")
         buffer = io.BytesIO()
         await bot.download_file(file.file_path, buffer)
         return buffer.getvalue()

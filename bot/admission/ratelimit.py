@@ -1,16 +1,19 @@
-"""Rate limits kept in memory: requests per user per minute, image jobs per chat.
+"""Shared limits: requests per user per minute, jobs running at once per chat, per-chat locks.
 
-Both are per process on purpose: they protect the gateway key from bursts, and a
-restart forgetting a minute of history does no harm.
+The protocols are what admission needs; the implementations here keep their state in this
+process (one replica). Several replicas share theirs through Redis or the database.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+import weakref
 from collections import deque
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 _SWEEP_EVERY = 1000  # hits between sweeps of idle users, so the table does not grow forever
 
@@ -22,8 +25,32 @@ class Throttled:
     first: bool
 
 
-class RateLimiter:
-    """At most `limit` hits per `window` seconds per key (a sliding window)."""
+class RateLimiter(Protocol):
+    async def hit(self, key: str) -> Throttled | None:
+        """Count one request; None when allowed, else how long to wait."""
+        ...
+
+
+class Slots(Protocol):
+    def take(self, key: str) -> AbstractAsyncContextManager[None]:
+        """Hold one of `key`'s slots while the block runs; SlotsFull when none is free."""
+        ...
+
+
+class Locks(Protocol):
+    def lock(self, name: str) -> AbstractAsyncContextManager[None]:
+        """Mutual exclusion for `name` while the block runs."""
+        ...
+
+
+class SlotsFull(Exception):
+    def __init__(self, running: int) -> None:
+        super().__init__(f"{running} running")
+        self.running = running
+
+
+class MemoryRateLimiter:
+    """At most `limit` hits per `window` seconds per key (a sliding window), in this process."""
 
     def __init__(self, limit: int, window: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
         self._limit = limit
@@ -33,8 +60,7 @@ class RateLimiter:
         self._told_until: dict[str, float] = {}
         self._since_sweep = 0
 
-    def hit(self, key: str) -> Throttled | None:
-        """Count one request; None when allowed, else how long to wait."""
+    async def hit(self, key: str) -> Throttled | None:
         if self._limit <= 0:
             return None
         now = self._clock()
@@ -61,25 +87,19 @@ class RateLimiter:
             self._told_until.pop(key, None)
 
 
-class SlotsFull(Exception):
-    pass
-
-
-class JobSlots:
+class MemorySlots:
     """At most `limit` jobs at once per key (0: no limit); a full key refuses, never queues."""
 
     def __init__(self, limit: int) -> None:
         self._limit = limit
         self._running: dict[str, int] = {}
 
-    def running(self, key: str) -> int:
-        return self._running.get(key, 0)
-
-    @contextmanager
-    def take(self, key: str) -> Iterator[None]:
-        if self._limit > 0 and self.running(key) >= self._limit:
-            raise SlotsFull(key)
-        self._running[key] = self.running(key) + 1
+    @asynccontextmanager
+    async def take(self, key: str) -> AsyncIterator[None]:
+        running = self._running.get(key, 0)
+        if self._limit > 0 and running >= self._limit:
+            raise SlotsFull(running)
+        self._running[key] = running + 1
         try:
             yield
         finally:
@@ -88,3 +108,16 @@ class JobSlots:
                 self._running[key] = left
             else:
                 del self._running[key]
+
+
+class MemoryLocks:
+    """One asyncio.Lock per name, forgotten when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    @asynccontextmanager
+    async def lock(self, name: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(name, asyncio.Lock())
+        async with lock:
+            yield

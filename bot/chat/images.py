@@ -4,7 +4,7 @@ Image-capable chat models answer with markdown images (`![…](https://…)` or
 `![…](data:image/png;base64,…)`), bare image URLs, or `image_url` content parts. The
 bot sends those as photos instead of showing raw links: this module finds them,
 removes them from the text and downloads them at once (gateway URLs expire), through
-the gateway client's capped, time-limited, http(s)/data-only download.
+the one download policy (bot.gateway.downloads): a link to an internal address is refused.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from bot.gateway.client import GatewayClient
-from bot.gateway.errors import GatewayError
-from bot.imaging import BadImage, CheckedImage, check_image
+from bot.errors import BadImage, DownloadRefused, GatewayError
+from bot.gateway.downloads import Downloader
+from bot.imaging import CheckedImage, check_image
 
 log = logging.getLogger(__name__)
 
@@ -55,15 +55,32 @@ def find_images(text: str, extra_urls: Sequence[str] = ()) -> FoundImages:
     return FoundImages(cleaned, unique[:MAX_IMAGES])
 
 
-async def download_images(gateway: GatewayClient, urls: Sequence[str], max_bytes: int) -> list[CheckedImage]:
+@dataclass(frozen=True)
+class Fetched:
+    images: list[CheckedImage]
+    refused: int = 0  # links the download policy refused (internal addresses, not images…)
+    failed: int = 0  # links that did not answer in time, or with an error
+
+
+async def download_images(downloader: Downloader, urls: Sequence[str], max_bytes: int) -> Fetched:
     """Fetch and check each image; one that fails is logged and skipped, not fatal."""
     images: list[CheckedImage] = []
+    refused = failed = 0
     for url in urls:
         # Only the host: signed image links carry short-lived tokens in their path and query.
-        shown = urlsplit(url).hostname or "a data URL" if url.startswith("http") else "a data URL"
+        shown = (urlsplit(url).hostname or "?") if url.startswith("http") else "a data URL"
         try:
-            data = await gateway.download(url, max_bytes=max_bytes)
+            data = await downloader.fetch_image(url, max_bytes=max_bytes)
             images.append(await asyncio.to_thread(check_image, data, max_bytes=max_bytes))
-        except (GatewayError, BadImage) as exc:
+        except (DownloadRefused, BadImage) as exc:
+            refused += 1
+            log.warning("chat image from %s refused: %s", shown, exc)
+        except GatewayError as exc:
+            failed += 1
             log.warning("chat image from %s skipped: %s", shown, exc)
-    return images
+    return Fetched(images, refused, failed)
+
+
+def refused_note(count: int) -> str:
+    links = "an image link" if count == 1 else f"{count} image links"
+    return f"(I did not open {links} in this answer: not an allowed address, or not an image.)"

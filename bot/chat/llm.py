@@ -2,7 +2,8 @@
 
 Conversations are built in the OpenAI shape; models configured as Anthropic-format go
 through /v1/messages (converted by the gateway client), every other model through
-/v1/chat/completions. Both answer with the same `ChatResult`.
+/v1/chat/completions. Both answer with the same `ChatResult`. Every request carries an
+output cap: budgets reserve exactly that much answer, so a reservation is a real bound.
 """
 
 from __future__ import annotations
@@ -11,21 +12,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from fnmatch import fnmatchcase
 from typing import Any
 
-from bot.config import Settings
+from bot.gateway.client import GatewayClient
 from bot.gateway.types import ChatResult
-from bot.services import Services
 
 OnText = Callable[[str], Awaitable[None]]
 
-
-def is_anthropic(settings: Settings, model: str) -> bool:
-    lowered = model.lower()
-    return any(lowered.startswith(prefix.lower()) for prefix in settings.anthropic_model_prefixes if prefix)
-
-
-def is_image_model(settings: Settings, model: str) -> bool:
-    """A chat model that answers with images inside its content (gpt-4o-image, gemini-*-image)."""
-    return matches_any(model, settings.image_chat_models)
+# OpenAI's reasoning models take `max_completion_tokens` and refuse `max_tokens`.
+_COMPLETION_CAP_MODELS = ("o1*", "o3*", "o4*", "gpt-5*")
 
 
 def matches_any(model: str, patterns: Sequence[str]) -> bool:
@@ -34,32 +27,50 @@ def matches_any(model: str, patterns: Sequence[str]) -> bool:
     return any(fnmatchcase(lowered, pattern.lower()) for pattern in patterns)
 
 
-async def complete(
-    services: Services,
-    model: str,
-    messages: Sequence[dict[str, Any]],
-    *,
-    on_text: OnText | None = None,
-    tools: Sequence[dict[str, Any]] | None = None,
-    tool_choice: str | None = None,
-    response_format: dict[str, Any] | None = None,
-) -> ChatResult:
-    """One chat call; streamed when `on_text` is given. `response_format` is OpenAI-only."""
-    settings = services.settings
-    if is_anthropic(settings, model):
-        return await services.gateway.messages(
-            model,
-            messages,
-            max_tokens=settings.chat_max_tokens,
-            on_text=on_text,
-            tools=tools,
-            tool_choice=tool_choice,
-        )
-    extra: dict[str, Any] = {}
-    if tools:
-        extra["tools"] = list(tools)
-        if tool_choice:
-            extra["tool_choice"] = tool_choice
-    if response_format is not None:
-        extra["response_format"] = response_format
-    return await services.gateway.chat(model, messages, on_text=on_text, **extra)
+class Llm:
+    def __init__(
+        self,
+        gateway: GatewayClient,
+        *,
+        anthropic_prefixes: Sequence[str],
+        image_models: Sequence[str],
+        max_tokens: int,
+    ) -> None:
+        self._gateway = gateway
+        self._anthropic = tuple(p.lower() for p in anthropic_prefixes if p)
+        self._image_models = tuple(image_models)
+        self.max_tokens = max_tokens
+
+    def is_anthropic(self, model: str) -> bool:
+        return model.lower().startswith(self._anthropic) if self._anthropic else False
+
+    def is_image_model(self, model: str) -> bool:
+        """A chat model that answers with images inside its content (gpt-4o-image, gemini-*-image)."""
+        return matches_any(model, self._image_models)
+
+    async def complete(
+        self,
+        model: str,
+        messages: Sequence[dict[str, Any]],
+        *,
+        on_text: OnText | None = None,
+        tools: Sequence[dict[str, Any]] | None = None,
+        tool_choice: str | None = None,
+        response_format: dict[str, Any] | None = None,
+        max_tokens: int | None = None,
+    ) -> ChatResult:
+        """One chat call; streamed when `on_text` is given. `response_format` is OpenAI-only."""
+        cap = max_tokens or self.max_tokens
+        if self.is_anthropic(model):
+            return await self._gateway.messages(
+                model, messages, max_tokens=cap, on_text=on_text, tools=tools, tool_choice=tool_choice
+            )
+        extra: dict[str, Any] = {}
+        extra["max_completion_tokens" if matches_any(model, _COMPLETION_CAP_MODELS) else "max_tokens"] = cap
+        if tools:
+            extra["tools"] = list(tools)
+            if tool_choice:
+                extra["tool_choice"] = tool_choice
+        if response_format is not None:
+            extra["response_format"] = response_format
+        return await self._gateway.chat(model, messages, on_text=on_text, **extra)

@@ -21,9 +21,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bot.gateway.errors import GatewayError
-from bot.services import Context
-from storage import Turn, TurnImage
+from bot.errors import GatewayError
+from bot.gateway.client import GatewayClient
+from bot.model import Incoming
+from bot.usage.budgets import Hold
+from bot.usage.recorder import Recorder
+from storage import Database, Turn, TurnImage
 from storage.embeddings import StoredVector
 
 log = logging.getLogger(__name__)
@@ -128,52 +131,60 @@ def most_similar(
     return sorted(turn_id for _, turn_id in best)
 
 
-async def recall(ctx: Context, epoch: int, question: str) -> Recollection:
-    """The window, the photo in discussion and recalled turns for a new question."""
-    s = ctx.services
-    settings = s.settings
-    key = ctx.msg.address.key
-    model = settings.embedding_model
-    long_memory = bool(model) and settings.recall_turns > 0
-    async with s.db.unit_of_work() as uow:
-        history = await uow.conversations.recent(key, epoch, settings.history_token_budget)
-        window_start = history[0].id if history else _NO_LIMIT
-        pinned = None
-        if not any(turn.images for turn in history):
-            pinned = await uow.conversations.latest_with_images(key, epoch, before_id=window_start)
-        pending = (
-            await uow.embeddings.unembedded(key, epoch, window_start, EMBED_BATCH) if long_memory else []
-        )
-        stored = await uow.embeddings.vectors(key, epoch, model, window_start) if long_memory else []
-    if not pending and not stored:
-        return Recollection(history, pinned)
+@dataclass(frozen=True)
+class MemorySettings:
+    history_token_budget: int
+    embedding_model: str  # "" turns long memory off
+    recall_turns: int
 
-    inputs = [question[:EMBED_CHARS]] + [(t.content[:EMBED_CHARS] or "(photo)") for t in pending]
-    try:
-        vectors, tokens, request_id = await s.gateway.embeddings(inputs, model)
-    except GatewayError as exc:
-        # Long memory is a bonus: the answer goes ahead with the window alone.
-        log.warning("embeddings failed in %s, answering without recall: %s", key, exc.detail)
-        return Recollection(history, pinned)
-    question_vector, new_vectors = vectors[0], vectors[1:]
-    fresh = [StoredVector(turn.id, tuple(v)) for turn, v in zip(pending, new_vectors, strict=True)]
-    exclude = frozenset({pinned.id}) if pinned else frozenset()
-    chosen = most_similar(question_vector, stored + fresh, settings.recall_turns, exclude=exclude)
-    async with s.db.unit_of_work() as uow:
-        for turn, vector in zip(pending, new_vectors, strict=True):
-            await uow.embeddings.add(key, epoch, turn.id, model, vector)
-        await s.ledger.add(
-            uow,
-            s.ledger.event(
-                ctx.msg.address,
-                ctx.msg.user,
-                "embedding",
-                model,
-                request_key=request_id or None,
-                input_tokens=tokens,
-            ),
+
+class Memory:
+    def __init__(
+        self, db: Database, gateway: GatewayClient, recorder: Recorder, settings: MemorySettings
+    ) -> None:
+        self._db = db
+        self._gateway = gateway
+        self._recorder = recorder
+        self._settings = settings
+
+    async def recall(self, msg: Incoming, hold: Hold, epoch: int, question: str) -> Recollection:
+        """The window, the photo in discussion and recalled turns for a new question."""
+        settings = self._settings
+        key = msg.address.key
+        model = settings.embedding_model
+        long_memory = bool(model) and settings.recall_turns > 0
+        async with self._db.unit_of_work() as uow:
+            history = await uow.conversations.recent(key, epoch, settings.history_token_budget)
+            window_start = history[0].id if history else _NO_LIMIT
+            pinned = None
+            if not any(turn.images for turn in history):
+                pinned = await uow.conversations.latest_with_images(key, epoch, before_id=window_start)
+            pending = (
+                await uow.embeddings.unembedded(key, epoch, window_start, EMBED_BATCH) if long_memory else []
+            )
+            stored = await uow.embeddings.vectors(key, epoch, model, window_start) if long_memory else []
+        if not pending and not stored:
+            return Recollection(history, pinned)
+
+        inputs = [question[:EMBED_CHARS]] + [(t.content[:EMBED_CHARS] or "(photo)") for t in pending]
+        try:
+            vectors, tokens, request_id = await self._gateway.embeddings(inputs, model)
+        except GatewayError as exc:
+            # Long memory is a bonus: the answer goes ahead with the window alone.
+            log.warning("embeddings failed in %s, answering without recall: %s", key, exc.detail)
+            return Recollection(history, pinned)
+        question_vector, new_vectors = vectors[0], vectors[1:]
+        fresh = [StoredVector(turn.id, tuple(v)) for turn, v in zip(pending, new_vectors, strict=True)]
+        exclude = frozenset({pinned.id}) if pinned else frozenset()
+        chosen = most_similar(question_vector, stored + fresh, settings.recall_turns, exclude=exclude)
+        event = self._recorder.ledger.event(
+            msg.address, msg.user, "embedding", model, request_key=request_id or None, input_tokens=tokens
         )
-        recalled = await uow.conversations.by_ids(chosen)
-        await uow.commit()
-    log.info("recalled %d of %d older turns in %s", len(recalled), len(stored) + len(fresh), key)
-    return Recollection(history, pinned, recalled)
+        async with self._db.unit_of_work() as uow:
+            for turn, vector in zip(pending, new_vectors, strict=True):
+                await uow.embeddings.add(key, epoch, turn.id, model, vector)
+            await self._recorder.add(uow, event, hold)
+            recalled = await uow.conversations.by_ids(chosen)
+            await uow.commit()
+        log.info("recalled %d of %d older turns in %s", len(recalled), len(stored) + len(fresh), key)
+        return Recollection(history, pinned, recalled)

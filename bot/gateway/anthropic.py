@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from bot.gateway import errors
+from bot import errors
 from bot.gateway.types import ChatResult, OnText, ToolCall, ToolCallFunction, as_int
 
 log = logging.getLogger(__name__)

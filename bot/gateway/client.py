@@ -16,7 +16,9 @@ from httpx_sse import EventSource, SSEError, aconnect_sse
 from pydantic import BaseModel, SecretStr
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from bot.gateway import anthropic, errors, responses
+from bot import errors
+from bot.gateway import anthropic, responses
+from bot.gateway.downloads import Downloader
 from bot.gateway.openai_stream import ChatStreamReader
 from bot.gateway.types import (
     MJ_ACCEPTED,
@@ -86,8 +88,9 @@ class UploadFile:
 class GatewayClient:
     """Typed access to every gateway endpoint the bot uses.
 
-    The `httpx.AsyncClient` is owned by the caller (one per process) and shared with
-    image downloads; this class only adds the base URL, the key and the error mapping.
+    The `httpx.AsyncClient` is owned by the caller (one per process); this class only adds
+    the base URL, the key and the error mapping. Image URLs go through `downloads`, the one
+    download policy (bot.gateway.downloads), never with the key.
     """
 
     def __init__(
@@ -97,17 +100,17 @@ class GatewayClient:
         api_key: SecretStr,
         timeouts: Timeouts | None = None,
         *,
+        downloads: Downloader,
         mj_busy_attempts: int = 3,
         mj_busy_wait: float = 5.0,
-        max_download_bytes: int = 30 * 1024 * 1024,
     ) -> None:
         self._http = http
         self._base = base_url.rstrip("/")
         self._key = api_key
         self._timeouts = timeouts or Timeouts()
+        self._downloads = downloads
         self._mj_busy_attempts = mj_busy_attempts
         self._mj_busy_wait = mj_busy_wait
-        self._max_download = max_download_bytes
 
     # --- plumbing ---------------------------------------------------------------------
 
@@ -330,37 +333,8 @@ class GatewayClient:
         )
 
     async def download(self, url: str, *, max_bytes: int | None = None) -> bytes:
-        """Fetch an image URL now (gateway URLs expire), capped in size and time."""
-        limit = max_bytes or self._max_download
-        if url.startswith("data:"):
-            data = decode_data_url(url)
-            if len(data) > limit:
-                raise errors.MalformedResponse(f"image larger than {limit} bytes")
-            return data
-        if not url.startswith(("http://", "https://")):
-            raise errors.MalformedResponse("image URL with an unsupported scheme")
-        try:
-            async with self._http.stream(
-                "GET", url, timeout=self._timeouts.for_kind(CallKind.SMALL), follow_redirects=True
-            ) as response:
-                if response.status_code >= 400:
-                    raise errors.Unavailable(f"image download answered {response.status_code}")
-                if not response.headers.get("content-type", "image/").startswith(
-                    ("image/", "application/octet-stream")
-                ):
-                    raise errors.MalformedResponse("image URL did not return an image")
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > limit:
-                        raise errors.MalformedResponse(f"image larger than {limit} bytes")
-                    chunks.append(chunk)
-                return b"".join(chunks)
-        except httpx.TimeoutException:
-            raise errors.GatewayTimeout("image download timed out") from None
-        except httpx.TransportError as exc:
-            raise errors.Unavailable(f"image download failed: {type(exc).__name__}") from None
+        """An image URL the gateway gave (dall-e, Midjourney), fetched now under the download policy."""
+        return await self._downloads.fetch_image(url, max_bytes=max_bytes)
 
     # --- Midjourney -------------------------------------------------------------------
 
@@ -439,16 +413,3 @@ class GatewayClient:
     async def models(self) -> list[str]:
         response, _ = await self._typed(ModelsResponse, "GET", "/v1/models", CallKind.SMALL)
         return [m.id for m in response.data]
-
-
-# --- helpers ----------------------------------------------------------------------------
-
-
-def decode_data_url(url: str) -> bytes:
-    header, _, data = url.partition(",")
-    if ";base64" not in header:
-        raise errors.MalformedResponse("data URL is not base64")
-    try:
-        return base64.b64decode(data, validate=False)
-    except ValueError:
-        raise errors.MalformedResponse("data URL is not valid base64") from None

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from bot.gateway import errors
+from bot import errors
 
 log = logging.getLogger(__name__)
 

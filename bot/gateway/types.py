@@ -189,13 +189,6 @@ class MjTask(_Lenient):
     def is_final(self) -> bool:
         return self.status in MJ_FINAL
 
-    @property
-    def percent(self) -> int:
-        try:
-            return int(float(self.progress.rstrip("%") or 0))
-        except ValueError:
-            return 0
-
 
 # --- embeddings / models --------------------------------------------------------------
 

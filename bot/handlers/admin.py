@@ -4,7 +4,8 @@
     /admin deny [<chat>]       turn the bot off in a chat        (bot admins)
     /admin budget [<chat>]     the limits in force and what is used
     /admin budget [<chat>] <chat|user> <day|month> <cost|tokens|images|mj> <amount|off|default>
-                               (bot admins; a group's own admins for their group)
+                               bot admins: any limit anywhere; a chat's own admins (and each
+                               person in a private chat): only *tighter* than the operator's
     /admin usage [<chat>] [today|week|month|all]
                                every chat's totals, or one chat's (bot admins, private chat)
 
@@ -14,19 +15,25 @@ this platform; without one, the chat the command is sent in.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from bot import commands as c
-from bot.budgets import when
-from bot.handlers.errors import UserError
-from bot.handlers.usage import parse_period
-from bot.limits import OFF, LimitSyntaxError, Scope, parse_limit
-from bot.reports import chats_report, period_range, period_title, usage_report
-from bot.rich import Line, Rich, Span, bold, code, send_rich
-from bot.services import Context
+from bot.admission.access import Access
+from bot.admission.permissions import Permissions, Role
+from bot.errors import Refused, UserError
+from bot.rich import Line, Rich, Span, bold, code
+from bot.usage.budgets import Budgets, when
+from bot.usage.limits import Metric, Scope
+from bot.usage.pricing import PriceTable
+from bot.usage.reports import chats_report, period_range, period_title, usage_report
+from bot.usecases.context import Request
+from storage import Database
 
 BOT_ADMINS_ONLY = "This command is for the bot's admins (ADMIN_USER_IDS)."
+TIGHTEN_ONLY = (
+    "⛔ Only the bot's admins can raise or lift this limit: {ceiling}. This chat's admins may set it lower."
+)
 
 HELP = Rich.of(
     bold("Admin commands"),
@@ -41,78 +48,74 @@ HELP = Rich.of(
 )
 
 
-def _chat_ref(word: str, ctx: Context) -> str | None:
-    """A chat key from what the admin typed; None if the word is not a chat reference."""
-    if ":" in word:
-        return word
-    if word.lstrip("-").isdigit():
-        return f"{ctx.msg.address.platform}:{word}"
-    return None
+def _who(req: Request) -> str:
+    return f"{req.msg.address.platform}:{req.msg.user.id}"
 
 
-async def handle_admin(cmd: c.Admin, ctx: Context) -> None:
-    words = cmd.args.split()
-    sub = words[0].lower() if words else "help"
-    if sub in ("allow", "deny"):
-        await _access(ctx, words[1:], allowed=sub == "allow")
-    elif sub == "budget":
-        await _budget(ctx, words[1:])
-    elif sub == "usage":
-        await _usage(ctx, words[1:])
+async def handle_admin_help(req: Request) -> None:
+    await req.out.send_rich(HELP)
+
+
+async def handle_access(cmd: c.AdminAccess, req: Request, access: Access, permissions: Permissions) -> None:
+    if not permissions.is_bot_admin(req.msg):
+        raise Refused(BOT_ADMINS_ONLY)
+    target = cmd.chat or req.msg.address.key
+    await access.set_rule(target, cmd.allowed, _who(req))
+    verb = "may now use the bot" if cmd.allowed else "is now refused (told once)"
+    await req.out.send_rich(Rich.of(("✅ Chat ", code(target), f" {verb}.")))
+
+
+async def handle_budget(
+    cmd: c.AdminBudget, req: Request, budgets: Budgets, permissions: Permissions, prices: PriceTable
+) -> None:
+    target = cmd.chat or req.msg.address.key
+    role = await permissions.role(req.msg, req.out)
+    if target != req.msg.address.key and role < Role.BOT_ADMIN:
+        raise Refused(BOT_ADMINS_ONLY)
+    if role < Role.CHAT_ADMIN:
+        raise Refused("Only this chat's admins can see or change its budgets.")
+    if cmd.change is not None:
+        await _change(cmd.change, target, req, role, budgets=budgets, prices=prices)
+    await _show(req, budgets, target)
+
+
+async def _change(
+    change: c.BudgetChange,
+    target: str,
+    req: Request,
+    role: Role,
+    *,
+    budgets: Budgets,
+    prices: PriceTable,
+) -> None:
+    key = change.key
+    if key.metric is Metric.COST and change.amount is not None and change.amount % prices.minor_unit:
+        raise UserError(
+            f"{change.amount} is finer than the currency allows ({prices.money(prices.minor_unit)}): "
+            f"write a multiple of {prices.minor_unit}."
+        )
+    if role < Role.BOT_ADMIN:
+        # A chat's own admins may only tighten what the operator (or a bot admin) allows.
+        ceiling = await budgets.ceiling(target, key)
+        result = ceiling.default if change.reset else change.amount
+        if not _within(result, ceiling.value):
+            shown = "no limit" if ceiling.value is None else budgets.amount(key.metric, ceiling.value)
+            raise Refused(TIGHTEN_ONLY.format(ceiling=f"{key} = {shown}"))
+    if change.reset:
+        await budgets.clear_limit(target, key, by_bot_admin=role is Role.BOT_ADMIN)
     else:
-        await send_rich(ctx.out, HELP)
+        await budgets.set_limit(target, key, change.amount, _who(req), as_ceiling=role is Role.BOT_ADMIN)
 
 
-def _require_bot_admin(ctx: Context) -> None:
-    if not ctx.services.access.is_bot_admin(ctx.msg):
-        raise UserError(BOT_ADMINS_ONLY)
+def _within(value: Decimal | None, ceiling: Decimal | None) -> bool:
+    """None is "no limit": above every number."""
+    if ceiling is None:
+        return True
+    return value is not None and value <= ceiling
 
 
-async def _access(ctx: Context, args: list[str], *, allowed: bool) -> None:
-    _require_bot_admin(ctx)
-    target = _chat_ref(args[0], ctx) if args else ctx.msg.address.key
-    if target is None:
-        raise UserError(f"{args[0]!r} is not a chat. Write its key, e.g. tg:-100123.")
-    by = f"{ctx.msg.address.platform}:{ctx.msg.user.id}"
-    await ctx.services.access.set_rule(target, allowed, by)
-    verb = "may now use the bot" if allowed else "is now refused (told once)"
-    await send_rich(ctx.out, Rich.of(("✅ Chat ", code(target), f" {verb}.")))
-
-
-async def _budget(ctx: Context, args: list[str]) -> None:
-    s = ctx.services
-    target = ctx.msg.address.key
-    if args and (ref := _chat_ref(args[0], ctx)) is not None:
-        target, args = ref, args[1:]
-    if target != ctx.msg.address.key:
-        _require_bot_admin(ctx)
-    elif not await s.access.can_manage(ctx.msg, ctx.out):
-        raise UserError("Only this chat's admins can see or change its budgets.")
-    if args:
-        await _set_budget(ctx, target, args)
-    await _show_budgets(ctx, target)
-
-
-async def _set_budget(ctx: Context, target: str, args: list[str]) -> None:
-    budgets = ctx.services.budgets
-    text = " ".join(args)
-    # "default" (also "chat.day.mj=default") drops the chat's own limit.
-    reset = re.search(r"(?:^|[\s=])default$", text, re.IGNORECASE) is not None
-    if reset:
-        text = text[: -len("default")] + OFF
-    try:
-        key, value = parse_limit(text)
-    except LimitSyntaxError as exc:
-        raise UserError(f"{exc}. Example: /admin budget user day images 10") from None
-    if reset:
-        await budgets.clear_limit(target, key)
-    else:
-        await budgets.set_limit(target, key, value, f"{ctx.msg.address.platform}:{ctx.msg.user.id}")
-
-
-async def _show_budgets(ctx: Context, target: str) -> None:
-    budgets = ctx.services.budgets
-    states = await budgets.status(target, ctx.msg.user.id)
+async def _show(req: Request, budgets: Budgets, target: str) -> None:
+    states = await budgets.status(target, req.msg.user.id)
     lines: list[Line] = [(bold("💰 Budgets in "), code(target))]
     if not states:
         lines.append((Span("No limits. Set one: "), code("/admin budget chat day cost 5")))
@@ -130,27 +133,27 @@ async def _show_budgets(ctx: Context, target: str) -> None:
                 Span(f": {used} of {limit} used{whose}; resets {when(state.resets, now)} · {origin}"),
             )
         )
-    await send_rich(ctx.out, Rich(tuple(lines)))
+    await req.out.send_rich(Rich(tuple(lines)))
 
 
-async def _usage(ctx: Context, args: list[str]) -> None:
-    _require_bot_admin(ctx)
-    if not ctx.msg.is_private:
+async def handle_admin_usage(
+    cmd: c.AdminUsage, req: Request, db: Database, prices: PriceTable, permissions: Permissions
+) -> None:
+    if not permissions.is_bot_admin(req.msg):
+        raise Refused(BOT_ADMINS_ONLY)
+    if not req.msg.is_private:
         raise UserError("/admin usage shows every chat: ask me in a private chat.")
-    s = ctx.services
-    target = _chat_ref(args[0], ctx) if args else None
-    if target is not None:
-        args = args[1:]
-    period = parse_period(args[0].lower() if args else None)
     now = datetime.now(UTC)
-    since, until = period_range(period, now)
-    async with s.db.unit_of_work() as uow:
-        if target is None:
+    since, until = period_range(cmd.period, now)
+    async with db.unit_of_work() as uow:
+        if cmd.chat is None:
             overall, chats = await uow.usage.by_chat(since, until, top_n=15)
         else:
-            report = await uow.usage.report(target, since, until, top_n=10)
-    if target is None:
-        doc = chats_report(f"🌐 All chats — {period_title(period, now)}", overall, chats, s.prices)
+            report = await uow.usage.report(cmd.chat, since, until, top_n=10)
+    if cmd.chat is None:
+        doc = chats_report(f"🌐 All chats — {period_title(cmd.period, now)}", overall, chats, prices)
     else:
-        doc = usage_report(f"📊 {target} — {period_title(period, now)}", report, s.prices, with_users=True)
-    await send_rich(ctx.out, doc)
+        doc = usage_report(
+            f"📊 {cmd.chat} — {period_title(cmd.period, now)}", report, prices, with_users=True
+        )
+    await req.out.send_rich(doc)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot import commands as c
-from bot.router import COMMANDS
-from bot.services import Context
+from bot.router import menu
+from bot.usecases.context import Request
 
 INTRO = (
     "Hi! I'm connected to the wenwen AI gateway.\n"
@@ -24,13 +24,13 @@ PLATFORM_GROUP_NOTES = {
 }
 
 
-async def handle_help(_: c.Help, ctx: Context) -> None:
-    lines = [f"/{spec.name} — {spec.description}" for spec in COMMANDS if spec.in_menu]
+async def handle_help(req: Request) -> None:
+    lines = [f"/{spec.name} — {spec.description}" for spec in menu()]
     text = INTRO + "\nCommands:\n" + "\n".join(lines)
-    if not ctx.msg.is_private:
-        text += "\n" + GROUP_NOTE + PLATFORM_GROUP_NOTES.get(ctx.msg.address.platform, "")
-    await ctx.out.send_text(text)
+    if not req.msg.is_private:
+        text += "\n" + GROUP_NOTE + PLATFORM_GROUP_NOTES.get(req.msg.address.platform, "")
+    await req.out.send_text(text)
 
 
-async def handle_hint(cmd: c.Hint, ctx: Context) -> None:
-    await ctx.out.send_text(cmd.text)
+async def handle_hint(cmd: c.Hint, req: Request) -> None:
+    await req.out.send_text(cmd.text)

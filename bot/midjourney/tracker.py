@@ -11,56 +11,17 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from bot.config import Settings
+from bot.errors import GatewayError
 from bot.gateway.client import GatewayClient
-from bot.gateway.errors import GatewayError
 from bot.gateway.types import MjTask
-from bot.model import Button, ChatAddress, Messenger, Outbox, OutImage, SentMessage
-from bot.router import button_payload, seed_payload
+from bot.midjourney.view import button_rows, done_text, status_text
+from bot.model import ChatAddress, Messenger, Outbox, OutImage, SentMessage
 from storage import Database, MjButton, MjTaskRecord
 
 log = logging.getLogger(__name__)
-
-MJ_IMAGE_LIMIT = 4 * 1024 * 1024  # per reference image, as the gateway's docs recommend
-# Buttons that need a follow-up dialog (modal) or do nothing useful through the API.
-_UNSUPPORTED_PREFIXES = ("MJ::CustomZoom", "MJ::Inpaint", "MJ::BOOKMARK", "MJ::Job::PicReader")
-_BUTTONS_PER_ROW = 5
-
-
-def _headline(action: str, prompt: str) -> str:
-    short = prompt if len(prompt) <= 120 else prompt[:119] + "…"
-    return f"🎨 Midjourney {action.lower()}: {short}"
-
-
-def status_text(action: str, prompt: str, status: str, progress: str) -> str:
-    label = {
-        "": "queued",
-        "NOT_START": "queued",
-        "SUBMITTED": "submitted",
-        "MODAL": "waiting",
-        "IN_PROGRESS": progress or "started",
-    }.get(status, status.lower())
-    return f"{_headline(action, prompt)}\n⏳ {label}"
-
-
-def done_text(action: str, prompt: str) -> str:
-    return f"{_headline(action, prompt)}\n✅ done"
-
-
-def button_rows(task_id: str, buttons: Sequence[MjButton]) -> list[list[Button]]:
-    """The gateway's buttons in its order, five per row; index = position in the task."""
-    usable = [
-        Button(b.label or b.emoji or "•", button_payload(task_id, index))
-        for index, b in enumerate(buttons)
-        if not b.custom_id.startswith(_UNSUPPORTED_PREFIXES)
-    ]
-    rows = [usable[i : i + _BUTTONS_PER_ROW] for i in range(0, len(usable), _BUTTONS_PER_ROW)]
-    # Not a Midjourney button: the bot asks /mj/task/{id}/image-seed when it is pressed.
-    rows.append([Button("🌱 Seed", seed_payload(task_id))])
-    return rows
 
 
 class MjTracker:

@@ -1,15 +1,16 @@
 """Budgets: refuse a request that would exceed a limit, before any gateway call.
 
 Reserve, then settle. Before the gateway call a request stores a reservation of what
-it is expected to use (`Estimate`); admissions of one chat are serialized (an asyncio
-lock in the process, the reservation INSERT / an advisory lock in the database), and
-each admission counts recorded usage plus every live reservation. When the ledger
-records the real usage it subtracts it from the reservation in the same transaction
-(`settle`), and the rest is released when the request ends. So concurrent requests
-see each other. Amounts known in advance (images, Midjourney tasks, their cost) must
-fit: those limits are never exceeded. Token counts are only estimated, so near a
-token or chat-cost limit one request at a time may go and cross it (`LimitState.admits`):
-such a limit is overshot by at most one request.
+it may use at most (`Estimate`) and gets it back as a `Hold`; admissions of one chat are
+serialized (an asyncio lock in the process, the reservation INSERT / an advisory lock in
+the database), and each admission counts recorded usage plus every live reservation.
+The code that records a usage event settles it against the request's hold in the same
+transaction (`settle`), and the rest is released when the request ends. Estimates are
+upper bounds (chat requests carry an output cap equal to what they reserved), so
+simultaneous requests cannot push a limit past it.
+
+A chat turn whose real size is known only once its messages are built grows or shrinks
+its hold with `resize`, which checks the limits again when it grows.
 
 A reservation left behind by a crash stops counting after BUDGET_RESERVATION_TTL.
 """
@@ -21,44 +22,69 @@ import logging
 import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from bot.handlers.errors import UserError
-from bot.limits import LimitKey, Metric, Period, Scope, period_end, period_start
-from bot.pricing import PriceTable
+from bot.errors import BudgetExceeded
+from bot.usage.limits import LimitKey, Metric, Period, Scope, period_end, period_start
+from bot.usage.pricing import PriceTable
 from storage import BudgetLimit, Database, Reservation, Reserved, UnitOfWork, UsageEvent, UsageTotals
 from storage.clock import utc_now
 
 log = logging.getLogger(__name__)
 
-# The reservation of the request running in this task, settled by the ledger.
-_HELD: ContextVar[int | None] = ContextVar("budget_reservation", default=None)
-
 
 @dataclass(frozen=True)
 class Estimate:
-    """What a request is expected to use.
-
-    Images and Midjourney tasks are known before the call; tokens never are, and the
-    cost is known only when it does not depend on tokens (`exact_cost`).
-    """
+    """The most a request may use (exact for images and Midjourney tasks, an upper bound for tokens)."""
 
     cost: Decimal = Decimal(0)
     tokens: int = 0
     images: int = 0
     mj_tasks: int = 0
-    exact_cost: bool = True
 
     def amount(self, metric: Metric) -> Decimal:
         if metric is Metric.COST:
             return self.cost
         return Decimal({Metric.TOKENS: self.tokens, Metric.IMAGES: self.images}.get(metric, self.mj_tasks))
 
-    def exact(self, metric: Metric) -> bool:
-        return metric is not Metric.TOKENS and (metric is not Metric.COST or self.exact_cost)
+    def __add__(self, other: Estimate) -> Estimate:
+        return Estimate(
+            cost=self.cost + other.cost,
+            tokens=self.tokens + other.tokens,
+            images=self.images + other.images,
+            mj_tasks=self.mj_tasks + other.mj_tasks,
+        )
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A request's reservation, made by admission and settled where its usage is recorded.
+
+    `reservation` is None when no limit covered the request (nothing was reserved).
+    """
+
+    chat_key: str
+    user_id: str
+    reservation: int | None
+    estimate: Estimate = Estimate()
+
+
+NO_HOLD = Hold("", "", None)
+
+
+@dataclass(frozen=True)
+class Ceiling:
+    """The most a chat's own admins may allow (None: no limit), and the operator's default."""
+
+    value: Decimal | None
+    default: Decimal | None
+    capped: bool
+
+
+def _parts(key: LimitKey) -> tuple[str, str, str]:
+    return key.scope.value, key.period.value, key.metric.value
 
 
 def _spent(metric: Metric, spent: UsageTotals) -> Decimal:
@@ -79,10 +105,6 @@ def _held(metric: Metric, held: Reserved) -> Decimal:
     }[metric]
 
 
-class BudgetExceeded(UserError):
-    """The reply names the limit, what is left, and when it resets."""
-
-
 @dataclass(frozen=True)
 class LimitState:
     key: LimitKey
@@ -101,25 +123,15 @@ class LimitState:
         return max(self.limit - self.used, Decimal(0))
 
     def admits(self, estimate: Estimate) -> bool:
-        """Does a request expected to use `estimate` fit under this limit?
-
-        An exact amount must fit. An estimate (tokens; the cost of a chat) is an upper
-        bound that is often far too high, so while something is left and no other
-        request holds this limit, one request may go and cross it: a limit is overshot
-        by at most one request, never by several at once.
-        """
-        need = estimate.amount(self.key.metric)
-        if self.used + need <= self.limit:
-            return True
-        return not estimate.exact(self.key.metric) and self.used < self.limit and self.held == 0
+        """Does a request that uses at most `estimate` fit under this limit?"""
+        return self.used + estimate.amount(self.key.metric) <= self.limit
 
 
-async def settle(uow: UnitOfWork, event: UsageEvent) -> None:
-    """Called by the ledger with each recorded event: it replaces part of the reservation."""
-    reservation = _HELD.get()
-    if reservation is not None:
+async def settle(uow: UnitOfWork, hold: Hold, event: UsageEvent) -> None:
+    """Recorded usage replaces part of the request's reservation, in the recording transaction."""
+    if hold.reservation is not None:
         await uow.budgets.consume(
-            reservation,
+            hold.reservation,
             cost=event.cost,
             tokens=event.total_tokens,
             images=event.images,
@@ -145,16 +157,41 @@ class Budgets:
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     @asynccontextmanager
-    async def hold(self, chat_key: str, user_id: str, estimate: Estimate) -> AsyncIterator[None]:
+    async def hold(self, chat_key: str, user_id: str, estimate: Estimate) -> AsyncIterator[Hold]:
         """Admit the request (or raise BudgetExceeded) and keep its reservation while it runs."""
         reservation = await self._admit(chat_key, user_id, estimate)
-        token = _HELD.set(reservation)
         try:
-            yield
+            yield Hold(chat_key, user_id, reservation, estimate)
         finally:
-            _HELD.reset(token)
             if reservation is not None:
                 await self._release(reservation)
+
+    async def resize(self, hold: Hold, estimate: Estimate) -> Hold:
+        """Make `hold` reserve `estimate` (still unsettled) instead; growing is checked like admission.
+
+        A hold that reserved nothing stays so: no limit covered that kind of usage.
+        """
+        if hold.reservation is None:
+            return Hold(hold.chat_key, hold.user_id, None, estimate)
+        async with self._locks.setdefault(hold.chat_key, asyncio.Lock()), self._db.unit_of_work() as uow:
+            now = self._clock()
+            await uow.budgets.lock_chat(hold.chat_key)
+            limits = self._relevant(await self.limits(uow, hold.chat_key), estimate)
+            states = await self._states(
+                uow, hold.chat_key, hold.user_id, limits, now, excluding=hold.reservation
+            )
+            over = [state for state in states if not state.admits(estimate)]
+            if over:
+                raise BudgetExceeded(self._refusal(self._worst(over), estimate, now))
+            await uow.budgets.resize(
+                hold.reservation,
+                cost=estimate.cost,
+                tokens=estimate.tokens,
+                images=estimate.images,
+                mj_tasks=estimate.mj_tasks,
+            )
+            await uow.commit()
+        return Hold(hold.chat_key, hold.user_id, hold.reservation, estimate)
 
     async def limits(self, uow: UnitOfWork, chat_key: str) -> dict[LimitKey, tuple[Decimal, bool]]:
         """The limits in force in a chat: value, and whether the chat set it itself."""
@@ -173,20 +210,37 @@ class Budgets:
             limits = await self.limits(uow, chat_key)
             return await self._states(uow, chat_key, user_id, limits, now, excluding=None)
 
-    async def set_limit(self, chat_key: str, key: LimitKey, value: Decimal | None, set_by: str) -> None:
+    async def ceiling(self, chat_key: str, key: LimitKey) -> Ceiling:
+        """How high the chat's own admins may set `key`: a bot admin's value, else the default."""
+        default = self._defaults.get(key)
+        async with self._db.unit_of_work() as uow:
+            rows = await uow.budgets.limits(chat_key)
+        own = next((r for r in rows if (r.scope, r.period, r.metric) == _parts(key)), None)
+        if own is not None and own.capped:
+            return Ceiling(own.ceiling, default, capped=True)
+        return Ceiling(default, default, capped=False)
+
+    async def set_limit(
+        self, chat_key: str, key: LimitKey, value: Decimal | None, set_by: str, *, as_ceiling: bool
+    ) -> None:
+        """`as_ceiling`: a bot admin's limit, which the chat's own admins may only go below."""
+        scope, period, metric = _parts(key)
         async with self._db.unit_of_work() as uow:
             await uow.budgets.set_limit(
-                BudgetLimit(chat_key, key.scope.value, key.period.value, key.metric.value, value, set_by)
+                BudgetLimit(chat_key, scope, period, metric, value, set_by, capped=as_ceiling, ceiling=value)
             )
             await uow.commit()
 
-    async def clear_limit(self, chat_key: str, key: LimitKey) -> bool:
+    async def clear_limit(self, chat_key: str, key: LimitKey, *, by_bot_admin: bool) -> None:
+        """Back to the default; for the chat's own admins, back to a bot admin's ceiling if any."""
+        if not by_bot_admin:
+            ceiling = await self.ceiling(chat_key, key)
+            if ceiling.capped:
+                await self.set_limit(chat_key, key, ceiling.value, "ceiling", as_ceiling=False)
+                return
         async with self._db.unit_of_work() as uow:
-            cleared = await uow.budgets.clear_limit(
-                chat_key, key.scope.value, key.period.value, key.metric.value
-            )
+            await uow.budgets.clear_limit(chat_key, *_parts(key))
             await uow.commit()
-        return cleared
 
     # --- admission ------------------------------------------------------------------
 
@@ -195,10 +249,7 @@ class Budgets:
             limits = self._relevant(await self.limits(uow, chat_key), estimate)
         if not limits:
             return None  # nothing to hold: no limit covers what this request uses
-        lock = self._locks.get(chat_key)
-        if lock is None:
-            lock = self._locks[chat_key] = asyncio.Lock()
-        async with lock, self._db.unit_of_work() as uow:
+        async with self._locks.setdefault(chat_key, asyncio.Lock()), self._db.unit_of_work() as uow:
             now = self._clock()
             await uow.budgets.lock_chat(chat_key)
             # The INSERT comes first: on SQLite it takes the write lock, so another process
@@ -218,8 +269,7 @@ class Budgets:
             over = [state for state in states if not state.admits(estimate)]
             if over:
                 await uow.rollback()
-                # The limit that stays closed longest is the one worth naming.
-                worst = max(over, key=lambda s: (s.resets, s.key.scope is Scope.CHAT))
+                worst = self._worst(over)
                 log.info("budget %s reached in %s by %s", worst.key, chat_key, user_id)
                 raise BudgetExceeded(self._refusal(worst, estimate, now))
             await uow.commit()
@@ -234,6 +284,11 @@ class Budgets:
         except Exception:
             # Not fatal: an unreleased reservation expires on its own.
             log.warning("could not release budget reservation %s", reservation, exc_info=True)
+
+    @staticmethod
+    def _worst(over: list[LimitState]) -> LimitState:
+        # The limit that stays closed longest is the one worth naming.
+        return max(over, key=lambda s: (s.resets, s.key.scope is Scope.CHAT))
 
     @staticmethod
     def _relevant(
@@ -305,7 +360,8 @@ class Budgets:
             head = f"⛔ {self.describe(state.key)} is set to {limit}."
         elif state.spent >= state.limit:
             head = f"⛔ {self.describe(state.key)} is used up ({limit})."
-        elif state.left <= 0:
+        elif state.left <= 0 or state.spent + estimate.amount(metric) <= state.limit:
+            # It would fit but for requests still running: what they do not use comes back.
             spent = self.amount(metric, state.spent, unit=False)
             head = (
                 f"⛔ {self.describe(state.key)} is nearly used up: {spent} of {limit} used, and "

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from PIL import Image, ImageDraw, ImageFont
 
-from bot.pricing import PriceTable
+from bot.usage.pricing import PriceTable
 from storage import UsageTotals
 
 WIDTH, HEIGHT = 1200, 1000

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import AsyncIterator
 
 from storage import UsageEvent
@@ -28,12 +29,18 @@ COLUMNS = (
     "task_id",
 )
 # Spreadsheet apps run cells starting with these as formulas; user names are user input.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = ("=", "+", "-", "@", "|", "%")
 
 
 def _cell(value: object) -> str:
+    """The value as text, with a leading quote when a spreadsheet would read it as a formula.
+
+    Spreadsheets skip leading white space and fold full-width forms ("＝" is "="), so the
+    test looks at the NFKC form without leading white space (tabs and newlines included).
+    """
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    folded = unicodedata.normalize("NFKC", text).lstrip()
+    return "'" + text if folded.startswith(_FORMULA_START) or text[:1] in ("\t", "\r", "\n") else text
 
 
 async def usage_csv(events: AsyncIterator[UsageEvent]) -> tuple[bytes, int]:

@@ -1,15 +1,18 @@
-"""Turning gateway answers into usage events (one per successful billable call)."""
+"""Turning gateway answers into priced usage events (one per successful billable call).
+
+The ledger only prices and stores; `bot.usage.recorder` is where an event is recorded
+together with settling the request's budget hold.
+"""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import replace
 
-from bot import budgets
 from bot.gateway.types import ImageResult
 from bot.model import ChatAddress, User
-from bot.pricing import PriceTable, load_prices
-from storage import Database, UnitOfWork, UsageEvent
+from bot.usage.pricing import PriceTable, load_prices
+from storage import UnitOfWork, UsageEvent
 
 log = logging.getLogger(__name__)
 
@@ -73,19 +76,13 @@ class Ledger:
             images=len(result.images),
         )
 
-    async def record(self, db: Database, event: UsageEvent) -> None:
-        """`add` in a unit of work of its own, for a call with no other bookkeeping."""
-        async with db.unit_of_work() as uow:
-            await self.add(uow, event)
-            await uow.commit()
-
-    async def add(self, uow: UnitOfWork, event: UsageEvent) -> None:
-        """Price and record the event; a reservation held by this request is settled with it."""
+    async def add(self, uow: UnitOfWork, event: UsageEvent) -> UsageEvent | None:
+        """Price and store the event; None when this request key was recorded before."""
         event = self.priced(event)
         if not await uow.usage.add(event):
             log.info("usage for %s already recorded; not counted twice", event.request_key)
-            return
-        await budgets.settle(uow, event)
+            return None
+        return event
 
     def priced(self, event: UsageEvent) -> UsageEvent:
         """The event with its cost at today's prices; unchanged if it has a currency already.

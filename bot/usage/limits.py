@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
+from bot.errors import LimitSyntaxError
+
 
 class Scope(StrEnum):
     CHAT = "chat"
@@ -44,11 +46,13 @@ _METRICS = {
     "midjourney": Metric.MJ_TASKS,
 }
 OFF = "off"
-_ONE = re.compile(r"(chat|user)[\s.]+(\w+)[\s.]+(\w+)\s*(?:=\s*|\s+)(\S+)", re.IGNORECASE)
-
-
-class LimitSyntaxError(ValueError):
-    """The text is not `<chat|user>.<day|month>.<cost|tokens|images|mj>=<number|off>`."""
+_KEY = re.compile(r"(chat|user)[\s.]+(\w+)[\s.]+(\w+)", re.IGNORECASE)
+_ONE = re.compile(r"(.+?)\s*(?:=\s*|\s+)(\S+)")
+# Far above any real budget, far below anything that overflows a float or a NUMERIC(18, 8).
+MAX_COUNT = Decimal(10) ** 12
+MAX_COST = Decimal(10) ** 9
+# The storage keeps 8 decimals; a finer cost limit would be stored as 0.
+COST_STEP = Decimal("0.00000001")
 
 
 @dataclass(frozen=True, order=True)
@@ -61,30 +65,56 @@ class LimitKey:
         return f"{self.scope}.{self.period}.{self.metric}"
 
 
-def parse_limit(text: str) -> tuple[LimitKey, Decimal | None]:
-    """One limit; the value None means "no limit" (written `off`)."""
-    match = _ONE.fullmatch(text.strip())
+def parse_key(text: str) -> LimitKey:
+    """`chat.day.cost`, `user month images`, …"""
+    match = _KEY.fullmatch(text.strip())
     if match is None:
-        raise LimitSyntaxError(
-            f"{text.strip()!r}: write <chat|user>.<day|month>.<cost|tokens|images|mj>=<number|off>"
-        )
-    scope, period, metric, value = match.groups()
+        raise LimitSyntaxError(f"{text.strip()!r}: write <chat|user>.<day|month>.<cost|tokens|images|mj>")
+    scope, period, metric = match.groups()
     if period.lower() not in _PERIODS:
         raise LimitSyntaxError(f"unknown period {period!r}: use day or month")
     if metric.lower() not in _METRICS:
         raise LimitSyntaxError(f"unknown limit {metric!r}: use cost, tokens, images or mj")
-    key = LimitKey(Scope(scope.lower()), _PERIODS[period.lower()], _METRICS[metric.lower()])
+    return LimitKey(Scope(scope.lower()), _PERIODS[period.lower()], _METRICS[metric.lower()])
+
+
+def parse_amount(key: LimitKey, value: str, *, cost_step: Decimal = COST_STEP) -> Decimal | None:
+    """A limit's value: None for `off`; otherwise a finite number in a sane range.
+
+    `cost_step` is the smallest amount of money a limit may name (a currency's minor unit):
+    a positive cost below it would round to 0 and shut the chat.
+    """
     if value.lower() == OFF:
-        return key, None
+        return None
     try:
         amount = Decimal(value)
     except InvalidOperation:
         raise LimitSyntaxError(f"{value!r} is not a number (or off)") from None
     if not amount.is_finite() or amount < 0:
         raise LimitSyntaxError(f"{value!r} must be zero or more")
-    if key.metric is not Metric.COST and amount != amount.to_integral_value():
-        raise LimitSyntaxError(f"{key.metric} limits are whole numbers")
-    return key, amount
+    ceiling = MAX_COST if key.metric is Metric.COST else MAX_COUNT
+    if amount > ceiling:
+        raise LimitSyntaxError(f"{value!r} is too large (at most {ceiling:,})")
+    if key.metric is not Metric.COST:
+        if amount != amount.to_integral_value():
+            raise LimitSyntaxError(f"{key.metric} limits are whole numbers")
+        return amount.quantize(Decimal(1))
+    if 0 < amount < cost_step:
+        raise LimitSyntaxError(f"{value!r} is less than the smallest amount of money ({cost_step})")
+    if amount != amount.quantize(cost_step):
+        raise LimitSyntaxError(f"{value!r} has more decimals than the currency ({cost_step})")
+    return amount
+
+
+def parse_limit(text: str, *, cost_step: Decimal = COST_STEP) -> tuple[LimitKey, Decimal | None]:
+    """One limit; the value None means "no limit" (written `off`)."""
+    match = _ONE.fullmatch(text.strip())
+    if match is None:
+        raise LimitSyntaxError(
+            f"{text.strip()!r}: write <chat|user>.<day|month>.<cost|tokens|images|mj>=<number|off>"
+        )
+    key = parse_key(match.group(1))
+    return key, parse_amount(key, match.group(2), cost_step=cost_step)
 
 
 def parse_limits(text: str) -> dict[LimitKey, Decimal | None]:

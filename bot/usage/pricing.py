@@ -1,6 +1,6 @@
 """The price table: what a usage event costs, decided when the event is recorded.
 
-Shipped defaults live in `bot/prices.toml`; an operator's file (PRICES_FILE) is merged
+Shipped defaults live in `bot/usage/prices.toml`; an operator's file (PRICES_FILE) is merged
 over them key by key. Costs are stored with each event, so changing a price never
 rewrites history. A model the table does not know costs nothing and is reported as
 unpriced (its event is stored without a currency).
@@ -16,7 +16,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from bot.config import ConfigError
+from babel.numbers import get_currency_precision
+
+from bot.errors import ConfigError
 
 DEFAULT_QUALITY = "default"
 MJ_PREFIX = "midjourney-"
@@ -67,6 +69,11 @@ class PriceTable:
             return _stored(raw / self.token_unit)
         return None
 
+    @property
+    def minor_unit(self) -> Decimal:
+        """The currency's smallest amount (0.01 USD, 1 JPY): no money limit may be finer."""
+        return Decimal(10) ** -get_currency_precision(self.currency.upper())
+
     def money(self, amount: Decimal, decimals: int | None = None) -> str:
         """`$0.0421`, or `0.0421 CHF` for a currency without a symbol here."""
         shown = f"{amount:,.{self.decimals if decimals is None else decimals}f}"
@@ -96,7 +103,7 @@ def _stored(amount: Decimal) -> Decimal:
 
 def load_prices(override: Path | None = None) -> PriceTable:
     """The shipped table, with the operator's file (if any) merged over it."""
-    shipped = resources.files("bot").joinpath("prices.toml").read_text(encoding="utf-8")
+    shipped = resources.files("bot.usage").joinpath("prices.toml").read_text(encoding="utf-8")
     data = tomllib.loads(shipped, parse_float=Decimal)
     if override is not None:
         try:
@@ -107,7 +114,7 @@ def load_prices(override: Path | None = None) -> PriceTable:
     try:
         return parse_prices(data)
     except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
-        where = override or "bot/prices.toml"
+        where = override or "bot/usage/prices.toml"
         raise ConfigError(f"Invalid setting PRICES_FILE: {where}: {exc}") from None
 
 

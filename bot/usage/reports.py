@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
 
-from bot.pricing import PriceTable
+from bot.commands import UsagePeriod
 from bot.rich import Line, Rich, Span, bold, code, italic
+from bot.usage.pricing import PriceTable
 from storage import ChatUsage, UsageReport, UsageTotals, UserUsage
 
 # Rows per breakdown: keeps a report far below any platform's message limit.
@@ -24,13 +24,6 @@ KIND_NAMES = {
     "embedding": "embeddings",
     "classification": "caption checks",
 }
-
-
-class UsagePeriod(StrEnum):
-    TODAY = "today"
-    WEEK = "week"
-    MONTH = "month"
-    ALL = "all"
 
 
 def period_range(period: UsagePeriod, now: datetime) -> tuple[datetime | None, datetime | None]:

@@ -1,9 +1,9 @@
-"""A photo with a caption: edit it, answer a question about it, or blend (CAPTION_MODE).
+"""What a captioned photo asks for: an edit, a question about it, or a blend.
 
 With CAPTION_MODE=auto a cheap chat call with `response_format: json_schema` decides
-(wenwen-api.md §3.4) and cleans the caption into a prompt; `edit` and `ask` skip the call.
-The call is billed, so its usage is recorded like any other. An answer that is not the
-JSON asked for — or a failed call — falls back to an edit, the bot's historical default.
+(wenwen-api.md §3.4) and cleans the caption into a prompt. The call is billed, so its
+usage is recorded like any other. An answer that is not the JSON asked for — or a failed
+call — falls back to an edit, the bot's historical default.
 """
 
 from __future__ import annotations
@@ -13,15 +13,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from bot import commands as c
-from bot import llm
-from bot.config import CaptionMode
-from bot.gateway.errors import GatewayError
-from bot.guard import budget_for
-from bot.handlers.chat import handle_chat
-from bot.handlers.edit import handle_edit
-from bot.handlers.imagine import handle_blend
-from bot.services import Context
+from bot.admission.admission import Permit
+from bot.chat.llm import Llm
+from bot.errors import GatewayError
+from bot.usage.estimates import CLASSIFIER_MAX_TOKENS
+from bot.usage.recorder import Recorder
+from bot.usecases.context import Request
 
 log = logging.getLogger(__name__)
 
@@ -74,55 +71,43 @@ def parse_decision(content: str, caption: str) -> Decision | None:
     return Decision(intent, cleaned or caption)
 
 
-async def handle_photo_caption(cmd: c.PhotoCaption, ctx: Context) -> None:
-    mode = ctx.services.settings.caption_mode
-    if mode is CaptionMode.ASK:
-        decision = Decision("question", cmd.prompt)
-    elif mode is CaptionMode.EDIT:
-        decision = Decision("edit", cmd.prompt)
-    else:
-        decision = await classify(cmd, ctx)
-    log.info("caption in %s treated as %s", ctx.msg.address.key, decision.intent)
-    if decision.intent == "question":
-        # The original caption: the question is the user's, word for word.
-        await handle_chat(c.Chat(cmd.prompt, cmd.images, explicit=True), ctx)
-    elif decision.intent == "blend" and 2 <= len(cmd.images) <= 5:
-        blend = c.Blend(cmd.images)
-        # Admission reserved a question or an edit; a blend is a Midjourney task, with its own limits.
-        async with budget_for(blend, ctx):
-            await handle_blend(blend, ctx)
-    else:
-        await handle_edit(c.EditImages(decision.prompt, cmd.images), ctx)
+class Classifier:
+    """Decides what a captioned photo asks for, with one cheap structured-output call."""
 
+    def __init__(self, llm: Llm, recorder: Recorder, model: str) -> None:
+        self._llm = llm
+        self._recorder = recorder
+        self._model = model
 
-async def classify(cmd: c.PhotoCaption, ctx: Context) -> Decision:
-    s = ctx.services
-    model = s.settings.classifier_model
-    messages = [
-        {"role": "system", "content": INSTRUCTIONS.format(count=len(cmd.images))},
-        {"role": "user", "content": cmd.prompt},
-    ]
-    try:
-        result = await llm.complete(s, model, messages, response_format=SCHEMA)
-    except GatewayError as exc:
-        log.warning("caption classification failed (%s); treating it as an edit", exc.detail)
-        return Decision("edit", cmd.prompt)
-    await s.ledger.record(
-        s.db,
-        s.ledger.event(
-            ctx.msg.address,
-            ctx.msg.user,
-            "classification",
-            result.model or model,
-            request_key=result.request_id or None,
-            input_tokens=result.input_tokens,
-            output_tokens=result.output_tokens,
-        ),
-    )
-    decision = parse_decision(result.text, cmd.prompt)
-    if decision is None:
-        log.warning(
-            "caption classifier answered invalid JSON (%d chars); treating it as an edit", len(result.text)
+    async def classify(self, req: Request, permit: Permit, caption: str, images: int) -> Decision:
+        messages = [
+            {"role": "system", "content": INSTRUCTIONS.format(count=images)},
+            {"role": "user", "content": caption},
+        ]
+        try:
+            result = await self._llm.complete(
+                self._model, messages, response_format=SCHEMA, max_tokens=CLASSIFIER_MAX_TOKENS
+            )
+        except GatewayError as exc:
+            log.warning("caption classification failed (%s); treating it as an edit", exc.detail)
+            return Decision("edit", caption)
+        await self._recorder.record(
+            self._recorder.ledger.event(
+                req.msg.address,
+                req.msg.user,
+                "classification",
+                result.model or self._model,
+                request_key=result.request_id or None,
+                input_tokens=result.input_tokens,
+                output_tokens=result.output_tokens,
+            ),
+            permit.hold,
         )
-        return Decision("edit", cmd.prompt)
-    return decision
+        decision = parse_decision(result.text, caption)
+        if decision is None:
+            log.warning(
+                "caption classifier answered invalid JSON (%d chars); treating it as an edit",
+                len(result.text),
+            )
+            return Decision("edit", caption)
+        return decision

@@ -16,9 +16,10 @@ from typing import Any
 import httpx
 from PIL import Image
 
-from bot.app import build_services
+from bot.app import Services, build_services
 from bot.config import Settings
 from bot.core import Core
+from bot.gateway.downloads import Downloader, DownloadPolicy
 from bot.model import (
     Activity,
     ButtonRows,
@@ -29,7 +30,7 @@ from bot.model import (
     SentMessage,
     User,
 )
-from bot.services import Services
+from bot.rich import Rich
 from storage import Database
 
 CHAT = ChatAddress("tg", "42")
@@ -55,8 +56,13 @@ async def services(db: Database, routes: dict[str, Route], **values: Any) -> Asy
             raise AssertionError(f"unexpected gateway call {request.url.path}")
         return route(request)
 
+    chosen = settings(**values)
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
-        yield build_services(settings(**values), http, db)
+        downloader = Downloader(DownloadPolicy.for_gateway(chosen.wenwen_base_url), http)
+        try:
+            yield build_services(chosen, http, downloader, db)
+        finally:
+            await downloader.aclose()
 
 
 def sse(*chunks: dict[str, Any], headers: dict[str, str] | None = None) -> Route:
@@ -135,6 +141,9 @@ class RecordingOutbox:
     async def send_file(self, data: bytes, file_name: str, mime: str, *, caption: str = "") -> SentMessage:
         return SentMessage(file_name)
 
+    async def send_rich(self, doc: Rich) -> SentMessage:
+        return await self.send_text(doc.plain())
+
     @asynccontextmanager
     async def activity(self, kind: Activity) -> AsyncIterator[None]:
         yield
@@ -147,5 +156,5 @@ class RecordingOutbox:
 async def handle(services: Services, msg: Incoming) -> RecordingOutbox:
     """Run one message through the core, as an adapter would."""
     out = RecordingOutbox(msg.address)
-    await Core(services).handle(msg, out)
+    await Core(services.deps).handle(msg, out)
     return out

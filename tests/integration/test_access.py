@@ -1,14 +1,15 @@
-"""Who may use the bot: lists from settings, admins' decisions, one refusal per chat."""
+"""Who may use the bot (settings, admins' decisions, one refusal per chat) and who may manage it."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from pydantic import SecretStr
 
-from bot.access import Access, Refused
-from bot.config import Settings
+from bot.admission.access import Access
+from bot.admission.permissions import Permissions, Role
+from bot.config import GroupSettings, Settings
+from bot.errors import Refused, Silent
 from bot.model import ChatAddress, ChatKind, Incoming, User
 from storage import Database
 
@@ -18,7 +19,19 @@ OTHER = ChatAddress("tg", "-200", ChatKind.GROUP)
 
 def access(db: Database, **settings: Any) -> Access:
     values = {"wenwen_api_key": SecretStr("k"), **settings}
-    return Access(Settings(_env_file=None, **values), db)  # type: ignore[call-arg]
+    chosen = Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Access(
+        db,
+        permissions(**settings),
+        allowed_chats=frozenset(chosen.allowed_chat_ids),
+        allowed_users=frozenset(chosen.allowed_user_ids),
+    )
+
+
+def permissions(**settings: Any) -> Permissions:
+    values = {"wenwen_api_key": SecretStr("k"), **settings}
+    chosen = Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Permissions(frozenset(chosen.admin_user_ids), chosen.group_settings)
 
 
 def msg(address: ChatAddress = GROUP, user: str = "1", *, is_admin: bool = False) -> Incoming:
@@ -26,9 +39,14 @@ def msg(address: ChatAddress = GROUP, user: str = "1", *, is_admin: bool = False
 
 
 async def refusal(check: Access, message: Incoming) -> str | None:
-    with pytest.raises(Refused) as refused:
+    """The one-time notice; None when the chat was told before (and the refusal is silent)."""
+    try:
         await check.check(message)
-    return refused.value.notice
+    except Silent:
+        return None
+    except Refused as refused:
+        return refused.user_message
+    raise AssertionError("not refused")
 
 
 async def test_empty_lists_mean_open_to_everyone(db: Database) -> None:
@@ -81,8 +99,9 @@ async def test_bot_admins_are_never_refused(db: Database) -> None:
     check = access(db, allowed_chat_ids="tg:-100", admin_user_ids="tg:9")
     await check.set_rule(OTHER.key, False, "tg:9")
     await check.check(msg(OTHER, "9"))
-    assert check.is_bot_admin(msg(OTHER, "9"))
-    assert not check.is_bot_admin(msg(ChatAddress("dc", "1"), "9")), "tg:9 is not dc:9"
+    rights = permissions(admin_user_ids="tg:9")
+    assert rights.is_bot_admin(msg(OTHER, "9"))
+    assert not rights.is_bot_admin(msg(ChatAddress("dc", "1"), "9")), "tg:9 is not dc:9"
 
 
 class AdminsOutbox:
@@ -97,21 +116,31 @@ class AdminsOutbox:
         return user_id in self.admins
 
 
-async def test_who_may_manage_a_chat(db: Database) -> None:
-    check = access(db, admin_user_ids="9")
+async def test_roles() -> None:
+    rights = permissions(admin_user_ids="9")
     out: Any = AdminsOutbox({"5"})
-    assert await check.can_manage(msg(GROUP, "5"), out)
-    assert not await check.can_manage(msg(GROUP, "6"), out)
+    assert await rights.role(msg(GROUP, "5"), out) is Role.CHAT_ADMIN
+    assert await rights.role(msg(GROUP, "6"), out) is Role.MEMBER
     assert out.asked == ["5", "6"]
-    assert await check.can_manage(msg(GROUP, "9"), out), "bot admin"
-    assert await check.can_manage(msg(GROUP, "6", is_admin=True), out), "the platform said so"
-    assert await check.can_manage(msg(ChatAddress("tg", "6"), "6"), out), "own private chat"
+    assert await rights.role(msg(GROUP, "9"), out) is Role.BOT_ADMIN
+    assert await rights.role(msg(GROUP, "6", is_admin=True), out) is Role.CHAT_ADMIN, "the platform said so"
+    assert await rights.role(msg(ChatAddress("tg", "6"), "6"), out) is Role.CHAT_ADMIN, "own private chat"
     assert out.asked == ["5", "6"], "asked only when needed"
-    assert not await check.can_manage(msg(GROUP, "5"), object()), "no way to ask: no"  # type: ignore[arg-type]
+    assert await rights.role(msg(GROUP, "5"), object()) is Role.MEMBER, "no way to ask: member"  # type: ignore[arg-type]
+
+
+async def test_group_settings_are_the_admins_unless_the_operator_opens_them() -> None:
+    out: Any = AdminsOutbox({"5"})
+    admins_only = permissions()
+    assert await admins_only.may_change_settings(msg(GROUP, "5"), out)
+    assert not await admins_only.may_change_settings(msg(GROUP, "6"), out)
+    assert await admins_only.may_change_settings(msg(ChatAddress("tg", "6"), "6"), out), "own private chat"
+    everyone = permissions(group_settings=GroupSettings.EVERYONE.value)
+    assert await everyone.may_change_settings(msg(GROUP, "6"), out)
 
 
 async def test_the_terminal_is_the_operators_own(db: Database) -> None:
     check = access(db, allowed_chat_ids="tg:-100")
     console = msg(ChatAddress("console", "local"), "local")
     await check.check(console)
-    assert check.is_bot_admin(console)
+    assert permissions().is_bot_admin(console)

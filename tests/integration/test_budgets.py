@@ -9,11 +9,13 @@ from decimal import Decimal
 
 import pytest
 
-from bot.budgets import BudgetExceeded, Budgets, Estimate
-from bot.ledger import Ledger
-from bot.limits import parse_limit, parse_limits
+from bot.errors import BudgetExceeded
 from bot.model import ChatAddress, ChatKind, User
-from bot.pricing import load_prices
+from bot.usage.budgets import NO_HOLD, Budgets, Estimate, Hold
+from bot.usage.ledger import Ledger
+from bot.usage.limits import parse_limit, parse_limits
+from bot.usage.pricing import load_prices
+from bot.usage.recorder import Recorder
 from storage import Database, Reservation, Reserved
 
 PRICES = load_prices()
@@ -27,12 +29,14 @@ def budgets(db: Database, limits: str) -> Budgets:
     return Budgets(db, PRICES, parse_limits(limits), clock=lambda: NOW)
 
 
-async def record_image(db: Database, user: User = ANN, request_key: str | None = None) -> None:
-    ledger = Ledger(PRICES)
+async def record_image(
+    db: Database, user: User = ANN, request_key: str | None = None, hold: Hold = NO_HOLD
+) -> None:
+    recorder = Recorder(Ledger(PRICES), db)
     async with db.unit_of_work() as uow:
         await uow.chats.ensure(GROUP.key, "tg", GROUP.chat_id, "group", GROUP.title)
-        event = ledger.event(GROUP, user, "image_generation", "gpt-image-1", request_key=request_key)
-        await ledger.add(uow, replace(event, images=1, created_at=NOW))
+        event = recorder.ledger.event(GROUP, user, "image_generation", "gpt-image-1", request_key=request_key)
+        await recorder.add(uow, replace(event, images=1, created_at=NOW), hold)
         await uow.commit()
 
 
@@ -73,10 +77,10 @@ async def test_a_chat_limit_overrides_the_default_until_cleared(db: Database) ->
     with pytest.raises(BudgetExceeded):
         async with service.hold(GROUP.key, ANN.id, IMAGE):
             pass
-    await service.set_limit(GROUP.key, key, None, "tg:9")
+    await service.set_limit(GROUP.key, key, None, "tg:9", as_ceiling=True)
     async with service.hold(GROUP.key, ANN.id, IMAGE):
         pass
-    assert await service.clear_limit(GROUP.key, key)
+    await service.clear_limit(GROUP.key, key, by_bot_admin=True)
     with pytest.raises(BudgetExceeded):
         async with service.hold(GROUP.key, ANN.id, IMAGE):
             pass
@@ -97,13 +101,13 @@ async def test_concurrent_requests_cannot_overshoot(db: Database) -> None:
     async def request(n: int) -> None:
         nonlocal attempts
         try:
-            async with service.hold(GROUP.key, ANN.id, IMAGE):
+            async with service.hold(GROUP.key, ANN.id, IMAGE) as hold:
                 admitted.append(n)
                 attempts += 1
                 if attempts == 10:
                     everyone_tried.set()
                 await everyone_tried.wait()  # all in flight at once
-                await record_image(db)
+                await record_image(db, hold=hold)
         except BudgetExceeded:
             attempts += 1
             if attempts == 10:
@@ -118,11 +122,11 @@ async def test_concurrent_requests_cannot_overshoot(db: Database) -> None:
 
 async def test_recording_settles_the_reservation_in_the_same_transaction(db: Database) -> None:
     service = budgets(db, "chat.day.images=5")
-    async with service.hold(GROUP.key, ANN.id, Estimate(images=2, tokens=10)):
+    async with service.hold(GROUP.key, ANN.id, Estimate(images=2, tokens=10)) as hold:
         assert await reservations(db) == Reserved(Decimal(0), 10, 2, 0, 1)
-        await record_image(db, request_key="img-1")
+        await record_image(db, request_key="img-1", hold=hold)
         assert await reservations(db) == Reserved(Decimal(0), 10, 1, 0, 1), "one image settled"
-        await record_image(db, request_key="img-1")  # the same gateway answer again
+        await record_image(db, request_key="img-1", hold=hold)  # the same gateway answer again
         assert await reservations(db) == Reserved(Decimal(0), 10, 1, 0, 1), "not settled twice"
     assert await reservations(db) == Reserved()
     async with db.unit_of_work() as uow:
@@ -162,13 +166,13 @@ async def test_status_shows_each_limit_with_its_use(db: Database) -> None:
     assert not states["user.month.cost"].from_chat
 
 
-async def test_holds_nest_and_the_innermost_is_settled(db: Database) -> None:
+async def test_holds_nest_and_each_event_settles_the_hold_it_is_recorded_with(db: Database) -> None:
     """A chat turn (outer) whose tool draws a picture (inner), as chat tools do."""
     service = budgets(db, "chat.day.images=1, chat.day.tokens=10000")
     async with service.hold(GROUP.key, ANN.id, Estimate(tokens=500)):
-        async with service.hold(GROUP.key, ANN.id, IMAGE):
+        async with service.hold(GROUP.key, ANN.id, IMAGE) as inner:
             assert await reservations(db) == Reserved(Decimal("0.042"), 500, 1, 0, 2)
-            await record_image(db)
+            await record_image(db, hold=inner)
             assert (await reservations(db)).images == 0, "the picture settled the inner hold"
         with pytest.raises(BudgetExceeded, match="image budget"):
             async with service.hold(GROUP.key, ANN.id, IMAGE):
@@ -177,26 +181,45 @@ async def test_holds_nest_and_the_innermost_is_settled(db: Database) -> None:
     assert await reservations(db) == Reserved()
 
 
-async def record_chat(db: Database, tokens: int) -> None:
-    ledger = Ledger(PRICES)
+async def record_chat(db: Database, tokens: int, hold: Hold = NO_HOLD) -> None:
+    recorder = Recorder(Ledger(PRICES), db)
     async with db.unit_of_work() as uow:
         await uow.chats.ensure(GROUP.key, "tg", GROUP.chat_id, "group", GROUP.title)
-        event = ledger.event(GROUP, ANN, "chat", "gpt-4o-mini", request_key=None, input_tokens=tokens)
-        await ledger.add(uow, replace(event, created_at=NOW))
+        event = recorder.ledger.event(
+            GROUP, ANN, "chat", "gpt-4o-mini", request_key=None, input_tokens=tokens
+        )
+        await recorder.add(uow, replace(event, created_at=NOW), hold)
         await uow.commit()
 
 
-async def test_token_estimates_may_cross_a_limit_one_request_at_a_time(db: Database) -> None:
+async def test_a_token_limit_is_never_crossed_by_requests_in_flight(db: Database) -> None:
     service = budgets(db, "chat.day.tokens=5000")
-    chat = Estimate(tokens=4100, cost=Decimal("0.001"), exact_cost=False)  # a generous upper bound
+    chat = Estimate(tokens=3000, cost=Decimal("0.001"))  # an upper bound: output capped, input by bytes
     await record_chat(db, 1000)
-    async with service.hold(GROUP.key, ANN.id, chat):  # does not fit, but something is left
+    async with service.hold(GROUP.key, ANN.id, chat) as first:
         with pytest.raises(BudgetExceeded, match="1,000 of 5,000 tokens used, and requests still running"):
             async with service.hold(GROUP.key, BOB.id, chat):
-                pass  # another one while the first is in flight: no
-        await record_chat(db, 300)  # what the first one really used
-    async with service.hold(GROUP.key, BOB.id, chat):
-        await record_chat(db, 3800)  # this one crosses the limit: 5,100 of 5,000
-    with pytest.raises(BudgetExceeded, match=r"token budget is used up \(5,000 tokens\)"):
+                pass  # 1,000 used + 3,000 held + 3,000 more would pass 5,000
+        await record_chat(db, 300, first)  # what the first one really used
+    async with service.hold(GROUP.key, BOB.id, chat) as second:
+        await record_chat(db, 2900, second)
+    assert (await service.status(GROUP.key, ANN.id))[0].used == 4200, "never above the limit"
+    with pytest.raises(BudgetExceeded, match="would be exceeded"):
         async with service.hold(GROUP.key, ANN.id, chat):
             pass
+
+
+async def test_a_hold_grows_only_within_the_limits_and_shrinks_freely(db: Database) -> None:
+    """A chat turn sizes its hold once its messages are built, and again for each tool round."""
+    service = budgets(db, "chat.day.tokens=5000")
+    async with service.hold(GROUP.key, ANN.id, Estimate(tokens=1000)) as first:
+        grown = await service.resize(first, Estimate(tokens=4500))
+        assert (await reservations(db)).tokens == 4500
+        with pytest.raises(BudgetExceeded, match="token budget"):
+            await service.resize(grown, Estimate(tokens=5001))
+        assert (await reservations(db)).tokens == 4500, "a refused resize changes nothing"
+        shrunk = await service.resize(grown, Estimate(tokens=200))
+        assert (await reservations(db)).tokens == 200
+        await record_chat(db, 150, shrunk)
+        assert (await reservations(db)).tokens == 50
+    assert await reservations(db) == Reserved()

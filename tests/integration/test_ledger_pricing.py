@@ -5,9 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from bot.ledger import Ledger
 from bot.model import ChatAddress, User
-from bot.pricing import load_prices
+from bot.usage.ledger import Ledger
+from bot.usage.pricing import load_prices
 from storage import Database
 
 CHAT = ChatAddress("tg", "42")

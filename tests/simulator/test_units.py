@@ -6,7 +6,7 @@ import pytest
 
 from simulator.mj_tasks import parse_custom_id
 from simulator.pictures import colour_name, inspect
-from simulator.prompts import banned_word, clean_prompt, directive, wants_picture
+from simulator.prompts import banned_word, clean_prompt, directives, wants_picture
 from simulator.schema_fill import SchemaFiller, pick_enum
 from simulator.sse import even_pieces, text_pieces
 
@@ -33,8 +33,9 @@ def test_triggers() -> None:
     assert wants_picture("a picture of a dog")
     assert wants_picture("画画")
     assert not wants_picture("withdrawal notice")
-    assert directive("please tool:get_weather  Boston") == ("get_weather", "please Boston")
-    assert directive("no directive here") is None
+    assert directives("please tool:get_weather  Boston") == (["get_weather"], "please Boston")
+    assert directives("no directive here") == ([], "no directive here")
+    assert directives("tool:a*3 tool:b x") == (["a", "a", "a", "b"], "x")
     assert banned_word("NSFW content") == "nsfw"
     assert banned_word("gorgeous view") is None
 

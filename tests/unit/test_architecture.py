@@ -66,3 +66,42 @@ def test_loading_the_app_does_not_load_platform_libraries() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_use_cases_and_handlers_import_no_adapter() -> None:
+    for package in ("bot/usecases", "bot/handlers", "bot/chat", "bot/usage", "bot/admission"):
+        offenders = {
+            path: sorted(n for n in names if top(n) == "adapters")
+            for path, names in imported_modules(package).items()
+        }
+        assert {p: n for p, n in offenders.items() if n} == {}, package
+
+
+def test_adapters_import_no_handler_internals() -> None:
+    """Adapters talk to the core through bot.core, the neutral model, commands and the router."""
+    allowed_prefixes = ("bot.handlers",)
+    for path, names in imported_modules("adapters").items():
+        inside = sorted(n for n in names if n.startswith(allowed_prefixes))
+        assert inside == [], f"{path} imports {inside}"
+
+
+def test_handlers_never_call_each_other() -> None:
+    """Reusable work lives in use cases; handlers are leaves called only by the core."""
+    for path, names in imported_modules("bot/handlers").items():
+        assert not [n for n in names if n.startswith("bot.handlers")], path
+    for package in ("bot/usecases", "bot/chat"):
+        for path, names in imported_modules(package).items():
+            assert not [n for n in names if n.startswith("bot.handlers")], path
+
+
+def test_the_ledger_knows_nothing_of_budgets() -> None:
+    """A usage event settles a budget hold only where it is recorded (bot.usage.recorder)."""
+    assert "bot.usage.budgets" not in imported_modules("bot/usage")["bot/usage/ledger.py"]
+
+
+def test_the_simulator_is_its_own_package() -> None:
+    offenders = {
+        path: sorted(n for n in names if top(n) in ("bot", "adapters", "storage"))
+        for path, names in imported_modules("simulator").items()
+    }
+    assert {p: n for p, n in offenders.items() if n} == {}

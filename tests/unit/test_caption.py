@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.handlers.caption import SCHEMA, Decision, parse_decision
+from bot.usecases.caption import SCHEMA, Decision, parse_decision
 
 
 @pytest.mark.parametrize(

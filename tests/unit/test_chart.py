@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from PIL import Image
 
-from bot.chart import _axis, usage_chart
-from bot.pricing import load_prices
+from bot.usage.chart import _axis, usage_chart
+from bot.usage.pricing import load_prices
 from storage import UsageTotals
 
 

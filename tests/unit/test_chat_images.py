@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.chat_images import MAX_IMAGES, find_images
+from bot.chat.images import MAX_IMAGES, find_images
 
 DATA = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUg=="
 

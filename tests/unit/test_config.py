@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import DEFAULT_DATABASE_URL, CaptionMode, ConfigError, MjMode, Settings, load_settings
+from bot.config import DEFAULT_DATABASE_URL, CaptionMode, MjMode, Settings, load_settings
+from bot.errors import ConfigError
 
 
 @pytest.fixture(autouse=True)

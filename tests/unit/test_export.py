@@ -8,7 +8,9 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from bot.export import COLUMNS, usage_csv
+import pytest
+
+from bot.usage.export import COLUMNS, _cell, usage_csv
 from storage import UsageEvent
 
 
@@ -49,3 +51,15 @@ async def test_an_empty_chat_exports_just_the_header() -> None:
     data, count = await usage_csv(events())
     assert count == 0
     assert data.decode("utf-8-sig").strip() == ",".join(COLUMNS)
+
+
+@pytest.mark.parametrize(
+    "name", ["=1+1", " =1+1", "\t=cmd", "\n@SUM(A1)", "＝HYPERLINK()", "　＋1", "-2+3", "%0A=1", "|calc"]
+)
+def test_formula_cells_are_neutralised_after_white_space_and_full_width_forms(name: str) -> None:
+    assert _cell(name) == "'" + name
+
+
+@pytest.mark.parametrize("name", ["Ann", "李雷", "a=b", "", "1.5"])
+def test_ordinary_cells_are_left_alone(name: str) -> None:
+    assert _cell(name) == name

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.limits import (
+from bot.usage.limits import (
     LimitKey,
     LimitSyntaxError,
     Metric,

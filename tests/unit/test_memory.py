@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.memory import Recollection, build_messages, cosine, latest_images, most_similar, recalled_note
+from bot.chat.memory import Recollection, build_messages, cosine, latest_images, most_similar, recalled_note
 from storage import Turn, TurnImage
 from storage.embeddings import StoredVector, pack, unpack
 

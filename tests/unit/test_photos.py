@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
-from bot.handlers import photos
-from bot.handlers.errors import UserError
+from bot.errors import UserError
 from bot.imaging import CheckedImage, check_image
+from bot.usecases import attachments as photos
 from tests.integration.fakes import photo, png
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError
-from bot.pricing import load_prices, parse_prices
+from bot.errors import ConfigError
+from bot.usage.pricing import load_prices, parse_prices
 
 
 def test_chat_tokens_are_priced_per_million_by_default() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from bot.pricing import load_prices
-from bot.reports import MAX_ROWS, UsagePeriod, chats_report, period_range, period_title, usage_report
+from bot.usage.pricing import load_prices
+from bot.usage.reports import MAX_ROWS, UsagePeriod, chats_report, period_range, period_title, usage_report
 from storage import ChatUsage, UsageReport, UsageTotals, UserUsage
 
 PRICES = load_prices()

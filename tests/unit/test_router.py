@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from bot import commands as c
+from bot import router
 from bot.model import ChatAddress, ChatKind, ImageAttachment, Incoming, User
 from bot.router import COMMANDS, Limits, button_payload, route, seed_payload, split_command
 
@@ -30,14 +31,9 @@ def group(text: str = "", **kw: Any) -> Incoming:
     return Incoming(ChatAddress("tg", "-100", ChatKind.GROUP), User("42", "Ann"), text=text, **kw)
 
 
-def discord(command: str, *options: tuple[str, str], images: int = 0) -> Incoming:
-    return Incoming(
-        ChatAddress("dc", "9", ChatKind.GROUP),
-        User("7", "Bo"),
-        command=command,
-        options=options,
-        images=photos(images),
-    )
+def discord(command: c.Command, images: tuple[ImageAttachment, ...] = ()) -> Incoming:
+    """A slash command as the Discord adapter hands it over: already a typed command."""
+    return Incoming(ChatAddress("dc", "9", ChatKind.GROUP), User("7", "Bo"), command=command, images=images)
 
 
 def hint(command: c.Command) -> str:
@@ -135,8 +131,8 @@ def test_edit_command() -> None:
 
 
 def test_usage_new_help_start() -> None:
-    assert route(private("/usage"), LIMITS) == c.ShowUsage("")
-    assert route(private("/usage month"), LIMITS) == c.ShowUsage("month")
+    assert route(private("/usage"), LIMITS) == c.ShowUsage()
+    assert route(private("/usage week"), LIMITS) == c.ShowUsage(c.UsageView.TOTALS, c.UsagePeriod.WEEK)
     assert route(private("/new"), LIMITS) == c.NewConversation()
     assert route(private("/help"), LIMITS) == c.Help()
     assert route(private("/start"), LIMITS) == c.Help()
@@ -285,48 +281,125 @@ def test_custom_limits() -> None:
     assert "at most 2" in hint(route(private("x", images=photos(3)), tight))
 
 
-# --- Discord-style structured commands -----------------------------------------------------
+# --- builders shared with Discord's structured options --------------------------------------
 
 
-def test_discord_commands_with_options() -> None:
-    assert route(discord("ask", ("prompt", "what is a quasar?")), LIMITS) == c.Chat(
-        "what is a quasar?", explicit=True
-    )
-    assert route(discord("imagine", ("prompt", " a cat ")), LIMITS) == c.Imagine("a cat")
-    assert route(discord("image", ("prompt", "a fox")), LIMITS) == c.GenerateImage("a fox")
-    assert route(discord("usage", ("period", "month")), LIMITS) == c.ShowUsage("month")
-    assert route(discord("usage"), LIMITS) == c.ShowUsage("")
-    assert route(discord("new"), LIMITS) == c.NewConversation()
-    assert route(discord("help"), LIMITS) == c.Help()
+def test_builders_make_the_same_commands_as_text() -> None:
+    assert router.ask(" what is a quasar? ") == c.Chat("what is a quasar?", explicit=True)
+    assert router.imagine(" a cat ") == c.Imagine("a cat")
+    assert router.image("a fox") == c.GenerateImage("a fox")
+    assert router.usage() == c.ShowUsage()
+    assert router.usage(c.UsageView.CHART) == c.ShowUsage(c.UsageView.CHART)
+    assert "Usage: /imagine" in hint(router.imagine(""))
 
 
-def test_discord_blend_and_edit() -> None:
-    message = discord("blend", ("dimensions", "landscape"), images=3)
-    assert route(message, LIMITS) == c.Blend(message.images, "LANDSCAPE")
-    message = discord("blend", images=2)
-    assert route(message, LIMITS) == c.Blend(message.images, "SQUARE")
-    assert "you sent 1" in hint(route(discord("blend", images=1), LIMITS))
-    message = discord("edit", ("prompt", "add a hat"), images=1)
-    assert route(message, LIMITS) == c.EditImages("add a hat", message.images)
+def test_blend_and_edit_builders() -> None:
+    three = photos(3)
+    assert router.blend("landscape", three) == c.Blend(three, "LANDSCAPE")
+    assert router.blend("", photos(2)) == c.Blend(photos(2), "SQUARE")
+    assert "you sent 1" in hint(router.blend("square", photos(1)))
+    one = photos(1)
+    assert router.edit("add a hat", one) == c.EditImages("add a hat", one)
 
 
-def test_discord_missing_prompt_and_limits() -> None:
-    assert "Usage: /imagine" in hint(route(discord("imagine"), LIMITS))
-    assert "8,000" in hint(route(discord("ask", ("prompt", "w" * 9000)), LIMITS))
-    assert "at most 10" in hint(route(discord("edit", ("prompt", "x"), images=11), LIMITS))
-
-
-def test_discord_unknown_command_in_a_guild_is_ignored() -> None:
-    assert route(discord("frobnicate"), LIMITS) == c.Ignore()
+def test_a_parsed_command_is_still_checked_against_the_limits() -> None:
+    assert route(discord(c.Chat("q")), LIMITS) == c.Chat("q")
+    assert "8,000" in hint(route(discord(c.Chat("w" * 9000, explicit=True)), LIMITS))
+    eleven = photos(11)
+    assert "at most 10" in hint(route(discord(c.EditImages("x", eleven), eleven), LIMITS))
 
 
 def test_hints_do_not_use_one_platforms_words() -> None:
     # Discord users get the same hints: Telegram's "caption" and "album" mean nothing there.
     hints = [
-        hint(route(discord("mask", ("prompt", "add a hat"), images=1), LIMITS)),
-        hint(route(discord("mask", images=2), LIMITS)),
+        hint(router.mask("add a hat", photos(1))),
+        hint(router.mask("", photos(2))),
         hint(route(group(unsupported="PDF files", mentioned=True), LIMITS)),
         *(spec.description for spec in COMMANDS),
     ]
     for text in hints:
         assert "caption" not in text.lower() and "album" not in text.lower(), text
+
+
+# --- /usage and /admin are parsed once, into typed fields -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ("", c.ShowUsage()),
+        ("today", c.ShowUsage(c.UsageView.TOTALS, c.UsagePeriod.TODAY)),
+        ("ME week", c.ShowUsage(c.UsageView.MINE, c.UsagePeriod.WEEK)),
+        ("me", c.ShowUsage(c.UsageView.MINE)),
+        ("chart", c.ShowUsage(c.UsageView.CHART)),
+        ("export", c.ShowUsage(c.UsageView.EXPORT)),
+    ],
+)
+def test_usage_arguments(args: str, expected: c.Command) -> None:
+    assert route(private(f"/usage {args}"), LIMITS) == expected
+
+
+@pytest.mark.parametrize("args", ["yesterday", "me yesterday", "chart week", "week month"])
+def test_bad_usage_arguments_are_a_hint(args: str) -> None:
+    assert "Usage: /usage" in hint(route(private(f"/usage {args}"), LIMITS))
+
+
+def test_admin_commands_are_typed() -> None:
+    assert route(private("/admin"), LIMITS) == c.AdminHelp()
+    assert route(private("/admin frobnicate"), LIMITS) == c.AdminHelp()
+    assert route(private("/admin allow"), LIMITS) == c.AdminAccess(True)
+    assert route(private("/admin deny -100123"), LIMITS) == c.AdminAccess(False, "tg:-100123")
+    assert route(private("/admin deny dc:" + BIG_ID), LIMITS) == c.AdminAccess(False, "dc:" + BIG_ID)
+    assert route(private("/admin usage"), LIMITS) == c.AdminUsage()
+    assert route(private("/admin usage tg:-100 week"), LIMITS) == c.AdminUsage("tg:-100", c.UsagePeriod.WEEK)
+    budget = route(private("/admin budget tg:-100 user day images 10"), LIMITS)
+    assert isinstance(budget, c.AdminBudget) and budget.chat == "tg:-100" and budget.change is not None
+    assert (str(budget.change.key), budget.change.amount, budget.change.reset) == (
+        "user.day.images",
+        10,
+        False,
+    )
+    off = route(private("/admin budget chat.day.mj=off"), LIMITS)
+    assert isinstance(off, c.AdminBudget) and off.change is not None and off.change.amount is None
+    reset = route(private("/admin budget chat day mj default"), LIMITS)
+    assert isinstance(reset, c.AdminBudget) and reset.change is not None and reset.change.reset
+    assert route(private("/admin budget"), LIMITS) == c.AdminBudget()
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "tg:abc",
+        "tg:1\u202e2",
+        "xx:123",
+        "tg:",
+        "tg:-0",
+        "dc:-5",
+        "tg:12345678901234567",
+        "dc:99999999999999999999",
+    ],
+)
+def test_malformed_chat_keys_are_refused_by_name(key: str) -> None:
+    key = key.encode().decode("unicode_escape")
+    for text in (f"/admin allow {key}", f"/admin budget {key}", f"/admin usage {key}"):
+        message = hint(route(private(text), LIMITS))
+        assert "is not a chat key" in message
+        assert "\u202e" not in message, "control characters are shown escaped, never raw"
+
+
+@pytest.mark.parametrize(
+    ("args", "why"),
+    [
+        ("chat day images 1e309", "too large"),
+        ("chat day cost 1e-26", "less than the smallest"),
+        ("chat day cost nan", "zero or more"),
+        ("chat day cost inf", "zero or more"),
+        ("chat day cost -1", "zero or more"),
+        ("chat day images 1.5", "whole numbers"),
+        ("chat week images 1", "unknown period"),
+        ("chat day images lots", "not a number"),
+    ],
+)
+def test_budget_numbers_are_finite_and_sane(args: str, why: str) -> None:
+    message = hint(route(private(f"/admin budget {args}"), LIMITS))
+    assert why in message and "Example: /admin budget" in message

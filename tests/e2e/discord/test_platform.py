@@ -113,7 +113,7 @@ async def test_the_token_is_never_logged(
 
 
 async def test_a_platform_refuses_to_start_without_a_token(world: DiscordWorld, run_bot: RunBot) -> None:
-    from bot.config import ConfigError
+    from bot.errors import ConfigError
 
     async with run_bot() as app:
         settings = app.services.settings.model_copy(update={"discord_bot_token": None})

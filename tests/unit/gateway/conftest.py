@@ -11,6 +11,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.gateway.client import GatewayClient, Timeouts
+from bot.gateway.downloads import Downloader, DownloadPolicy
 
 KEY = "sk-unit-Zq7XpL9rT2vW8yB4mN"
 BASE = "https://gw.example.test"
@@ -69,17 +70,26 @@ def usage_chunk(prompt: int, completion: int) -> dict[str, Any]:
     }
 
 
+# The image CDN is trusted like the gateway here, so its downloads reach the mock transport
+# (the download policy itself is tested over real sockets: tests/integration/test_downloads.py).
+CDN_ORIGIN = ("https", "cdn.example.test", 443)
+
+
 @pytest.fixture
 async def make_client() -> AsyncIterator[MakeClient]:
-    """`make_client(handler, **GatewayClient kwargs)`; every AsyncClient is closed afterwards."""
-    opened: list[httpx.AsyncClient] = []
+    """`make_client(handler, max_download_bytes=…, **GatewayClient kwargs)`; closed afterwards."""
+    opened: list[httpx.AsyncClient | Downloader] = []
 
-    def make(handler: Handler, **kw: Any) -> GatewayClient:
+    def make(handler: Handler, *, max_download_bytes: int = 30 * 1024 * 1024, **kw: Any) -> GatewayClient:
         http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-        opened.append(http)
+        policy = DownloadPolicy.for_gateway(BASE, max_bytes=max_download_bytes)
+        downloads = Downloader(
+            DownloadPolicy(policy.trusted_origins | {CDN_ORIGIN}, max_bytes=max_download_bytes), http
+        )
+        opened.extend([downloads, http])
         kw.setdefault("mj_busy_wait", 0.001)
-        return GatewayClient(http, BASE + "/", SecretStr(KEY), Timeouts(), **kw)
+        return GatewayClient(http, BASE + "/", SecretStr(KEY), Timeouts(), downloads=downloads, **kw)
 
     yield make
-    for http in opened:
-        await http.aclose()
+    for closable in opened:
+        await closable.aclose()

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.gateway import errors
+from bot import errors
 from bot.gateway.anthropic import StreamReader, convert_messages, request_body, result_of
 from tests.unit.gateway.conftest import MakeClient, StallStream, json_reply
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from bot.gateway import errors
+from bot import errors
 from tests.unit.gateway.conftest import (
     BASE,
     KEY,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from bot.gateway import errors
+from bot import errors
 from tests.unit.gateway.conftest import KEY, MakeClient, json_reply
 
 MESSAGES = [{"role": "user", "content": "hi"}]

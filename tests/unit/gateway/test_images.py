@@ -10,8 +10,8 @@ import json
 import httpx
 import pytest
 
-from bot.gateway import errors
-from bot.gateway.client import UploadFile, decode_data_url
+from bot import errors
+from bot.gateway.client import UploadFile
 from tests.unit.gateway.conftest import BASE, KEY, MakeClient, json_reply
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
@@ -107,9 +107,6 @@ async def test_data_url_images_are_decoded(make_client: MakeClient) -> None:
     url = "data:image/png;base64," + base64.b64encode(PNG).decode()
     result = await make_client(lambda _r: json_reply({"data": [{"url": url}]})).generate_image("x", "m")
     assert result.images == [PNG]
-    assert decode_data_url(url) == PNG
-    with pytest.raises(errors.MalformedResponse):
-        decode_data_url("data:text/plain,hello")
 
 
 @pytest.mark.parametrize("content_type", ["text/html; charset=utf-8", "application/json", "text/plain"])
@@ -119,7 +116,7 @@ async def test_download_refuses_a_page_that_is_not_an_image(
     def handler(_r: httpx.Request) -> httpx.Response:
         return httpx.Response(200, headers={"content-type": content_type}, content=b"<html>expired</html>")
 
-    with pytest.raises(errors.MalformedResponse):
+    with pytest.raises(errors.DownloadRefused):
         await make_client(handler).download(CDN)
 
 
@@ -132,12 +129,12 @@ async def test_download_accepts_octet_stream(make_client: MakeClient) -> None:
 
 async def test_download_refuses_oversize_images(make_client: MakeClient) -> None:
     def handler(_r: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, headers={"content-type": "image/png"}, content=b"x" * 5000)
+        return httpx.Response(200, headers={"content-type": "image/png"}, content=PNG.ljust(5000, b"x"))
 
     client = make_client(handler, max_download_bytes=4096)
-    with pytest.raises(errors.MalformedResponse):
+    with pytest.raises(errors.DownloadRefused):
         await client.download(CDN)
-    with pytest.raises(errors.MalformedResponse):
+    with pytest.raises(errors.DownloadRefused):
         await client.download(CDN, max_bytes=100)
     assert len(await client.download(CDN, max_bytes=5000)) == 5000
 
@@ -149,7 +146,7 @@ async def test_download_refuses_other_schemes(make_client: MakeClient, url: str)
     def handler(request: httpx.Request) -> httpx.Response:
         raise AssertionError(f"no request expected, got {request.url}")
 
-    with pytest.raises(errors.MalformedResponse):
+    with pytest.raises(errors.DownloadRefused):
         await make_client(handler).download(url)
 
 
@@ -226,9 +223,9 @@ async def test_edit_payload_too_large(make_client: MakeClient) -> None:
 
 
 async def test_data_url_downloads_obey_the_size_cap(make_client: MakeClient) -> None:
-    url = "data:image/png;base64," + base64.b64encode(b"x" * 5000).decode()
+    url = "data:image/png;base64," + base64.b64encode(PNG.ljust(5000, b"x")).decode()
     client = make_client(lambda _r: httpx.Response(500), max_download_bytes=4096)
-    with pytest.raises(errors.MalformedResponse):
+    with pytest.raises(errors.DownloadRefused):
         await client.download(url)
     assert len(await client.download(url, max_bytes=5000)) == 5000
 

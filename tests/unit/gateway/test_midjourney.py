@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from bot.gateway import errors
+from bot import errors
 from bot.gateway.types import MjTask
 from tests.unit.gateway.conftest import BASE, KEY, MakeClient, json_reply
 
@@ -184,7 +184,7 @@ async def test_fetch_parses_progress_and_state(make_client: MakeClient) -> None:
     assert gateway.requests[0].method == "GET"
     assert str(gateway.requests[0].url) == f"{BASE}/mj/task/{TASK_ID}/fetch"
     assert task.id == TASK_ID
-    assert task.percent == 37
+    assert task.progress == "37%"
     assert task.status == "IN_PROGRESS"
     assert not task.is_final
     assert task.buttons is None
@@ -193,11 +193,8 @@ async def test_fetch_parses_progress_and_state(make_client: MakeClient) -> None:
 def test_task_parsing_edge_cases() -> None:
     fresh = MjTask.model_validate({"id": int(BIG_ID), "status": "", "progress": ""})
     assert fresh.id == BIG_ID
-    assert fresh.percent == 0
+    assert fresh.progress == ""
     assert not fresh.is_final
-    assert MjTask.model_validate({"id": "1", "progress": "100%", "status": "SUCCESS"}).percent == 100
-    assert MjTask.model_validate({"id": "1", "progress": "12.5%"}).percent == 12
-    assert MjTask.model_validate({"id": "1", "progress": "n/a"}).percent == 0
     for status in ("SUCCESS", "FAILURE", "CANCEL"):
         assert MjTask.model_validate({"id": "1", "status": status}).is_final
     done = MjTask.model_validate(
@@ -221,7 +218,7 @@ async def test_list_by_condition(make_client: MakeClient) -> None:
     assert request.method == "POST"
     assert request.url.path == "/mj/task/list-by-condition"
     assert json.loads(request.content) == {"ids": [TASK_ID, BIG_ID, "missing"]}
-    assert [(t.id, t.percent) for t in tasks] == [(TASK_ID, 37), (BIG_ID, 100)]
+    assert [(t.id, t.progress) for t in tasks] == [(TASK_ID, "37%"), (BIG_ID, "100%")]
 
 
 async def test_list_by_condition_empty_and_wrong_shape(make_client: MakeClient) -> None:

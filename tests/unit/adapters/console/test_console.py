@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 from pathlib import Path
-from types import SimpleNamespace
 
 from adapters.console.platform import ConsolePlatform
 from bot.config import Settings
@@ -24,7 +23,6 @@ class RecordingCore:
 
     def __init__(self) -> None:
         self.handled: list[Incoming] = []
-        self.services = SimpleNamespace(mj=IdleTracker())
 
     async def handle(self, incoming: Incoming, out: Outbox) -> None:
         self.handled.append(incoming)
@@ -35,7 +33,7 @@ async def run_console(tmp_path: Path, stdin: io.TextIOBase) -> tuple[RecordingCo
     core = RecordingCore()
     stdout = io.StringIO()
     settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
-    console = ConsolePlatform(settings, core, stdin=stdin, stdout=stdout)  # type: ignore[arg-type]
+    console = ConsolePlatform(settings, core, IdleTracker(), stdin=stdin, stdout=stdout)  # type: ignore[arg-type]
     await asyncio.wait_for(console.run(), timeout=5)
     return core, stdout.getvalue()
 

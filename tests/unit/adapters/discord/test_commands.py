@@ -7,10 +7,9 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from adapters.discord.commands import add_to_tree, build_commands, usage_words
+from adapters.discord.commands import Build, add_to_tree, build_commands
 from bot import commands as c
-from bot.model import ChatAddress, ChatKind, Incoming, User
-from bot.router import COMMANDS, Limits, route
+from bot.router import COMMANDS
 
 # Not in Telegram's menu, but Discord delivers only registered commands.
 SLASH_ONLY = {"admin"}
@@ -70,23 +69,36 @@ async def test_options() -> None:
         assert _options(defined[name]) == {}
 
 
-async def test_admin_hands_its_text_to_the_router_as_telegram_users_type_it() -> None:
-    received: list[tuple[str, list[tuple[str, str]]]] = []
+async def _built(name: str, *args: Any) -> list[tuple[list[tuple[str, str]], c.Command]]:
+    """Call one slash command's callback; what the sink received: its echo and its typed command."""
+    received: list[tuple[list[tuple[str, str]], c.Command]] = []
 
-    async def sink(_interaction: Any, name: str, options: list[tuple[str, str]], _files: Any) -> None:
-        received.append((name, options))
+    async def sink(
+        _interaction: Any, _name: str, options: list[tuple[str, str]], _files: Any, build: Build
+    ) -> None:
+        received.append((options, build(())))
 
-    (admin,) = [command for command in build_commands(sink) if command.name == "admin"]
-    await admin.callback(None, "budget chat day images 10")  # type: ignore[arg-type]
-    await admin.callback(None)  # type: ignore[arg-type]
-    assert received == [("admin", [("text", "budget chat day images 10")]), ("admin", [])]
+    (command,) = [command for command in build_commands(sink) if command.name == name]
+    await command.callback(None, *args)  # type: ignore[arg-type]
+    return received
 
-    def incoming(options: list[tuple[str, str]]) -> Incoming:
-        address = ChatAddress("dc", "600", ChatKind.GROUP)
-        return Incoming(address, User("101", "alice"), command="admin", options=tuple(options))
 
-    assert route(incoming(received[0][1]), Limits()) == c.Admin("budget chat day images 10")
-    assert route(incoming(received[1][1]), Limits()) == c.Admin("")
+async def test_admin_text_is_parsed_by_the_router_into_a_typed_command() -> None:
+    ((echo, built),) = await _built("admin", "budget chat day images 10")
+    assert echo == [("text", "budget chat day images 10")]
+    assert isinstance(built, c.AdminBudget) and built.change is not None
+    assert str(built.change.key) == "chat.day.images" and built.change.amount == 10
+    ((_, bare),) = await _built("admin")
+    assert bare == c.AdminHelp()
+
+
+async def test_usage_options_become_a_typed_command_without_words() -> None:
+    choice = app_commands.Choice(name="only my own usage", value="me")
+    ((echo, built),) = await _built("usage", "week", choice)
+    assert built == c.ShowUsage(c.UsageView.MINE, c.UsagePeriod.WEEK)
+    assert echo == [("show", "only my own usage"), ("period", "week")]
+    ((_, default),) = await _built("usage")
+    assert default == c.ShowUsage(c.UsageView.TOTALS, c.UsagePeriod.MONTH)
 
 
 async def test_guild_registration_puts_commands_on_those_guilds() -> None:
@@ -94,13 +106,3 @@ async def test_guild_registration_puts_commands_on_those_guilds() -> None:
     add_to_tree(tree, build_commands(_sink), (500, 501))
     assert tree.get_commands() == []
     assert {c.name for c in tree.get_commands(guild=discord.Object(500))} == set(payloads())
-
-
-def test_usage_options_become_the_words_telegram_users_type() -> None:
-    assert usage_words(None, None) == ""
-    assert usage_words("week", None) == "week"
-    assert usage_words("week", "totals") == "week"
-    assert usage_words("today", "me") == "me today"
-    assert usage_words(None, "me") == "me"
-    assert usage_words("all", "chart") == "chart"
-    assert usage_words(None, "export") == "export"
