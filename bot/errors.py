@@ -18,6 +18,10 @@
 
 `user_message` is a plain attribute on every `Reply`, set when the error is made: what
 the user reads never depends on who catches it. No message ever contains a key or token.
+
+Two signals never leave their module and are not part of the tree: `streaming.Backoff`
+(a platform asked to wait) and `ratelimit.SlotsFull` (turned into a UserError by
+admission). Storage has its own `RecordNotFound`, since storage imports nothing of ours.
 """
 
 from __future__ import annotations
