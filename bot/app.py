@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import httpx
 from pydantic import SecretStr
 
-from adapters import Platform, build_platforms
+from adapters import Journaled, Platform, build_platforms
 from bot.admission.access import Access
 from bot.admission.admission import Admission, Caps
 from bot.admission.permissions import Permissions
@@ -26,7 +26,11 @@ from bot.core import Core, Deps
 from bot.errors import ConfigError
 from bot.gateway.client import GatewayClient, Timeouts
 from bot.gateway.downloads import Downloader, DownloadPolicy
-from bot.midjourney.tracker import MjTracker
+from bot.lifecycle.inbound import Inbound
+from bot.lifecycle.instance import Instance
+from bot.lifecycle.jobs import Jobs
+from bot.lifecycle.recovery import Recovery
+from bot.midjourney.tracker import MjTracker, TrackerTiming
 from bot.usage.budgets import Budgets
 from bot.usage.estimates import Estimator
 from bot.usage.ledger import Ledger
@@ -39,6 +43,7 @@ from bot.usecases.chats import Chats, Defaults
 from bot.usecases.images import ImageModels, Images
 from bot.usecases.midjourney import Midjourney
 from storage import Database
+from storage.instances import liveness_for
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +65,7 @@ class Services:
 
     deps: Deps
     tracker: MjTracker
+    jobs: Jobs
 
     # What tests and tools reach for most, without knowing where it lives.
     @property
@@ -76,7 +82,7 @@ class Services:
 
 
 def build_services(
-    settings: Settings, http: httpx.AsyncClient, downloader: Downloader, db: Database
+    settings: Settings, http: httpx.AsyncClient, downloader: Downloader, db: Database, instance: Instance
 ) -> Services:
     if settings.wenwen_api_key is None:
         raise ConfigError("Missing setting WENWEN_API_KEY (or run `python -m bot --simulate`).")
@@ -96,7 +102,14 @@ def build_services(
     )
     prices = load_prices(settings.prices_file)
     recorder = Recorder(Ledger(prices), db)
-    budgets = Budgets(db, prices, parse_limits(settings.budgets), ttl=settings.budget_reservation_ttl)
+    budgets = Budgets(
+        db,
+        prices,
+        parse_limits(settings.budgets),
+        ttl=settings.budget_reservation_ttl,
+        instance_id=instance.id,
+    )
+    jobs = Jobs(db, instance.id)
     estimator = Estimator(settings, prices)
     permissions = Permissions(frozenset(settings.admin_user_ids), settings.group_settings)
     access = Access(
@@ -105,7 +118,16 @@ def build_services(
         allowed_chats=frozenset(settings.allowed_chat_ids),
         allowed_users=frozenset(settings.allowed_user_ids),
     )
-    tracker = MjTracker(gateway, db, settings)
+    tracker = MjTracker(
+        gateway,
+        db,
+        instance,
+        TrackerTiming(
+            poll_interval=settings.mj_poll_interval,
+            task_deadline=settings.mj_task_deadline,
+            progress_edit_interval=settings.progress_edit_interval,
+        ),
+    )
     admission = Admission(
         access=access,
         permissions=permissions,
@@ -125,10 +147,12 @@ def build_services(
     )
     images = Images(
         gateway,
+        db,
         recorder,
+        jobs,
         ImageModels(settings.image_model, settings.edit_model, settings.dalle2_fit),
     )
-    midjourney = Midjourney(gateway, db, recorder, mode=settings.mj_mode, wake_tracker=tracker.wake)
+    midjourney = Midjourney(gateway, db, recorder, jobs, mode=settings.mj_mode, wake_tracker=tracker.wake)
     tools = Tools(
         admission,
         images,
@@ -153,6 +177,7 @@ def build_services(
         estimator=estimator,
         downloader=downloader,
         db=db,
+        jobs=jobs,
         limits=ChatLimits(settings.max_tool_rounds, settings.max_image_bytes),
     )
     deps = Deps(
@@ -170,7 +195,7 @@ def build_services(
         images=images,
         midjourney=midjourney,
     )
-    return Services(deps, tracker)
+    return Services(deps, tracker, jobs)
 
 
 @dataclass
@@ -178,10 +203,21 @@ class App:
     services: Services
     core: Core
     platforms: list[Platform]
+    instance: Instance
+    recovery: Recovery
 
     async def serve(self) -> None:
-        """Run the platforms and the Midjourney tracker until one platform stops or we are cancelled."""
-        tracker = asyncio.create_task(self.services.tracker.run(), name="mj-tracker")
+        """Run the platforms and the background work until one platform stops or we are cancelled.
+
+        Cancelled (SIGTERM), every platform stops taking new work and lets running work
+        finish up to SHUTDOWN_GRACE; what is still running then is left, recorded, for the
+        next start (bot.lifecycle.recovery).
+        """
+        background = [
+            asyncio.create_task(self.services.tracker.run(), name="mj-tracker"),
+            asyncio.create_task(self.recovery.run(), name="recovery"),
+            asyncio.create_task(self.instance.heartbeat(), name="heartbeat"),
+        ]
         tasks = [asyncio.create_task(p.run(), name=p.messenger.platform) for p in self.platforms]
         try:
             # The first platform to stop (the console at end of input) ends the process.
@@ -189,9 +225,12 @@ class App:
             for task in done:
                 task.result()
         finally:
-            for task in [*tasks, tracker]:
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, tracker, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
 
 
 @asynccontextmanager
@@ -215,16 +254,24 @@ async def open_app(settings: Settings, *, console: bool | None = None) -> AsyncI
         db = Database(settings.database_url)
         stack.push_async_callback(db.dispose)
         await db.migrate()
+        instance = Instance(db, liveness_for(db.engine))
+        await instance.start()
+        stack.push_async_callback(instance.stop)
 
-        services = build_services(settings, http, downloader, db)
+        services = build_services(settings, http, downloader, db, instance)
         core = Core(services.deps)
         if console is None:
             console = settings.telegram_bot_token is None and settings.discord_bot_token is None
-        platforms = build_platforms(settings, core, services.tracker, console=console)
-        for platform in platforms:
-            services.tracker.attach(platform.messenger)
-        log.info("platforms: %s", ", ".join(p.messenger.platform for p in platforms) or "none")
-        yield App(services, core, platforms)
+        inbound = Inbound(db, instance.id)
+        await inbound.prune()
+        platforms = build_platforms(settings, core, services.tracker, inbound, console=console)
+        messengers = {p.messenger.platform: p.messenger for p in platforms}
+        for messenger in messengers.values():
+            services.tracker.attach(messenger)
+        replays = {p.messenger.platform: p.replay for p in platforms if isinstance(p, Journaled)}
+        recovery = Recovery(db, instance, services.jobs, messengers, replays)
+        log.info("platforms: %s", ", ".join(messengers) or "none")
+        yield App(services, core, platforms, instance, recovery)
 
 
 async def run(settings: Settings, *, simulate: bool) -> None:

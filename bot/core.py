@@ -8,6 +8,7 @@ message of a `Reply` error, or a generic apology for anything unexpected (logged
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import assert_never
@@ -20,6 +21,7 @@ from bot.config import Settings
 from bot.errors import GatewayError, Reply, Silent
 from bot.gateway.client import GatewayClient
 from bot.handlers import admin, conversation, help, midjourney, pictures, settings, usage
+from bot.lifecycle.jobs import JobKeys
 from bot.model import Incoming, Outbox
 from bot.router import Limits, route
 from bot.usage.budgets import Budgets
@@ -36,6 +38,7 @@ from storage import Database
 log = logging.getLogger(__name__)
 
 SOMETHING_WENT_WRONG = "⚠️ Something went wrong on my side. Please try again."
+INTERRUPTED = "⚠️ I was restarted before I could finish this. Please send it again in a minute."
 
 
 @dataclass(frozen=True)
@@ -72,9 +75,10 @@ class Core:
             return
         name = type(command).__name__
         log.info("%s from %s in %s", name, msg.user.id, msg.address.key)
+        keys = JobKeys(msg.source)
         try:
             chat = await self.deps.chats.open(msg.address)
-            req = Request(msg, out, chat)
+            req = Request(msg, out, chat, keys)
             work = command if isinstance(command, Work) else None
             # Access, rate, job caps and budgets first: a refused request calls nothing.
             async with self.deps.admission.admit(msg, work, chat_model=chat.model) as permit:
@@ -97,6 +101,12 @@ class Core:
         except Exception:
             log.exception("unexpected error handling %s in %s", name, msg.address.key)
             await _say(out, SOMETHING_WENT_WRONG)
+        except asyncio.CancelledError:
+            # Cut off by a shutdown. A journaled update is handled again by the next start, and
+            # a started job is answered by it; anything else would be lost in silence: say so.
+            if msg.source is None and keys.used == 0:
+                await asyncio.shield(_say(out, INTERRUPTED))
+            raise
 
     async def _dispatch(  # noqa: PLR0912 - one case per command; mypy checks that none is missing
         self, command: c.Command, req: Request, permit: Permit

@@ -79,6 +79,9 @@ class Incoming:
     unsupported: str | None = None
     # Already parsed by a platform with structured commands (Discord's slash commands).
     command: Command | None = None
+    # The journaled update this came from ("tg:<update id>", "dc:<interaction id>"): the
+    # jobs it starts are keyed by it, so a redelivered or replayed update never pays twice.
+    source: str | None = None
 
     @property
     def is_private(self) -> bool:

@@ -7,6 +7,7 @@ requests always see each other (see bot/budgets.py for the admission rule).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -110,6 +111,7 @@ class BudgetRepository:
             images=reservation.images,
             mj_tasks=reservation.mj_tasks,
             expires_at=as_utc(reservation.expires_at),
+            instance_id=reservation.instance_id,
         )
         self._session.add(row)
         await self._session.flush()
@@ -174,6 +176,14 @@ class BudgetRepository:
             )
         ).one()
         return Reserved(Decimal(row[0]), int(row[1]), int(row[2]), int(row[3]), int(row[4]))
+
+    async def release_owned_by(self, owners: Iterable[str]) -> int:
+        """Reservations of instances that are gone: what they held is free at once."""
+        gone = list(owners)
+        if not gone:
+            return 0
+        result = await self._session.execute(delete(R).where(R.instance_id.in_(gone)).returning(R.id))
+        return len(result.all())
 
     async def purge_expired(self, now: datetime) -> int:
         result = await self._session.execute(delete(R).where(R.expires_at <= as_utc(now)).returning(R.id))

@@ -1,16 +1,21 @@
 """Midjourney tasks: what was asked, where progress goes, and whether it was delivered.
 
-The rows outlive the process: after a restart, `pending()` lists the tasks whose
-result still has to be polled for and sent.
+The rows outlive the process. Each unfinished task is followed by one instance at a time,
+under a lease (`claim`): only the lease holder polls it, edits its progress and delivers it,
+and a delivery is marked only while the lease is still held (`mark_delivered(owner=…)`).
+A lease lapses when its owner stops renewing it, or at once when the owner is known to be
+gone, so after a crash or with several replicas every task is followed by exactly one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
-from sqlalchemy import false, func, select
+from sqlalchemy import false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import dialect
 from storage.clock import utc_now
 from storage.records import FINISHED_MJ_STATUSES, MjButton, MjTaskRecord, RecordNotFound
 from storage.tables import MjTaskRow
@@ -46,6 +51,8 @@ class MjTaskRepository:
                 created_at=record.created_at,
                 updated_at=record.updated_at,
                 finished_at=record.finished_at,
+                job_id=record.job_id,
+                lease_owner=record.lease_owner,
             )
         )
         await self._session.flush()
@@ -84,13 +91,93 @@ class MjTaskRepository:
         row.status_message_id = message_id
         await self._session.flush()
 
-    async def mark_delivered(self, task_id: str, result_message_id: str | None = None) -> None:
-        """The final image or failure notice reached the chat: stop resuming this task."""
-        row = await self._require(task_id)
-        row.delivered = True
+    async def mark_delivered(
+        self, task_id: str, result_message_id: str | None = None, *, owner: str | None = None
+    ) -> bool:
+        """The final image or failure notice reached the chat: stop resuming this task.
+
+        With `owner`, only while that instance still holds the task's lease (False otherwise).
+        """
+        values: dict[str, object] = {"delivered": True, "lease_owner": None, "lease_until": None}
         if result_message_id is not None:
-            row.result_message_id = result_message_id
-        await self._session.flush()
+            values["result_message_id"] = result_message_id
+        where = [MjTaskRow.task_id == task_id, MjTaskRow.delivered == false()]
+        if owner is not None:
+            where.append(MjTaskRow.lease_owner == owner)
+        result = await self._session.execute(
+            update(MjTaskRow).where(*where).values(**values).returning(MjTaskRow.task_id)
+        )
+        return result.first() is not None
+
+    async def claim(
+        self,
+        owner: str,
+        until: datetime,
+        *,
+        platforms: Iterable[str],
+        gone: Iterable[str] = (),
+        limit: int = 100,
+    ) -> list[MjTaskRecord]:
+        """Lease unfinished tasks nobody holds (or whose holder is gone or late) to `owner`.
+
+        Tasks already leased to `owner` are renewed and returned too. PostgreSQL skips rows
+        another replica is claiming at this moment (FOR UPDATE SKIP LOCKED); SQLite has one
+        writer at a time anyway.
+        """
+        now = utc_now()
+        free = or_(
+            MjTaskRow.lease_owner.is_(None),
+            MjTaskRow.lease_owner == owner,
+            MjTaskRow.lease_until < now,
+            MjTaskRow.lease_owner.in_(list(gone)),
+        )
+        candidates = (
+            select(MjTaskRow.task_id)
+            .where(MjTaskRow.delivered == false(), MjTaskRow.platform.in_(list(platforms)), free)
+            .order_by(MjTaskRow.created_at, MjTaskRow.task_id)
+            .limit(limit)
+        )
+        if dialect.backend(self._session) == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True)
+        ids = list(await self._session.scalars(candidates))
+        if not ids:
+            return []
+        claimed = await self._session.scalars(
+            update(MjTaskRow)
+            .where(MjTaskRow.task_id.in_(ids), MjTaskRow.delivered == false(), free)
+            .values(lease_owner=owner, lease_until=until)
+            .returning(MjTaskRow.task_id)
+            .execution_options(synchronize_session=False)
+        )
+        got = set(claimed)
+        rows = await self._session.scalars(
+            select(MjTaskRow)
+            .where(MjTaskRow.task_id.in_(got))
+            .order_by(MjTaskRow.created_at, MjTaskRow.task_id)
+        )
+        return [_record(row) for row in rows]
+
+    async def renew(self, task_id: str, owner: str, until: datetime) -> bool:
+        """Extend `owner`'s lease on one task; False when the lease is no longer `owner`'s."""
+        result = await self._session.execute(
+            update(MjTaskRow)
+            .where(
+                MjTaskRow.task_id == task_id,
+                MjTaskRow.lease_owner == owner,
+                MjTaskRow.delivered == false(),
+            )
+            .values(lease_until=until)
+            .returning(MjTaskRow.task_id)
+        )
+        return result.first() is not None
+
+    async def release(self, owner: str) -> None:
+        """Give up every lease (a clean shutdown): the next instance takes them at once."""
+        await self._session.execute(
+            update(MjTaskRow)
+            .where(MjTaskRow.lease_owner == owner, MjTaskRow.delivered == false())
+            .values(lease_owner=None, lease_until=None)
+        )
 
     async def pending(self) -> list[MjTaskRecord]:
         """Tasks not yet delivered, oldest first."""
@@ -145,4 +232,6 @@ def _record(row: MjTaskRow) -> MjTaskRecord:
         created_at=row.created_at,
         updated_at=row.updated_at,
         finished_at=row.finished_at,
+        job_id=row.job_id,
+        lease_owner=row.lease_owner,
     )

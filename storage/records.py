@@ -147,6 +147,8 @@ class MjTaskRecord:
     created_at: datetime = field(default_factory=utc_now)
     updated_at: datetime = field(default_factory=utc_now)
     finished_at: datetime | None = None
+    job_id: str | None = None
+    lease_owner: str | None = None
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,7 @@ class Reservation:
     tokens: int = 0
     images: int = 0
     mj_tasks: int = 0
+    instance_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -186,3 +189,40 @@ class Reserved:
     images: int = 0
     mj_tasks: int = 0
     count: int = 0
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """A paid, slow job and where its result goes (see storage.jobs for the states)."""
+
+    id: str
+    kind: str
+    state: str
+    instance_id: str
+    chat_key: str
+    platform: str
+    chat_id: str
+    thread_id: str | None
+    user_id: str
+    user_name: str
+    reply_to_message_id: str | None
+    summary: str
+    key: str | None = None
+    source: str | None = None
+    gateway_id: str | None = None
+    result_message_id: str | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class JobResult:
+    mime: str
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class InboundUpdate:
+    platform: str
+    update_id: str
+    payload: str = field(repr=False)
+    received_at: datetime | None = None

@@ -182,6 +182,11 @@ class MjTaskRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
     finished_at: Mapped[datetime | None]
+    # The job that submitted it (our id, also sent to Midjourney as `state`).
+    job_id: Mapped[str | None]
+    # Who follows it: only the lease holder polls, edits progress and delivers.
+    lease_owner: Mapped[str | None]
+    lease_until: Mapped[datetime | None]
 
 
 class TurnEmbeddingRow(Base):
@@ -234,8 +239,10 @@ class BudgetReservationRow(Base):
     images: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     mj_tasks: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
-    # A crash leaves the row behind; it stops counting after this.
+    # A crash leaves the row behind; it stops counting after this, or as soon as the
+    # instance that made it is known to be gone.
     expires_at: Mapped[datetime]
+    instance_id: Mapped[str] = mapped_column(default="", server_default=text("''"))
 
 
 class ChatAccessRow(Base):
@@ -256,3 +263,73 @@ class AccessRefusalRow(Base):
 
     subject: Mapped[str] = mapped_column(primary_key=True)
     refused_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class InstanceRow(Base):
+    """A running (or stopped) bot process; reservations, jobs and leases name their owner."""
+
+    __tablename__ = "instances"
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    host: Mapped[str]
+    pid: Mapped[int]
+    started_at: Mapped[datetime] = mapped_column(default=utc_now)
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utc_now)
+    stopped_at: Mapped[datetime | None]
+
+
+class JobRow(Base):
+    """A paid, slow job: written before the gateway call, finished or answered after a crash."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_state_instance", "state", "instance_id"),
+        Index("ix_jobs_source", "source"),
+    )
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    # Idempotency: the same update redelivered (or replayed) never starts a second job.
+    key: Mapped[str | None] = mapped_column(unique=True)
+    source: Mapped[str | None]  # the inbound update that asked for it
+    kind: Mapped[str]
+    state: Mapped[str]
+    instance_id: Mapped[str]
+    chat_key: Mapped[str]
+    platform: Mapped[str]
+    chat_id: Mapped[str]
+    thread_id: Mapped[str | None]
+    user_id: Mapped[str]
+    user_name: Mapped[str]
+    reply_to_message_id: Mapped[str | None]
+    summary: Mapped[str] = mapped_column(Text)
+    gateway_id: Mapped[str | None]
+    result_message_id: Mapped[str | None]
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+class JobResultRow(Base):
+    """A picture a job produced, kept until it reached the chat (so a crash cannot lose it)."""
+
+    __tablename__ = "job_results"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    mime: Mapped[str]
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class InboundRow(Base):
+    """An update from a platform, journaled before it is acknowledged (deduplicated by its id)."""
+
+    __tablename__ = "inbound"
+    __table_args__ = (Index("ix_inbound_state_instance", "state", "instance_id"),)
+
+    platform: Mapped[str] = mapped_column(primary_key=True)
+    update_id: Mapped[str] = mapped_column(primary_key=True)
+    payload: Mapped[str] = mapped_column(Text)
+    state: Mapped[str]
+    instance_id: Mapped[str]
+    received_at: Mapped[datetime] = mapped_column(default=utc_now)
+    handled_at: Mapped[datetime | None]

@@ -12,6 +12,9 @@ from storage.budgets import BudgetRepository
 from storage.chats import ChatRepository
 from storage.conversations import ConversationRepository
 from storage.embeddings import EmbeddingRepository
+from storage.inbound import InboundRepository
+from storage.instances import InstanceRepository
+from storage.jobs import JobRepository
 from storage.mj_tasks import MjTaskRepository
 from storage.usage import UsageRepository
 
@@ -30,6 +33,9 @@ class UnitOfWork:
     mj_tasks: MjTaskRepository
     budgets: BudgetRepository
     access: AccessRepository
+    instances: InstanceRepository
+    jobs: JobRepository
+    inbound: InboundRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -46,6 +52,9 @@ class UnitOfWork:
         self.mj_tasks = MjTaskRepository(session)
         self.budgets = BudgetRepository(session)
         self.access = AccessRepository(session)
+        self.instances = InstanceRepository(session)
+        self.jobs = JobRepository(session)
+        self.inbound = InboundRepository(session)
         return self
 
     async def __aexit__(

@@ -1,16 +1,16 @@
 """Slash commands, named and described as in `bot.router.COMMANDS`.
 
-Each callback turns its options into the core's typed command with the router's own
-builders (`bot.router.ask`, `blend`, `usage`…), so nothing downstream parses words, and
-hands it to one sink with its attachments and a short echo of what was asked;
+Each callback only collects its options and attachments and hands them to one sink;
 acknowledging the interaction and running the core is the platform's job, the same for
-every command. The command is built once the attachments are read (`Build`).
+every command. `command_from` turns options into the core's typed command with the
+router's own builders (`bot.router.ask`, `blend`, `usage`…), so nothing downstream parses
+words — the same function serves an interaction replayed after a restart.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any, Literal
 
 import discord
@@ -23,9 +23,9 @@ from bot.router import COMMANDS
 
 log = logging.getLogger(__name__)
 
-Options = list[tuple[str, str]]
-Build = Callable[[tuple[ImageAttachment, ...]], c.Command]
-CommandSink = Callable[[discord.Interaction, str, Options, list[discord.Attachment], Build], Awaitable[None]]
+Options = dict[str, str]
+Images = tuple[ImageAttachment, ...]
+CommandSink = Callable[[discord.Interaction, str, Options, list[discord.Attachment]], Awaitable[None]]
 Dimensions = Literal["portrait", "square", "landscape"]
 Period = Literal["today", "week", "month", "all"]
 USAGE_VIEWS = [
@@ -50,20 +50,53 @@ def _present(*attachments: discord.Attachment | None) -> list[discord.Attachment
     return [attachment for attachment in attachments if attachment is not None]
 
 
+def command_from(name: str, options: Mapping[str, str], images: Images) -> c.Command:
+    """The core's typed command for a slash command's options (live, or replayed after a restart)."""
+    prompt = options.get("prompt", "")
+    match name:
+        case "ask":
+            return router.ask(prompt, images)
+        case "image":
+            return router.image(prompt)
+        case "imagine":
+            return router.imagine(prompt, images)
+        case "blend":
+            return router.blend(options.get("dimensions", "square"), images)
+        case "edit":
+            return router.edit(prompt, images)
+        case "mask":
+            return router.mask(prompt, images)
+        case "model":
+            return router.model(options.get("model", ""))
+        case "system":
+            return router.system(prompt)
+        case "usage":
+            period = options.get("period")
+            return router.usage(
+                c.UsageView(options.get("show", c.UsageView.TOTALS.value)),
+                c.UsagePeriod(period) if period else None,
+            )
+        case "admin":
+            return router.admin(options.get("text", ""), "dc")
+        case "new":
+            return c.NewConversation()
+        case "help":
+            return c.Help()
+    return c.Hint(f"Unknown command /{name}. Send /help for the list.")
+
+
 def build_commands(sink: CommandSink) -> list[app_commands.Command[Any, ..., None]]:
-    """One app command per menu command of the router."""
+    """One app command per menu command of the router; each hands its options to `sink`."""
 
     @app_commands.describe(prompt="Your question", image="An image to ask about (optional)")
     async def ask(
         interaction: discord.Interaction, prompt: str, image: discord.Attachment | None = None
     ) -> None:
-        await sink(
-            interaction, "ask", [("prompt", prompt)], _present(image), lambda im: router.ask(prompt, im)
-        )
+        await sink(interaction, "ask", {"prompt": prompt}, _present(image))
 
     @app_commands.describe(prompt="What to draw")
     async def image(interaction: discord.Interaction, prompt: str) -> None:
-        await sink(interaction, "image", [("prompt", prompt)], [], lambda _im: router.image(prompt))
+        await sink(interaction, "image", {"prompt": prompt}, [])
 
     @app_commands.describe(
         prompt="What to draw (Midjourney parameters such as --ar 16:9 work)",
@@ -72,13 +105,7 @@ def build_commands(sink: CommandSink) -> list[app_commands.Command[Any, ..., Non
     async def imagine(
         interaction: discord.Interaction, prompt: str, image: discord.Attachment | None = None
     ) -> None:
-        await sink(
-            interaction,
-            "imagine",
-            [("prompt", prompt)],
-            _present(image),
-            lambda im: router.imagine(prompt, im),
-        )
+        await sink(interaction, "imagine", {"prompt": prompt}, _present(image))
 
     @app_commands.describe(
         image1="First image",
@@ -98,13 +125,7 @@ def build_commands(sink: CommandSink) -> list[app_commands.Command[Any, ..., Non
         dimensions: Dimensions = "square",
     ) -> None:
         images = _present(image1, image2, image3, image4, image5)
-        await sink(
-            interaction,
-            "blend",
-            [("dimensions", dimensions)],
-            images,
-            lambda im: router.blend(dimensions, im),
-        )
+        await sink(interaction, "blend", {"dimensions": dimensions}, images)
 
     @app_commands.describe(
         prompt="What to change",
@@ -121,13 +142,7 @@ def build_commands(sink: CommandSink) -> list[app_commands.Command[Any, ..., Non
         image3: discord.Attachment | None = None,
         image4: discord.Attachment | None = None,
     ) -> None:
-        await sink(
-            interaction,
-            "edit",
-            [("prompt", prompt)],
-            _present(image, image2, image3, image4),
-            lambda im: router.edit(prompt, im),
-        )
+        await sink(interaction, "edit", {"prompt": prompt}, _present(image, image2, image3, image4))
 
     @app_commands.describe(
         prompt="What to change",
@@ -137,29 +152,15 @@ def build_commands(sink: CommandSink) -> list[app_commands.Command[Any, ..., Non
     async def mask(
         interaction: discord.Interaction, prompt: str, image: discord.Attachment, mask: discord.Attachment
     ) -> None:
-        await sink(
-            interaction, "mask", [("prompt", prompt)], [image, mask], lambda im: router.mask(prompt, im)
-        )
+        await sink(interaction, "mask", {"prompt": prompt}, [image, mask])
 
     @app_commands.describe(model="The model to switch to (leave empty to see the choices)")
     async def model(interaction: discord.Interaction, model: str | None = None) -> None:
-        await sink(
-            interaction,
-            "model",
-            [("model", model)] if model else [],
-            [],
-            lambda _im: router.model(model or ""),
-        )
+        await sink(interaction, "model", {"model": model} if model else {}, [])
 
     @app_commands.describe(prompt="The new system prompt, or 'reset' (leave empty to see it)")
     async def system(interaction: discord.Interaction, prompt: str | None = None) -> None:
-        await sink(
-            interaction,
-            "system",
-            [("prompt", prompt)] if prompt else [],
-            [],
-            lambda _im: router.system(prompt or ""),
-        )
+        await sink(interaction, "system", {"prompt": prompt} if prompt else {}, [])
 
     @app_commands.describe(period="Which period (default: this month)", show="What to show (default: totals)")
     @app_commands.choices(show=USAGE_VIEWS)
@@ -168,30 +169,18 @@ def build_commands(sink: CommandSink) -> list[app_commands.Command[Any, ..., Non
         period: Period | None = None,
         show: app_commands.Choice[str] | None = None,
     ) -> None:
-        view = c.UsageView(show.value) if show else c.UsageView.TOTALS
-        chosen = c.UsagePeriod(period) if period else None
-        echo = [
-            (name, value)
-            for name, value in (("show", show.name if show else ""), ("period", period))
-            if value
-        ]
-        await sink(interaction, "usage", echo, [], lambda _im: router.usage(view, chosen))
+        options = {"show": show.value} if show else {}
+        await sink(interaction, "usage", options | ({"period": period} if period else {}), [])
 
     @app_commands.describe(text="e.g. usage week · budget chat day cost 5 · allow dc:123 (empty: help)")
     async def admin(interaction: discord.Interaction, text: str | None = None) -> None:
-        await sink(
-            interaction,
-            "admin",
-            [("text", text)] if text else [],
-            [],
-            lambda _im: router.admin(text or "", "dc"),
-        )
+        await sink(interaction, "admin", {"text": text} if text else {}, [])
 
     async def new(interaction: discord.Interaction) -> None:
-        await sink(interaction, "new", [], [], lambda _im: c.NewConversation())
+        await sink(interaction, "new", {}, [])
 
     async def help(interaction: discord.Interaction) -> None:
-        await sink(interaction, "help", [], [], lambda _im: c.Help())
+        await sink(interaction, "help", {}, [])
 
     callbacks: dict[str, Callable[..., Coroutine[Any, Any, None]]] = {
         "ask": ask,

@@ -25,11 +25,14 @@ from discord.gateway import DiscordWebSocket
 from bot.config import Settings
 from bot.core import Core
 from bot.errors import ConfigError
+from bot.lifecycle.inbound import Inbound
 from bot.model import ChatAddress, Incoming, Messenger
 from bot.tasks import TaskSet
+from storage import InboundUpdate
 
-from .commands import Build, Options, add_to_tree, build_commands, register
-from .outbox import NO_PINGS, ChannelLink, DiscordOutbox, StreamPacing
+from .commands import Options, add_to_tree, build_commands, register
+from .journal import age_of, button_entry, command_entry, incoming_from_entry
+from .outbox import INTERACTION_TOKEN_LIFETIME, NO_PINGS, ChannelLink, DiscordOutbox, StreamPacing
 from .translate import (
     PLATFORM,
     command_echo,
@@ -45,6 +48,7 @@ from .views import pressed_button
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT = 15.0  # a send before login waits this long, then fails
+RESTARTING = "⏳ I'm restarting — please try again in a minute."
 _CHAT_MESSAGES = (discord.MessageType.default, discord.MessageType.reply)
 
 
@@ -111,11 +115,14 @@ class _Client(discord.Client):
 
 
 class DiscordPlatform:
-    def __init__(self, settings: Settings, core: Core) -> None:
+    def __init__(self, settings: Settings, core: Core, inbound: Inbound) -> None:
         if settings.discord_bot_token is None:
             raise ConfigError("Missing setting DISCORD_BOT_TOKEN.")
         self._settings = settings
         self._core = core
+        self._inbound = inbound
+        # Set at shutdown: newcomers are told to come back, running work gets its grace.
+        self._draining = False
         self._logged_in = asyncio.Event()
         self._tasks = TaskSet("discord")
         # How streamed answers are paced; read for every reply, so tests may change it.
@@ -136,15 +143,22 @@ class DiscordPlatform:
         return self._client
 
     async def run(self) -> None:
-        """Serve until cancelled; in-flight work is cancelled and the client closed on the way out."""
+        """Serve until cancelled; then drain: newcomers are told we restart, running work finishes."""
         assert self._settings.discord_bot_token is not None
         use_api(self._settings.discord_api_url)
         async with self._client:
+            connection = asyncio.create_task(
+                self._client.start(self._settings.discord_bot_token.get_secret_value()),
+                name="discord gateway",
+            )
             try:
-                await self._client.start(self._settings.discord_bot_token.get_secret_value())
+                await asyncio.shield(connection)
             finally:
-                # The same grace as Telegram: requests in flight finish before the client closes.
+                # Still connected while draining: the same grace as Telegram, and newcomers hear why.
+                self._draining = True
                 await self._tasks.drain(self._settings.shutdown_grace)
+                connection.cancel()
+                await asyncio.gather(connection, return_exceptions=True)
                 log.info("discord: stopped")
 
     async def _after_login(self) -> None:
@@ -178,15 +192,21 @@ class DiscordPlatform:
     def _on_message(self, message: discord.Message) -> None:
         if message.author.bot or message.webhook_id is not None or message.type not in _CHAT_MESSAGES:
             return
-        self._spawn(self._handle_message(message), f"message {message.id} in channel {message.channel.id}")
+        what = f"message {message.id} in channel {message.channel.id}"
+        if self._draining:
+            self._spawn(self._restarting_message(message), what)
+            return
+        self._spawn(self._handle_message(message), what)
 
     def _on_interaction(self, interaction: discord.Interaction) -> None:
         custom_id = pressed_button(interaction)
-        if custom_id is not None:
-            self._spawn(
-                self._handle_button(interaction, custom_id),
-                f"button {custom_id!r} in channel {interaction.channel_id}",
-            )
+        if custom_id is None:
+            return
+        what = f"button {custom_id!r} in channel {interaction.channel_id}"
+        if self._draining:
+            self._spawn(self._restarting_interaction(interaction), what)
+            return
+        self._spawn(self._handle_button(interaction, custom_id), what)
 
     async def _on_command(
         self,
@@ -194,12 +214,12 @@ class DiscordPlatform:
         name: str,
         options: Options,
         attachments: list[discord.Attachment],
-        build: Build,
     ) -> None:
-        self._spawn(
-            self._handle_command(interaction, name, options, attachments, build),
-            f"/{name} in channel {interaction.channel_id}",
-        )
+        what = f"/{name} in channel {interaction.channel_id}"
+        if self._draining:
+            self._spawn(self._restarting_interaction(interaction), what)
+            return
+        self._spawn(self._handle_command(interaction, name, options, attachments), what)
 
     # --- handling (each in its own task) ---
 
@@ -210,6 +230,21 @@ class DiscordPlatform:
         reply_to_bot = await self._replies_to(message, me.id)
         incoming = incoming_from_message(message, me.id, reply_to_bot=reply_to_bot)
         await self._answer(incoming, incoming.message_id)
+
+    async def _restarting_message(self, message: discord.Message) -> None:
+        me = self._client.user
+        if me is None:
+            return
+        incoming = incoming_from_message(message, me.id, reply_to_bot=False)
+        if incoming.is_private or incoming.mentioned:
+            outbox = DiscordOutbox(self._link, incoming.address, incoming.message_id, pacing=self.pacing)
+            await outbox.send_text(RESTARTING)
+
+    async def _restarting_interaction(self, interaction: discord.Interaction) -> None:
+        try:
+            await interaction.response.send_message(RESTARTING, ephemeral=True)
+        except discord.HTTPException as exc:
+            log.info("could not tell a newcomer we are restarting: %s", exc.status)
 
     async def _replies_to(self, message: discord.Message, bot_id: int) -> bool:
         reference = message.reference
@@ -231,33 +266,58 @@ class DiscordPlatform:
         name: str,
         options: Options,
         attachments: list[discord.Attachment],
-        build: Build,
     ) -> None:
+        update_id = str(interaction.id)
+        if not await self._inbound.accept(
+            PLATFORM, update_id, command_entry(interaction, name, options, attachments)
+        ):
+            return
         try:
-            await interaction.response.defer(thinking=True)
-        except discord.HTTPException as exc:
-            log.warning("could not acknowledge /%s in %s: %s", name, interaction.channel_id, exc.status)
-        # The deferred reply shows what was asked; the answers follow as replies to it, as
-        # ordinary channel messages that stay editable after the interaction token expires.
-        message_id: str | None = None
-        try:
-            if interaction.response.is_done():  # else Discord has forgotten the interaction
-                echo = await interaction.edit_original_response(
-                    content=command_echo(name, options, len(attachments)), allowed_mentions=NO_PINGS
-                )
-                message_id = str(echo.id)
-        except discord.HTTPException as exc:
-            log.warning("could not finish /%s in %s: %s", name, interaction.channel_id, exc.status)
-        incoming = incoming_from_command(interaction, build, attachments, message_id=message_id)
-        await self._answer(incoming, message_id, interaction)
+            try:
+                await interaction.response.defer(thinking=True)
+            except discord.HTTPException as exc:
+                log.warning("could not acknowledge /%s in %s: %s", name, interaction.channel_id, exc.status)
+            # The deferred reply shows what was asked; the answers follow as replies to it, as
+            # ordinary channel messages that stay editable after the interaction token expires.
+            message_id: str | None = None
+            try:
+                if interaction.response.is_done():  # else Discord has forgotten the interaction
+                    echo = await interaction.edit_original_response(
+                        content=command_echo(name, options, len(attachments)), allowed_mentions=NO_PINGS
+                    )
+                    message_id = str(echo.id)
+            except discord.HTTPException as exc:
+                log.warning("could not finish /%s in %s: %s", name, interaction.channel_id, exc.status)
+            incoming = incoming_from_command(interaction, name, options, attachments, message_id=message_id)
+            await self._answer(incoming, message_id, interaction)
+        finally:
+            await self._inbound.handled(PLATFORM, [update_id])
 
     async def _handle_button(self, interaction: discord.Interaction, custom_id: str) -> None:
+        update_id = str(interaction.id)
+        if not await self._inbound.accept(PLATFORM, update_id, button_entry(interaction, custom_id)):
+            return
         try:
-            await interaction.response.defer()  # no visible change; results follow as messages
-        except discord.HTTPException as exc:
-            log.warning("could not acknowledge a button in %s: %s", interaction.channel_id, exc.status)
-        incoming = incoming_from_button(interaction, custom_id)
-        await self._answer(incoming, incoming.message_id, interaction)
+            try:
+                await interaction.response.defer()  # no visible change; results follow as messages
+            except discord.HTTPException as exc:
+                log.warning("could not acknowledge a button in %s: %s", interaction.channel_id, exc.status)
+            incoming = incoming_from_button(interaction, custom_id)
+            await self._answer(incoming, incoming.message_id, interaction)
+        finally:
+            await self._inbound.handled(PLATFORM, [update_id])
+
+    async def replay(self, update: InboundUpdate) -> None:
+        """An interaction a gone instance accepted but never finished: answered while it may be."""
+        try:
+            age = age_of(update.payload, discord.utils.utcnow())
+            if age > INTERACTION_TOKEN_LIFETIME:
+                log.info("interaction %s is %d s old: too late to answer", update.update_id, age)
+                return
+            incoming = incoming_from_entry(update.update_id, update.payload, self._client.http.get_from_cdn)
+            await self._answer(incoming, None)
+        finally:
+            await self._inbound.handled(PLATFORM, [update.update_id])
 
     async def _answer(
         self, incoming: Incoming, reply_to: str | None, interaction: discord.Interaction | None = None

@@ -7,13 +7,15 @@ Pure functions over discord.py models: no requests, no state. The platform decid
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import discord
 
 from bot.commands import Command
 from bot.model import ChatAddress, ChatKind, ImageAttachment, Incoming, User
 from bot.router import unsupported_hint
+
+from .commands import command_from
 
 PLATFORM = "dc"
 
@@ -74,14 +76,14 @@ def clean_text(content: str, bot_id: int, users: Iterable[discord.abc.User] = ()
     return _USER_MENTION.sub(replace, own.sub("", content)).strip()
 
 
-def image_mime(attachment: discord.Attachment) -> str | None:
+def image_mime(filename: str, content_type: str | None) -> str | None:
     """The image type of an attachment, from its content type or, failing that, its name."""
-    content_type = (attachment.content_type or "").split(";", 1)[0].strip().lower()
-    if content_type.startswith("image/"):
-        return content_type
-    if content_type:
+    kind = (content_type or "").split(";", 1)[0].strip().lower()
+    if kind.startswith("image/"):
+        return kind
+    if kind:
         return None
-    suffix = "." + attachment.filename.rsplit(".", 1)[-1].lower() if "." in attachment.filename else ""
+    suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     return _IMAGE_SUFFIXES.get(suffix)
 
 
@@ -98,7 +100,7 @@ def split_attachments(
     images: list[ImageAttachment] = []
     others: list[str] = []
     for attachment in attachments:
-        mime = image_mime(attachment)
+        mime = image_mime(attachment.filename, attachment.content_type)
         if mime is not None:
             images.append(image_of(attachment, mime))
         else:
@@ -167,24 +169,33 @@ def interaction_address(interaction: discord.Interaction) -> ChatAddress:
     return address_of(channel, interaction.guild, in_guild=interaction.guild_id is not None)
 
 
+def parsed_command(
+    name: str, options: Mapping[str, str], images: tuple[ImageAttachment, ...], unsupported: str | None
+) -> Command:
+    """Attachment options are images, or refused like any other file when nothing usable came."""
+    return (
+        unsupported_hint(unsupported) if unsupported and not images else command_from(name, options, images)
+    )
+
+
 def incoming_from_command(
     interaction: discord.Interaction,
-    build: Callable[[tuple[ImageAttachment, ...]], Command],
+    name: str,
+    options: Mapping[str, str],
     attachments: Sequence[discord.Attachment],
     *,
     message_id: str | None,
 ) -> Incoming:
-    """A slash command, already parsed; attachment options are images (or refused like any other file)."""
+    """A slash command, parsed into the core's typed command."""
     images, unsupported = split_attachments(attachments)
-    # Like a message: a file that is no image is refused only when nothing usable came with it.
-    command = unsupported_hint(unsupported) if unsupported and not images else build(images)
     return Incoming(
         address=interaction_address(interaction),
         user=user_of(interaction.user),
         images=images,
         message_id=message_id,
         mentioned=True,
-        command=command,
+        command=parsed_command(name, options, images, unsupported),
+        source=f"{PLATFORM}:{interaction.id}",
     )
 
 
@@ -195,13 +206,14 @@ def incoming_from_button(interaction: discord.Interaction, custom_id: str) -> In
         user=user_of(interaction.user),
         message_id=str(message.id) if message is not None else None,
         callback=custom_id,
+        source=f"{PLATFORM}:{interaction.id}",
     )
 
 
-def command_echo(name: str, options: Sequence[tuple[str, str]], images: int) -> str:
+def command_echo(name: str, options: Mapping[str, str], images: int) -> str:
     """What the user asked, shown publicly under their slash command: `/imagine a cat · 1 image`."""
     parts = [f"**/{name}**"]
-    parts += [value for _, value in options if value]
+    parts += [value for value in options.values() if value]
     text = " ".join(parts)
     if images:
         text += f" · {images} image{'s' if images > 1 else ''}"

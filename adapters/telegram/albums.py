@@ -7,13 +7,24 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from aiogram.types import Message
 
 log = logging.getLogger(__name__)
 
-OnAlbum = Callable[[list[Message]], Awaitable[None]]
 AlbumKey = tuple[int, str]
+
+
+@dataclass(frozen=True)
+class Part:
+    """One message of an album and the update it came in (marked handled with the album)."""
+
+    message: Message
+    update_id: str
+
+
+OnAlbum = Callable[[list[Part]], Awaitable[None]]
 
 # How long a sent-on album is remembered, so that a part arriving after it is not
 # taken for a new album (Telegram delivers the parts of a slow upload seconds apart).
@@ -26,11 +37,13 @@ class AlbumCollector:
     def __init__(self, wait: float, on_album: OnAlbum) -> None:
         self._wait = wait
         self._on_album = on_album
-        self._parts: dict[AlbumKey, list[Message]] = {}
+        self._parts: dict[AlbumKey, list[Part]] = {}
         self._timers: dict[AlbumKey, asyncio.Task[None]] = {}
         self._flushed: dict[AlbumKey, float] = {}  # key → when it was sent on (monotonic)
 
-    def add(self, message: Message) -> None:
+    def add(self, part: Part) -> bool:
+        """Collect a part; False for a part of an album already sent on (it is ignored)."""
+        message = part.message
         assert message.media_group_id is not None
         key = (message.chat.id, message.media_group_id)
         self._forget_old_albums()
@@ -38,12 +51,13 @@ class AlbumCollector:
             # The album has already gone to the handler; alone, this part would read as a
             # new request without its caption.
             log.warning("album %s: part %s arrived too late, ignored", key[1], message.message_id)
-            return
-        self._parts.setdefault(key, []).append(message)
+            return False
+        self._parts.setdefault(key, []).append(part)
         timer = self._timers.pop(key, None)
         if timer is not None:
             timer.cancel()
         self._timers[key] = asyncio.create_task(self._flush_later(key))
+        return True
 
     def _forget_old_albums(self) -> None:
         horizon = time.monotonic() - LATE_PART_WINDOW
@@ -54,7 +68,7 @@ class AlbumCollector:
         await asyncio.sleep(self._wait)
         self._timers.pop(key, None)
         self._flushed[key] = time.monotonic()
-        parts = sorted(self._parts.pop(key, []), key=lambda m: m.message_id)
+        parts = sorted(self._parts.pop(key, []), key=lambda p: p.message.message_id)
         if parts:
             log.info("album %s: %d parts collected", key[1], len(parts))
             await self._on_album(parts)

@@ -156,7 +156,9 @@ def command_target(text: str) -> str | None:
     return head.partition("@")[2] or None
 
 
-def incoming_from_messages(bot: Bot, me: BotIdentity, messages: list[Message]) -> Incoming | None:
+def incoming_from_messages(
+    bot: Bot, me: BotIdentity, messages: list[Message], *, source: str | None = None
+) -> Incoming | None:
     """One message, or an album (several messages with one media_group_id), as one Incoming."""
     first = messages[0]
     captioned = next((m for m in messages if m.caption or m.text), first)
@@ -177,10 +179,11 @@ def incoming_from_messages(bot: Bot, me: BotIdentity, messages: list[Message]) -
         mentioned=mentioned or target is not None,
         reply_to_bot=bool(reply and reply.from_user and reply.from_user.id == me.id),
         unsupported=None if images else unsupported_of(first),
+        source=source,
     )
 
 
-def incoming_from_callback(query: CallbackQuery) -> Incoming | None:
+def incoming_from_callback(query: CallbackQuery, *, source: str | None = None) -> Incoming | None:
     message = query.message
     if not isinstance(message, Message) or query.data is None:
         return None
@@ -189,4 +192,5 @@ def incoming_from_callback(query: CallbackQuery) -> Incoming | None:
         user=user_of(query.from_user),
         message_id=str(message.message_id),
         callback=query.data,
+        source=source,
     )

@@ -338,21 +338,29 @@ class GatewayClient:
 
     # --- Midjourney -------------------------------------------------------------------
 
-    async def mj_imagine(self, prompt: str, *, images: Sequence[str] = (), mode: str = "RELAX") -> str:
+    # `state` is echoed back in the task (wenwen-api.md §6.1): we send our job id, so a task
+    # can always be told apart and traced to the request that made it.
+
+    async def mj_imagine(
+        self, prompt: str, *, images: Sequence[str] = (), mode: str = "RELAX", state: str = ""
+    ) -> str:
         return await self._mj_submit(
-            "/mj/submit/imagine", {"prompt": prompt, "base64Array": list(images), "mode": mode}
+            "/mj/submit/imagine",
+            {"prompt": prompt, "base64Array": list(images), "mode": mode, "state": state},
         )
 
     async def mj_blend(
-        self, images: Sequence[str], *, dimensions: str = "SQUARE", mode: str = "RELAX"
+        self, images: Sequence[str], *, dimensions: str = "SQUARE", mode: str = "RELAX", state: str = ""
     ) -> str:
         return await self._mj_submit(
-            "/mj/submit/blend", {"base64Array": list(images), "dimensions": dimensions, "mode": mode}
+            "/mj/submit/blend",
+            {"base64Array": list(images), "dimensions": dimensions, "mode": mode, "state": state},
         )
 
-    async def mj_action(self, task_id: str, custom_id: str) -> str:
+    async def mj_action(self, task_id: str, custom_id: str, *, state: str = "") -> str:
         return await self._mj_submit(
-            "/mj/submit/action", {"taskId": task_id, "customId": custom_id, "chooseSameChannel": True}
+            "/mj/submit/action",
+            {"taskId": task_id, "customId": custom_id, "chooseSameChannel": True, "state": state},
         )
 
     async def _mj_submit(self, path: str, body: dict[str, Any]) -> str:

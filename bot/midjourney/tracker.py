@@ -1,8 +1,12 @@
 """Following Midjourney tasks to the end: progress edits, result image, buttons.
 
-Tasks live in the database from the moment they are submitted, so polling picks up
-where it left off after a restart. One loop polls every unfinished task, batching
-them into one list-by-condition call when several are running.
+Tasks live in the database from the moment they are submitted. Each round, this instance
+leases the unfinished tasks nobody else follows (storage.mj_tasks.claim: free, lapsed, or
+held by an instance that is gone) and polls them, batched into one list-by-condition call
+when several are running. Only the lease holder edits progress and delivers; before it
+sends the result it renews the lease, and the delivery is marked only while the lease is
+still its own. So after a crash, and with several replicas, every task is followed — and
+its grid sent — by exactly one instance.
 """
 
 from __future__ import annotations
@@ -11,24 +15,39 @@ import asyncio
 import contextlib
 import logging
 import time
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-from bot.config import Settings
 from bot.errors import GatewayError
 from bot.gateway.client import GatewayClient
 from bot.gateway.types import MjTask
+from bot.lifecycle.instance import Instance
 from bot.midjourney.view import button_rows, done_text, status_text
 from bot.model import ChatAddress, Messenger, Outbox, OutImage, SentMessage
 from storage import Database, MjButton, MjTaskRecord
+from storage.clock import utc_now
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class TrackerTiming:
+    poll_interval: float = 5.0
+    task_deadline: float = 20 * 60.0
+    # Telegram allows roughly one edit per second per chat; groups get less.
+    progress_edit_interval: float = 3.0
+    # A lease outlives a few missed rounds; a dead owner loses it at once anyway.
+    lease: float = 60.0
+
+
 class MjTracker:
-    def __init__(self, gateway: GatewayClient, db: Database, settings: Settings) -> None:
+    def __init__(
+        self, gateway: GatewayClient, db: Database, instance: Instance, timing: TrackerTiming
+    ) -> None:
         self._gateway = gateway
         self._db = db
-        self._settings = settings
+        self._instance = instance
+        self._timing = timing
         self._messengers: dict[str, Messenger] = {}
         self._wake = asyncio.Event()
         # Notified whenever a task is delivered, for callers waiting on a chat's tasks.
@@ -59,21 +78,39 @@ class MjTracker:
 
     async def run(self) -> None:
         """Poll until cancelled; an error in one round never stops the loop."""
-        while True:
-            try:
-                busy = await self.poll_once()
-            except Exception:
-                log.exception("midjourney polling round failed")
-                busy = True
-            timeout = self._settings.mj_poll_interval if busy else None
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+        try:
+            while True:
+                try:
+                    busy = await self.poll_once()
+                except Exception:
+                    log.exception("midjourney polling round failed")
+                    busy = True
+                timeout = self._timing.poll_interval if busy else None
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout)
+        finally:
+            await self._release_leases()
+
+    async def _release_leases(self) -> None:
+        """A clean stop hands every task back at once (a crash loses them when the lock drops)."""
+        try:
+            async with self._db.unit_of_work() as uow:
+                await uow.mj_tasks.release(self._instance.id)
+                await uow.commit()
+        except Exception as exc:
+            log.warning("could not release midjourney leases: %s", type(exc).__name__)
 
     async def poll_once(self) -> bool:
-        """One round over every pending task on a running platform; True if any remain."""
+        """One round over the tasks this instance leases; True if any remain."""
+        if not self._messengers:
+            return False
+        gone = await self._instance.gone()
         async with self._db.unit_of_work() as uow:
-            pending = [t for t in await uow.mj_tasks.pending() if t.platform in self._messengers]
+            pending = await uow.mj_tasks.claim(
+                self._instance.id, self._lease_end(), platforms=list(self._messengers), gone=gone
+            )
+            await uow.commit()
         if not pending:
             return False
         states = await self._fetch(pending)
@@ -83,6 +120,9 @@ class MjTracker:
             except Exception:
                 log.exception("could not advance midjourney task %s", record.task_id)
         return True
+
+    def _lease_end(self) -> datetime:
+        return utc_now() + timedelta(seconds=self._timing.lease)
 
     async def _fetch(self, pending: list[MjTaskRecord]) -> dict[str, MjTask | GatewayError]:
         found: dict[str, MjTask | GatewayError] = {}
@@ -110,7 +150,7 @@ class MjTracker:
             await self._finish(record, out, f"❌ Midjourney lost this task ({state.detail}).")
             return
         if not isinstance(state, MjTask):
-            if age > self._settings.mj_task_deadline:
+            if age > self._timing.task_deadline:
                 await self._finish(record, out, "⌛ Midjourney did not finish in time; giving up.")
             return
         buttons = tuple(MjButton(b.customId, b.label, b.emoji) for b in state.buttons or [])
@@ -129,7 +169,7 @@ class MjTracker:
         elif state.status in ("FAILURE", "CANCEL"):
             reason = state.failReason or state.status.lower()
             await self._finish(record, out, f"❌ Midjourney failed: {reason}")
-        elif age > self._settings.mj_task_deadline:
+        elif age > self._timing.task_deadline:
             await self._finish(record, out, "⌛ Midjourney did not finish in time; giving up.")
         else:
             await self._show_progress(
@@ -141,7 +181,7 @@ class MjTracker:
         shown = status_text(record.action, record.prompt, record.status, record.progress)
         last_time, last_text = self._last_edit.get(record.task_id, (0.0, shown))
         now = time.monotonic()
-        if text == last_text or now - last_time < self._settings.progress_edit_interval:
+        if text == last_text or now - last_time < self._timing.progress_edit_interval:
             return  # unchanged text would be refused; and messengers throttle edits
         self._last_edit[record.task_id] = (now, text)
         if record.status_message_id is None:
@@ -155,6 +195,15 @@ class MjTracker:
         except Exception as exc:
             log.warning("progress edit failed for task %s: %s", record.task_id, type(exc).__name__)
 
+    async def _still_mine(self, record: MjTaskRecord) -> bool:
+        """Renew the lease right before a delivery: an owner whose lease lapsed must not send."""
+        async with self._db.unit_of_work() as uow:
+            mine = await uow.mj_tasks.renew(record.task_id, self._instance.id, self._lease_end())
+            await uow.commit()
+        if not mine:
+            log.warning("midjourney task %s is no longer ours; not delivering it", record.task_id)
+        return mine
+
     async def _deliver(
         self, record: MjTaskRecord, out: Outbox, state: MjTask, buttons: tuple[MjButton, ...]
     ) -> None:
@@ -162,6 +211,8 @@ class MjTracker:
             await self._finish(record, out, "❌ Midjourney finished without an image.")
             return
         image = await self._gateway.download(state.imageUrl)
+        if not await self._still_mine(record):
+            return
         sent = await out.send_images(
             [OutImage(image, f"midjourney-{record.task_id}.png")],
             caption=f"🎨 {record.prompt[:200]}",
@@ -172,6 +223,8 @@ class MjTracker:
         log.info("midjourney task %s delivered to %s", record.task_id, record.chat_key)
 
     async def _finish(self, record: MjTaskRecord, out: Outbox, text: str) -> None:
+        if not await self._still_mine(record):
+            return
         if record.status_message_id:
             await self._edit_status(record, out, text)
         else:
@@ -181,8 +234,10 @@ class MjTracker:
 
     async def _mark_delivered(self, task_id: str, result_message_id: str | None = None) -> None:
         async with self._db.unit_of_work() as uow:
-            await uow.mj_tasks.mark_delivered(task_id, result_message_id)
+            marked = await uow.mj_tasks.mark_delivered(task_id, result_message_id, owner=self._instance.id)
             await uow.commit()
+        if not marked:
+            log.warning("midjourney task %s: lease lost while delivering", task_id)
         async with self._delivered:
             self._delivered.notify_all()
 

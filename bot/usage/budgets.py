@@ -12,7 +12,9 @@ simultaneous requests cannot push a limit past it.
 A chat turn whose real size is known only once its messages are built grows or shrinks
 its hold with `resize`, which checks the limits again when it grows.
 
-A reservation left behind by a crash stops counting after BUDGET_RESERVATION_TTL.
+A reservation belongs to the instance that made it: when that process is gone, the next
+start (or another replica) releases it at once (bot.lifecycle.recovery); as a last resort
+a reservation stops counting after BUDGET_RESERVATION_TTL.
 """
 
 from __future__ import annotations
@@ -148,8 +150,11 @@ class Budgets:
         *,
         ttl: float = 900.0,
         clock: Callable[[], datetime] = utc_now,
+        instance_id: str = "",
     ) -> None:
         self._db = db
+        # Reservations name their owner: when it is gone, what it held is free at once.
+        self._instance = instance_id
         self._prices = prices
         self._defaults = dict(defaults)
         self._ttl = timedelta(seconds=ttl)
@@ -263,6 +268,7 @@ class Budgets:
                     tokens=estimate.tokens,
                     images=estimate.images,
                     mj_tasks=estimate.mj_tasks,
+                    instance_id=self._instance,
                 )
             )
             states = await self._states(uow, chat_key, user_id, limits, now, excluding=reservation)

@@ -26,6 +26,7 @@ from bot.errors import BadRequest, BudgetExceeded
 from bot.gateway.downloads import Downloader
 from bot.gateway.types import ChatResult
 from bot.imaging import CheckedImage, thumbnail_jpeg
+from bot.lifecycle.jobs import Job, Jobs
 from bot.model import Activity, OutImage, TextStream
 from bot.usage.budgets import Budgets, Hold
 from bot.usage.estimates import Estimator
@@ -75,6 +76,8 @@ class Turn:
     hold: Hold
     notes: list[str] = field(default_factory=list)
     made: list[bytes] = field(default_factory=list)
+    # A turn that calls tools is a durable job from its first tool round (bot.lifecycle.jobs).
+    job: Job | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ class ChatTurns:
         estimator: Estimator,
         downloader: Downloader,
         db: Database,
+        jobs: Jobs,
         limits: ChatLimits,
     ) -> None:
         self._llm = llm
@@ -105,6 +109,7 @@ class ChatTurns:
         self._estimator = estimator
         self._downloader = downloader
         self._db = db
+        self._jobs = jobs
         self._limits = limits
 
     async def answer(self, req: Request, permit: Permit, prompt: str, photos: Sequence[CheckedImage]) -> None:
@@ -122,11 +127,18 @@ class ChatTurns:
             return
         messages = memory.build_messages(system, recollection, prompt, images)
         transcript = Transcript(req.out.stream())
+        turn = Turn(req, prompt, images, messages, permit.hold)
         try:
-            await self._stream_turn(Turn(req, prompt, images, messages, permit.hold), transcript)
+            await self._stream_turn(turn, transcript)
+        except Exception:
+            if turn.job is not None:
+                await self._jobs.finish(turn.job, "failed")
+            raise
         finally:
             # Harmless after finish; a turn cancelled at shutdown must not leave its preview running.
             await transcript.stream.abandon()
+        if turn.job is not None:
+            await self._jobs.finish(turn.job, "done")
 
     async def new_conversation(self, req: Request) -> None:
         async with self._db.unit_of_work() as uow:
@@ -206,6 +218,8 @@ class ChatTurns:
                         "tool rounds exhausted in %s; answering without more tools", req.msg.address.key
                     )
                 return result
+            if turn.job is None:
+                turn.job = await self._jobs.open(req.msg, req.keys, "chat_tools", turn.prompt)
             async with self._db.unit_of_work() as uow:
                 await self._record_usage(turn, uow, result)
                 await uow.commit()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.lifecycle.jobs import JobKeys
 from bot.model import Incoming, Outbox
 
 
@@ -23,3 +24,4 @@ class Request:
     msg: Incoming
     out: Outbox
     chat: ChatSettings
+    keys: JobKeys

@@ -1,29 +1,37 @@
 """Drawing and editing pictures: one gateway call each, recorded, then sent to the chat.
 
 Used by /image and /edit, by captioned photos, and by the chat model's tools: all of them
-arrive here admitted, with their permit's hold.
+arrive here admitted, with their permit's hold. Each call is a durable job
+(bot.lifecycle.jobs): opened before the call, its pictures stored with its usage the
+moment the gateway answers, then claimed and sent — a crash anywhere leaves it to be
+delivered (or answered) on the next start.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 
 from bot import dalle2
 from bot.admission.admission import Permit
-from bot.errors import UserError
+from bot.errors import GatewayError, UserError
 from bot.gateway.client import GatewayClient, UploadFile
+from bot.gateway.types import ImageResult
 from bot.imaging import CheckedImage
-from bot.model import OutImage
+from bot.lifecycle.jobs import Job, Jobs
+from bot.model import Outbox, OutImage, SentMessage
 from bot.usage.recorder import Recorder
 from bot.usecases.context import Request
 from bot.usecases.progress import slow_work
+from storage import Database, JobResult
 
 log = logging.getLogger(__name__)
 
 DALLE2_PROMPT_LIMIT = 1000
+IMAGE_GENERATION = "image_generation"
+IMAGE_EDIT = "image_edit"
 
 
 @dataclass(frozen=True)
@@ -34,24 +42,23 @@ class ImageModels:
 
 
 class Images:
-    def __init__(self, gateway: GatewayClient, recorder: Recorder, models: ImageModels) -> None:
+    def __init__(
+        self, gateway: GatewayClient, db: Database, recorder: Recorder, jobs: Jobs, models: ImageModels
+    ) -> None:
         self._gateway = gateway
+        self._db = db
         self._recorder = recorder
+        self._jobs = jobs
         self._models = models
 
     async def generate(self, req: Request, permit: Permit, prompt: str) -> list[bytes]:
         """Draw, record usage, send; returns the images (the chat keeps them in memory)."""
         model = self._models.generate
+        job = await self._jobs.open(req.msg, req.keys, IMAGE_GENERATION, prompt)
         async with slow_work(req.out, "🖌️ Drawing… this usually takes 20–60 s."):
-            result = await self._gateway.generate_image(prompt, model)
-        await self._recorder.record(
-            self._recorder.ledger.image_event(req.msg.address, req.msg.user, "image_generation", result),
-            permit.hold,
-        )
-        await req.out.send_images(
-            [OutImage(data, f"image{n}.png") for n, data in enumerate(result.images, 1)],
-            caption=prompt[:200],
-        )
+            result = await self._call(job, self._gateway.generate_image(prompt, model))
+        await self._answered(req, permit, job, result, IMAGE_GENERATION)
+        await deliver_images(self._jobs, job, req.out, result.images, caption=prompt[:200])
         return result.images
 
     async def edit(
@@ -81,16 +88,45 @@ class Images:
                 mask_png = await asyncio.to_thread(dalle2.mask_png, mask.data, size)
                 mask_upload = UploadFile("mask.png", mask_png, "image/png")
         what = "your photo" if len(uploads) == 1 else f"{len(uploads)} photos"
+        job = await self._jobs.open(req.msg, req.keys, IMAGE_EDIT, prompt)
         async with slow_work(req.out, f"🎨 Editing {what}… this usually takes 30–90 s."):
-            result = await self._gateway.edit_images(uploads, prompt, model, mask=mask_upload)
-        await self._recorder.record(
-            self._recorder.ledger.image_event(req.msg.address, req.msg.user, "image_edit", result),
-            permit.hold,
-        )
-        await req.out.send_images(
-            [OutImage(data, f"edited{n}.png") for n, data in enumerate(result.images, 1)]
-        )
+            result = await self._call(
+                job, self._gateway.edit_images(uploads, prompt, model, mask=mask_upload)
+            )
+        await self._answered(req, permit, job, result, IMAGE_EDIT)
+        await deliver_images(self._jobs, job, req.out, result.images)
         return result.images
+
+    async def _call(self, job: Job, call: Awaitable[ImageResult]) -> ImageResult:
+        try:
+            return await call
+        except GatewayError:
+            await self._jobs.finish(job, "failed")  # the user is told by the core
+            raise
+
+    async def _answered(self, req: Request, permit: Permit, job: Job, result: ImageResult, kind: str) -> None:
+        """The answer's usage and pictures in one short transaction, before anything else."""
+        event = self._recorder.ledger.image_event(req.msg.address, req.msg.user, kind, result)
+        results = [JobResult("image/png", image) for image in result.images]
+        async with self._db.unit_of_work() as uow:
+            await self._recorder.add(uow, event, permit.hold)
+            await self._jobs.answered(uow, job, result.request_id, results)
+            await uow.commit()
+
+
+async def deliver_images(
+    jobs: Jobs, job: Job, out: Outbox, images: Sequence[bytes], *, caption: str = ""
+) -> SentMessage | None:
+    """Claim the job (one sender only), send its pictures, mark it done."""
+    if not await jobs.claim_delivery(job):
+        log.warning("job %s was claimed by someone else; not sending it again", job.id)
+        return None
+    name = "image" if job.kind == IMAGE_GENERATION else "edited"
+    sent = await out.send_images(
+        [OutImage(data, f"{name}{n}.png") for n, data in enumerate(images, 1)], caption=caption
+    )
+    await jobs.delivered(job, sent.message_id)
+    return sent
 
 
 def _for_dalle2(

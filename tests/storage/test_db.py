@@ -13,7 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from storage import Database, UsageEvent
 from storage.db import MIGRATIONS, alembic_config, create_engine, upgrade
@@ -26,11 +26,16 @@ TABLES = {"chats", "usage_events", "conversation_turns", "turn_images", "mj_task
     "budget_reservations",
     "chat_access",
     "access_refusals",
+    "instances",
+    "jobs",
+    "job_results",
+    "inbound",
 }
 # The newest migration, from the scripts themselves.
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+@pytest.mark.sqlite_only("the folder of a database file")
 async def test_creates_the_folder_of_a_sqlite_file(tmp_path: Path) -> None:
     path = tmp_path / "nested" / "deeper" / "bot.db"
     db = Database(f"sqlite+aiosqlite:///{path}")
@@ -62,6 +67,7 @@ async def test_migrating_again_changes_nothing(db: Database, open_db: Callable[[
     assert versions == [(HEAD,)]
 
 
+@pytest.mark.sqlite_only("PRAGMAs and WAL")
 async def test_sqlite_connections_use_wal_and_our_pragmas(db: Database) -> None:
     async with db.engine.connect() as conn:
         pragmas = {
@@ -99,13 +105,14 @@ def test_refuses_unsupported_backends() -> None:
         Database("mysql+aiomysql://user@localhost/wenwen")
 
 
-async def test_a_failing_migration_leaves_no_trace(db_url: str, tmp_path: Path) -> None:
+async def test_a_failing_migration_leaves_no_trace(database_url: str, tmp_path: Path) -> None:
     scripts = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS, scripts, ignore=shutil.ignore_patterns("__pycache__"))
     (scripts / "versions" / "9999_broken.py").write_text(BROKEN_MIGRATION.format(head=HEAD))
-    engine = create_engine(db_url)
+    engine = create_engine(database_url)
     try:
-        with pytest.raises(OperationalError):
+        # The missing table: OperationalError on SQLite, ProgrammingError on PostgreSQL.
+        with pytest.raises((OperationalError, ProgrammingError)):
             async with engine.begin() as conn:
                 await conn.run_sync(upgrade, "head", scripts)
         async with engine.connect() as conn:
@@ -160,9 +167,9 @@ async def test_concurrent_writers_wait_for_each_other(db: Database) -> None:
     assert len(turns) == 40
 
 
-def test_operators_can_migrate_with_the_alembic_cli(tmp_path: Path) -> None:
+def test_operators_can_migrate_with_the_alembic_cli(database_url: str, tmp_path: Path) -> None:
     ini = Path(__file__).resolve().parents[2] / "storage" / "alembic.ini"
-    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'ops' / 'wenwen.db'}"}
+    env = {**os.environ, "DATABASE_URL": database_url}
 
     def alembic(*args: str) -> str:
         done = subprocess.run(

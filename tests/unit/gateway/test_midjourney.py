@@ -51,7 +51,9 @@ class Recorder:
 @pytest.mark.parametrize("code", [1, 21, 22])
 async def test_accepted_codes_return_the_task_id(make_client: MakeClient, code: int) -> None:
     gateway = Recorder(submit(code))
-    task_id = await make_client(gateway).mj_imagine("a cat --ar 16:9", images=["data:image/png;base64,AA=="])
+    task_id = await make_client(gateway).mj_imagine(
+        "a cat --ar 16:9", images=["data:image/png;base64,AA=="], state="job-1"
+    )
     assert task_id == TASK_ID
     (request,) = gateway.requests
     assert str(request.url) == f"{BASE}/mj/submit/imagine"
@@ -60,6 +62,7 @@ async def test_accepted_codes_return_the_task_id(make_client: MakeClient, code: 
         "prompt": "a cat --ar 16:9",
         "base64Array": ["data:image/png;base64,AA=="],
         "mode": "RELAX",
+        "state": "job-1",
     }
 
 
@@ -165,16 +168,22 @@ async def test_blend_and_action_bodies(make_client: MakeClient) -> None:
     gateway = Recorder(submit(1))
     client = make_client(gateway)
     images = ["data:image/png;base64,AA==", "data:image/jpeg;base64,BB=="]
-    await client.mj_blend(images, dimensions="PORTRAIT", mode="FAST")
-    await client.mj_action(BIG_ID, "MJ::JOB::upsample::1::82c51c9d")
+    await client.mj_blend(images, dimensions="PORTRAIT", mode="FAST", state="job-2")
+    await client.mj_action(BIG_ID, "MJ::JOB::upsample::1::82c51c9d", state="job-3")
     blend, action = gateway.requests
     assert blend.url.path == "/mj/submit/blend"
-    assert json.loads(blend.content) == {"base64Array": images, "dimensions": "PORTRAIT", "mode": "FAST"}
+    assert json.loads(blend.content) == {
+        "base64Array": images,
+        "dimensions": "PORTRAIT",
+        "mode": "FAST",
+        "state": "job-2",
+    }
     assert action.url.path == "/mj/submit/action"
     assert json.loads(action.content) == {
         "taskId": BIG_ID,
         "customId": "MJ::JOB::upsample::1::82c51c9d",
         "chooseSameChannel": True,
+        "state": "job-3",
     }
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from adapters.discord.commands import Build, add_to_tree, build_commands
+from adapters.discord.commands import add_to_tree, build_commands, command_from
 from bot import commands as c
 from bot.router import COMMANDS
 
@@ -69,14 +69,12 @@ async def test_options() -> None:
         assert _options(defined[name]) == {}
 
 
-async def _built(name: str, *args: Any) -> list[tuple[list[tuple[str, str]], c.Command]]:
-    """Call one slash command's callback; what the sink received: its echo and its typed command."""
-    received: list[tuple[list[tuple[str, str]], c.Command]] = []
+async def _built(name: str, *args: Any) -> list[tuple[dict[str, str], c.Command]]:
+    """Call one slash command's callback; what the sink received, and the command it makes."""
+    received: list[tuple[dict[str, str], c.Command]] = []
 
-    async def sink(
-        _interaction: Any, _name: str, options: list[tuple[str, str]], _files: Any, build: Build
-    ) -> None:
-        received.append((options, build(())))
+    async def sink(_interaction: Any, name: str, options: dict[str, str], _files: Any) -> None:
+        received.append((options, command_from(name, options, ())))
 
     (command,) = [command for command in build_commands(sink) if command.name == name]
     await command.callback(None, *args)  # type: ignore[arg-type]
@@ -84,8 +82,8 @@ async def _built(name: str, *args: Any) -> list[tuple[list[tuple[str, str]], c.C
 
 
 async def test_admin_text_is_parsed_by_the_router_into_a_typed_command() -> None:
-    ((echo, built),) = await _built("admin", "budget chat day images 10")
-    assert echo == [("text", "budget chat day images 10")]
+    ((options, built),) = await _built("admin", "budget chat day images 10")
+    assert options == {"text": "budget chat day images 10"}
     assert isinstance(built, c.AdminBudget) and built.change is not None
     assert str(built.change.key) == "chat.day.images" and built.change.amount == 10
     ((_, bare),) = await _built("admin")
@@ -94,9 +92,9 @@ async def test_admin_text_is_parsed_by_the_router_into_a_typed_command() -> None
 
 async def test_usage_options_become_a_typed_command_without_words() -> None:
     choice = app_commands.Choice(name="only my own usage", value="me")
-    ((echo, built),) = await _built("usage", "week", choice)
+    ((options, built),) = await _built("usage", "week", choice)
     assert built == c.ShowUsage(c.UsageView.MINE, c.UsagePeriod.WEEK)
-    assert echo == [("show", "only my own usage"), ("period", "week")]
+    assert options == {"show": "me", "period": "week"}
     ((_, default),) = await _built("usage")
     assert default == c.ShowUsage(c.UsageView.TOTALS, c.UsagePeriod.MONTH)
 

@@ -80,7 +80,7 @@ def test_clean_text_keeps_code_indentation_and_newlines() -> None:
     ],
 )
 def test_image_mime(filename: str, content_type: str | None, expected: str | None) -> None:
-    assert image_mime(attachment(filename, content_type)) == expected
+    assert image_mime(filename, content_type) == expected
 
 
 def test_split_attachments_keeps_images_and_names_the_rest() -> None:
@@ -107,10 +107,10 @@ def test_address_of_dm_and_guild_channel() -> None:
 
 
 def test_command_echo() -> None:
-    assert command_echo("imagine", [("prompt", "a cat")], 1) == "**/imagine** a cat · 1 image"
-    assert command_echo("blend", [("dimensions", "square")], 3) == "**/blend** square · 3 images"
-    assert command_echo("usage", [], 0) == "**/usage**"
-    assert len(command_echo("ask", [("prompt", "x" * 5000)], 0)) <= 1900
+    assert command_echo("imagine", {"prompt": "a cat"}, 1) == "**/imagine** a cat · 1 image"
+    assert command_echo("blend", {"dimensions": "square"}, 3) == "**/blend** square · 3 images"
+    assert command_echo("usage", {}, 0) == "**/usage**"
+    assert len(command_echo("ask", {"prompt": "x" * 5000}, 0)) <= 1900
 
 
 def test_mentioning_the_bots_managed_role_counts_as_a_mention() -> None:

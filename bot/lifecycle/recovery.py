@@ -1,0 +1,132 @@
+"""Finishing what a gone instance left behind: nothing lost, nothing doubled.
+
+Run once at start (after the platforms are attached) and then every so often, so that a
+replica also takes over when another one dies. For every instance that is gone:
+
+* its budget reservations are released at once;
+* its open jobs are claimed and finished: an answered picture job is delivered from its
+  stored result; a job cut off before its answer is answered in its chat, saying honestly
+  that it may have been charged;
+* its journaled updates that were never handled are handled now — unless they had
+  started a job, which the previous step answers (an update is never handled twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+
+from bot.lifecycle.instance import Instance
+from bot.lifecycle.jobs import Job, Jobs
+from bot.model import ChatAddress, Messenger, Outbox
+from bot.usecases.images import IMAGE_EDIT, IMAGE_GENERATION, deliver_images
+from storage import Database, InboundUpdate, JobRecord
+
+log = logging.getLogger(__name__)
+
+EVERY_SECONDS = 15.0
+Replay = Callable[[InboundUpdate], Awaitable[None]]
+
+_INTERRUPTED = {
+    IMAGE_GENERATION: "⚠️ Your picture («{}») was interrupted by a restart. It may have been charged; "
+    "please send the request again.",
+    IMAGE_EDIT: "⚠️ Your photo edit («{}») was interrupted by a restart. It may have been charged; "
+    "please send it again.",
+    "mj_imagine": "⚠️ Your Midjourney request («{}») was interrupted by a restart before its task was "
+    "stored. It may have been charged; please send it again.",
+    "mj_blend": "⚠️ Your Midjourney blend («{}») was interrupted by a restart before its task was "
+    "stored. It may have been charged; please send it again.",
+    "mj_action": "⚠️ Your Midjourney button press («{}») was interrupted by a restart before its task "
+    "was stored. It may have been charged; please press it again.",
+    "chat_tools": "⚠️ My answer to «{}» was interrupted by a restart. Please ask again.",
+}
+
+
+class Recovery:
+    def __init__(
+        self,
+        db: Database,
+        instance: Instance,
+        jobs: Jobs,
+        messengers: Mapping[str, Messenger],
+        replays: Mapping[str, Replay],
+    ) -> None:
+        self._db = db
+        self._instance = instance
+        self._jobs = jobs
+        self._messengers = messengers
+        self._replays = replays
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.once()
+            except Exception:
+                log.exception("recovery round failed")
+            await asyncio.sleep(EVERY_SECONDS)
+
+    async def once(self) -> None:
+        gone = await self._instance.gone()
+        if not gone:
+            return
+        me = self._instance.id
+        async with self._db.unit_of_work() as uow:
+            released = await uow.budgets.release_owned_by(gone)
+            jobs = await uow.jobs.claim_orphans(gone, me, platforms=list(self._messengers))
+            await uow.commit()
+        if released:
+            log.info("released %d budget reservation(s) of gone instances", released)
+        for job in jobs:
+            try:
+                await self._finish(job)
+            except Exception:
+                log.exception("could not finish job %s after a restart", job.id)
+        for platform, replay in self._replays.items():
+            await self._replay(platform, replay, gone)
+        await self._instance.forget(gone)
+
+    async def _finish(self, record: JobRecord) -> None:
+        out = self._outbox(record)
+        job = Job(record.id, record.kind, record.summary)
+        if record.kind in (IMAGE_GENERATION, IMAGE_EDIT) and record.state in ("answered", "delivering"):
+            async with self._db.unit_of_work() as uow:
+                results = await uow.jobs.results(record.id)
+                # A send cut off by the crash is tried again: at worst once more, never silently lost.
+                await uow.jobs.move(record.id, "answered")
+                await uow.commit()
+            caption = record.summary[:200] if record.kind == IMAGE_GENERATION else ""
+            await deliver_images(self._jobs, job, out, [r.data for r in results], caption=caption)
+            log.info("job %s delivered after a restart", record.id)
+            return
+        text = _INTERRUPTED.get(record.kind, "⚠️ Your request («{}») was interrupted by a restart.")
+        await out.send_text(text.format(_short(record.summary)))
+        await self._jobs.finish(job, "interrupted")
+        log.info("job %s (%s) answered as interrupted", record.id, record.kind)
+
+    async def _replay(self, platform: str, replay: Replay, gone: frozenset[str]) -> None:
+        async with self._db.unit_of_work() as uow:
+            updates = await uow.inbound.claim_orphans(platform, gone, self._instance.id)
+            await uow.commit()
+        for update in updates:
+            started = await self._jobs.of_source(f"{platform}:{update.update_id}")
+            if started:
+                # Its jobs were answered above; handling it again could pay twice.
+                async with self._db.unit_of_work() as uow:
+                    await uow.inbound.handled(platform, [update.update_id])
+                    await uow.commit()
+                continue
+            log.info("handling %s update %s left by a gone instance", platform, update.update_id)
+            try:
+                await replay(update)
+            except Exception:
+                log.exception("could not replay %s update %s", platform, update.update_id)
+
+    def _outbox(self, record: JobRecord) -> Outbox:
+        address = ChatAddress(record.platform, record.chat_id, thread_id=record.thread_id)
+        return self._messengers[record.platform].outbox_for(address, record.reply_to_message_id)
+
+
+def _short(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
