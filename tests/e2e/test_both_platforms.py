@@ -122,7 +122,7 @@ async def dc_usage(dc: DiscordWorld, channel_id: int) -> str:
 
 
 async def test_mixed_workload_on_both_platforms_adds_up_to_the_gateways_totals(
-    both: Both, sim: Simulator, tmp_path: Path
+    both: Both, sim: Simulator, tmp_path: Path, database_url: str
 ) -> None:
     tg, dc = both.tg, both.dc
     ann, bob = tg.user(101, "Ann", "ann"), tg.user(102, "Bob", "bob")
@@ -132,6 +132,7 @@ async def test_mixed_workload_on_both_platforms_adds_up_to_the_gateways_totals(
         sim,
         dc.fake,
         tmp_path,
+        database_url,
         telegram_bot_token=SecretStr(TOKEN),
         telegram_api_url=tg.base_url,
         album_wait=0.3,

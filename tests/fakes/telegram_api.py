@@ -8,7 +8,7 @@ What it models, because bots get these wrong in production:
 
 * long polling with ``offset`` confirmation, ``limit``, ``timeout``, persistent
   ``allowed_updates`` and the 409 conflict when a second poller shows up;
-* parse modes (HTML, MarkdownV2, Markdown) ported from tdlib, with Telegram's error texts
+* the HTML parse mode (the one the bot uses) ported from tdlib, with Telegram's error texts
   ("can't parse entities: ..."), UTF-16 entity offsets and whitespace trimming;
 * length limits, "message is not modified", unknown messages, callback_data size,
   undecodable / oversized photos, getFile's 20 MB cloud limit;
@@ -289,7 +289,6 @@ _ENTITY_PRIORITY = {
     "custom_emoji": 99,
 }
 _TG_USER_LINK = re.compile(r"tg://user\?id=(\d+)", re.IGNORECASE)
-_TG_EMOJI_LINK = re.compile(r"tg://emoji\?id=(\d+)", re.IGNORECASE)
 
 
 class _EntityParseError(Exception):
@@ -546,302 +545,6 @@ def _parse_html(text: str) -> tuple[str, list[JSON]]:
     return _finish(out, entities)
 
 
-_MD2_TYPE_NAMES = {
-    "bold": "Bold",
-    "italic": "Italic",
-    "underline": "Underline",
-    "strikethrough": "Strikethrough",
-    "spoiler": "Spoiler",
-    "text_link": "TextUrl",
-    "code": "Code",
-    "pre": "Pre",
-    "pre_code": "PreCode",
-    "custom_emoji": "CustomEmoji",
-    "blockquote": "BlockQuote",
-}
-
-
-def _parse_markdown_v2(text: str) -> tuple[str, list[JSON]]:
-    src = text.encode("utf-8")
-    n = len(src)
-
-    def at(k: int) -> int:
-        return src[k] if k < n else 0
-
-    def reserved_error(ch: int) -> _EntityParseError:
-        return _EntityParseError(
-            f"Character '{chr(ch)}' is reserved and must be escaped with the preceding '\\'"
-        )
-
-    out = bytearray()
-    entities: list[JSON] = []
-    # kind, argument, utf16 offset, byte offset in the source, out position
-    stack: list[tuple[str, str, int, int, int]] = []
-    have_blockquote = False
-    u16 = 0
-    i = 0
-    while i < n:
-        c = src[i]
-        if c == ord("\\") and 0 < at(i + 1) <= 126:
-            i += 1
-            u16 += 1
-            out.append(src[i])
-            i += 1
-            continue
-        reserved = b"_*[]()~`>#+-=|{}.!\n"
-        if stack and stack[-1][0] in ("code", "pre", "pre_code"):
-            reserved = b"`"
-        if c not in reserved:
-            u16 += _u16_units(c)
-            out.append(c)
-            i += 1
-            continue
-
-        is_end = False
-        if stack:
-            top = stack[-1][0]
-            if have_blockquote and c == ord("\n") and (i + 1 == n or at(i + 1) != ord(">")):
-                is_end = True
-            elif top == "bold":
-                is_end = c == ord("*")
-            elif top == "italic":
-                is_end = c == ord("_") and at(i + 1) != ord("_")
-            elif top == "code":
-                is_end = c == ord("`")
-            elif top in ("pre", "pre_code"):
-                is_end = c == ord("`") and at(i + 1) == ord("`") and at(i + 2) == ord("`")
-            elif top in ("text_link", "custom_emoji"):
-                is_end = c == ord("]")
-            elif top == "underline":
-                is_end = c == ord("_") and at(i + 1) == ord("_")
-            elif top == "strikethrough":
-                is_end = c == ord("~")
-            elif top == "spoiler":
-                is_end = c == ord("|") and at(i + 1) == ord("|")
-
-        if not is_end:
-            kind: str | None
-            argument = ""
-            byte_offset = i
-            if c == ord("_"):
-                if at(i + 1) == ord("_"):
-                    kind = "underline"
-                    i += 1
-                else:
-                    kind = "italic"
-            elif c == ord("*"):
-                kind = "bold"
-            elif c == ord("~"):
-                kind = "strikethrough"
-            elif c == ord("|"):
-                if at(i + 1) != ord("|"):
-                    raise reserved_error(c)
-                i += 1
-                kind = "spoiler"
-            elif c == ord("["):
-                kind = "text_link"
-            elif c == ord("`"):
-                if at(i + 1) == ord("`") and at(i + 2) == ord("`"):
-                    i += 3
-                    kind = "pre"
-                    lang_end = i
-                    while at(lang_end) not in _TD_SPACE and at(lang_end) != ord("`"):
-                        lang_end += 1
-                    if i != lang_end and lang_end < n and at(lang_end) != ord("`"):
-                        kind = "pre_code"
-                        argument = src[i:lang_end].decode("utf-8", "replace")
-                        i = lang_end
-                    if at(i) in (ord("\n"), ord("\r")):
-                        if at(i + 1) in (ord("\n"), ord("\r")) and at(i) != at(i + 1):
-                            i += 2
-                        else:
-                            i += 1
-                    i -= 1
-                else:
-                    kind = "code"
-            elif c == ord("!"):
-                if at(i + 1) != ord("["):
-                    raise reserved_error(c)
-                i += 1
-                kind = "custom_emoji"
-            elif c == ord("\n"):
-                u16 += 1
-                out.append(c)
-                kind = None
-                if at(i + 1) == ord(">"):
-                    i += 1
-                    if not have_blockquote:
-                        kind = "blockquote"
-                        have_blockquote = True
-            elif c == ord(">"):
-                if i != 0:
-                    raise reserved_error(c)
-                kind = "blockquote"
-                have_blockquote = True
-            else:
-                raise reserved_error(c)
-            if kind is not None:
-                stack.append((kind, argument, u16, byte_offset, len(out)))
-            i += 1
-            continue
-
-        # the end of an entity
-        kind, argument, offset, byte_offset, out_pos = stack[-1]
-        if c == ord("\n") and kind != "blockquote":
-            raise _EntityParseError(
-                f"Can't find end of {_MD2_TYPE_NAMES[kind]} entity at byte offset {byte_offset}"
-            )
-        skip = u16 == offset
-        entity: JSON | None = None
-        length = u16 - offset
-        if kind in ("underline", "spoiler"):
-            i += 1
-        elif kind in ("pre", "pre_code"):
-            i += 2
-        elif kind in ("text_link", "custom_emoji"):
-            if at(i + 1) != ord("("):
-                if kind == "custom_emoji":
-                    raise _EntityParseError("Custom emoji entity must contain a tg://emoji URL")
-                url = bytes(out[out_pos:]).decode("utf-8", "replace")
-            else:
-                i += 2
-                url_begin = i
-                raw = bytearray()
-                while i < n and at(i) != ord(")"):
-                    if at(i) == ord("\\") and 0 < at(i + 1) <= 126:
-                        raw.append(at(i + 1))
-                        i += 2
-                        continue
-                    raw.append(at(i))
-                    i += 1
-                if at(i) != ord(")"):
-                    what = "a custom emoji URL" if kind == "custom_emoji" else "a URL"
-                    raise _EntityParseError(f"Can't find end of {what} at byte offset {url_begin}")
-                url = bytes(raw).decode("utf-8", "replace")
-            if kind == "custom_emoji":
-                emoji = _TG_EMOJI_LINK.fullmatch(url.strip())
-                if emoji is None:
-                    raise _EntityParseError("Invalid custom emoji URL specified")
-                entity = {
-                    "type": "custom_emoji",
-                    "offset": offset,
-                    "length": length,
-                    "custom_emoji_id": emoji.group(1),
-                }
-            else:
-                entity = _link_entity(url, offset, length)
-                skip = skip or entity is None
-        elif kind == "blockquote":
-            have_blockquote = False
-            out.append(c)
-            u16 += 1
-            length = u16 - offset  # tdlib counts the closing newline into the quote
-        if not skip:
-            if entity is None:
-                if kind == "pre_code":
-                    entity = {"type": "pre", "offset": offset, "length": length}
-                    entity["language"] = argument
-                else:
-                    entity = {"type": kind, "offset": offset, "length": length}
-            entities.append(entity)
-        stack.pop()
-        i += 1
-
-    if have_blockquote and stack and stack[-1][0] == "blockquote":
-        offset = stack.pop()[2]
-        if u16 != offset:
-            entities.append({"type": "blockquote", "offset": offset, "length": u16 - offset})
-    if stack:
-        kind, _, _, byte_offset, _ = stack[-1]
-        raise _EntityParseError(
-            f"Can't find end of {_MD2_TYPE_NAMES[kind]} entity at byte offset {byte_offset}"
-        )
-    return _finish(out, entities)
-
-
-def _parse_markdown(text: str) -> tuple[str, list[JSON]]:
-    """Legacy ``Markdown`` parse mode."""
-    src = text.encode("utf-8")
-    n = len(src)
-
-    def at(k: int) -> int:
-        return src[k] if k < n else 0
-
-    out = bytearray()
-    entities: list[JSON] = []
-    u16 = 0
-    i = 0
-    while i < n:
-        c = src[i]
-        if c == ord("\\") and at(i + 1) in b"_*`[" and at(i + 1):
-            i += 1
-            out.append(src[i])
-            u16 += 1
-            i += 1
-            continue
-        if c not in b"_*`[":
-            u16 += _u16_units(c)
-            out.append(c)
-            i += 1
-            continue
-        begin = i
-        end_char = ord("]") if c == ord("[") else c
-        is_pre = False
-        language = ""
-        i += 1
-        if c == ord("`") and at(i) == ord("`") and at(i + 1) == ord("`"):
-            i += 2
-            is_pre = True
-            lang_end = i
-            while at(lang_end) not in _TD_SPACE and at(lang_end) != ord("`"):
-                lang_end += 1
-            if i != lang_end and lang_end < n and at(lang_end) != ord("`"):
-                language = src[i:lang_end].decode("utf-8", "replace")
-                i = lang_end
-            if at(i) in (ord("\n"), ord("\r")):
-                if at(i + 1) in (ord("\n"), ord("\r")) and at(i) != at(i + 1):
-                    i += 2
-                else:
-                    i += 1
-        offset = u16
-        while i < n and (
-            at(i) != end_char or (is_pre and not (at(i + 1) == ord("`") and at(i + 2) == ord("`")))
-        ):
-            u16 += _u16_units(at(i))
-            out.append(at(i))
-            i += 1
-        if i == n:
-            raise _EntityParseError(f"Can't find end of the entity starting at byte offset {begin}")
-        if offset != u16:
-            length = u16 - offset
-            if c == ord("_"):
-                entities.append({"type": "italic", "offset": offset, "length": length})
-            elif c == ord("*"):
-                entities.append({"type": "bold", "offset": offset, "length": length})
-            elif c == ord("["):
-                if at(i + 1) != ord("("):
-                    url = src[begin + 1 : i].decode("utf-8", "replace")
-                else:
-                    i += 2
-                    url_start = i
-                    while i < n and at(i) != ord(")"):
-                        i += 1
-                    url = src[url_start:i].decode("utf-8", "replace")
-                if link := _link_entity(url, offset, length):
-                    entities.append(link)
-            elif is_pre:
-                pre: JSON = {"type": "pre", "offset": offset, "length": length}
-                if language:
-                    pre["language"] = language
-                entities.append(pre)
-            else:
-                entities.append({"type": "code", "offset": offset, "length": length})
-        if is_pre:
-            i += 2
-        i += 1
-    return _finish(out, entities)
-
-
 def _trim(text: str, entities: list[JSON]) -> tuple[str, list[JSON]]:
     """Telegram strips surrounding whitespace; entities are clipped to what is left."""
     stripped = text.strip(" \t\r\n\v\f")
@@ -865,15 +568,12 @@ def format_text(
     if entities:
         parsed_text, parsed = text, [dict(e) for e in entities]
     elif parse_mode:
-        parser = {
-            "html": _parse_html,
-            "markdownv2": _parse_markdown_v2,
-            "markdown": _parse_markdown,
-        }.get(parse_mode.lower())
-        if parser is None:
-            raise _bad_request(f"Bad Request: unsupported parse_mode {parse_mode!r}")
+        if parse_mode.lower() != "html":
+            # Telegram also has MarkdownV2 and Markdown; the bot sends HTML only, so that is all
+            # this fake parses.
+            raise _bad_request(f"Bad Request: unsupported parse_mode {parse_mode!r} (the fake knows HTML)")
         try:
-            parsed_text, parsed = parser(text)
+            parsed_text, parsed = _parse_html(text)
         except _EntityParseError as exc:
             raise _bad_request(f"Bad Request: can't parse entities: {exc}") from None
     else:

@@ -275,7 +275,7 @@ async def test_errors_surface_as_aiogram_exceptions(fake: FakeTelegram, bot: Bot
     assert failed[0].error_code == 400
 
 
-async def test_parse_modes_are_validated_like_telegram(fake: FakeTelegram, bot: Bot) -> None:
+async def test_html_is_parsed_and_validated_like_telegram(fake: FakeTelegram, bot: Bot) -> None:
     fake.private_chat(fake.user())
 
     sent = await bot.send_message(
@@ -290,20 +290,9 @@ async def test_parse_modes_are_validated_like_telegram(fake: FakeTelegram, bot: 
         await bot.send_message(1001, "<b>open", parse_mode="HTML")
     with pytest.raises(TelegramBadRequest, match='Unsupported start tag "" at byte offset 2'):
         await bot.send_message(1001, "a < b", parse_mode="HTML")
-    with pytest.raises(TelegramBadRequest, match=r"Character '\.' is reserved"):
-        await bot.send_message(1001, "Done.", parse_mode="MarkdownV2")
+    with pytest.raises(TelegramBadRequest, match="unsupported parse_mode 'MarkdownV2'"):
+        await bot.send_message(1001, "Done.", parse_mode="MarkdownV2")  # the bot only sends HTML
 
-    assert format_text("*b* _i_ `c` \\.", "MarkdownV2") == (
-        "b i c .",
-        [
-            {"type": "bold", "offset": 0, "length": 1},
-            {"type": "italic", "offset": 2, "length": 1},
-            {"type": "code", "offset": 4, "length": 1},
-        ],
-    )
-    assert format_text("```python\nprint(1)\n```", "MarkdownV2")[1] == [
-        {"type": "pre", "offset": 0, "length": 8, "language": "python"}  # trailing \n trimmed
-    ]
     assert format_text("😀<i>x</i>", "HTML")[1] == [{"type": "italic", "offset": 2, "length": 1}]
     # Same rendered text, different markup source: still "not modified".
     with pytest.raises(TelegramBadRequest, match="message is not modified"):

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -9,9 +8,9 @@ from storage import Database
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    """A migrated SQLite file: the services under test use the real schema."""
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'wenwen.db'}")
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """A migrated database (TEST_DATABASE_URL): the services under test use the real schema."""
+    database = Database(database_url)
     await database.migrate()
     yield database
     await database.dispose()

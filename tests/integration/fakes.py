@@ -1,4 +1,4 @@
-"""The core's services over a real SQLite file, with a scripted gateway and a recording outbox.
+"""The core's services over a real database, with a scripted gateway and a recording outbox.
 
 The gateway answers through `httpx.MockTransport`: each test says what every endpoint
 returns, so cases the simulator never produces (no request id, an empty answer) are easy.
@@ -20,6 +20,7 @@ from bot.app import Services, build_services
 from bot.config import Settings
 from bot.core import Core
 from bot.gateway.downloads import Downloader, DownloadPolicy
+from bot.lifecycle.instance import Instance
 from bot.model import (
     Activity,
     ButtonRows,
@@ -32,6 +33,7 @@ from bot.model import (
 )
 from bot.rich import Rich
 from storage import Database
+from storage.instances import liveness_for
 
 CHAT = ChatAddress("tg", "42")
 ANN = User("42", "ann")
@@ -57,12 +59,15 @@ async def services(db: Database, routes: dict[str, Route], **values: Any) -> Asy
         return route(request)
 
     chosen = settings(**values)
+    instance = Instance(db, liveness_for(db.engine))
+    await instance.start()
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
         downloader = Downloader(DownloadPolicy.for_gateway(chosen.wenwen_base_url), http)
         try:
-            yield build_services(chosen, http, downloader, db)
+            yield build_services(chosen, http, downloader, db, instance)
         finally:
             await downloader.aclose()
+            await instance.stop()
 
 
 def sse(*chunks: dict[str, Any], headers: dict[str, str] | None = None) -> Route:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 
 import pytest
 
@@ -9,18 +8,12 @@ from storage import Database
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    # A folder that does not exist yet: Database must create it.
-    return f"sqlite+aiosqlite:///{tmp_path / 'data' / 'wenwen.db'}"
-
-
-@pytest.fixture
-async def open_db(db_url: str) -> AsyncIterator[Callable[[], Database]]:
-    """Opens Database objects on the same file (a "restart" is just another one)."""
+async def open_db(database_url: str) -> AsyncIterator[Callable[[], Database]]:
+    """Opens Database objects on the same database (a "restart" is just another one)."""
     opened: list[Database] = []
 
     def open_() -> Database:
-        db = Database(db_url)
+        db = Database(database_url)
         opened.append(db)
         return db
 

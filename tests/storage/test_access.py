@@ -1,4 +1,4 @@
-"""Admins' allow/deny per chat, and the one-time refusal, on a real SQLite file."""
+"""Admins' allow/deny per chat, and the one-time refusal, on a real database."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Budget limits per chat and reservations of requests in flight, on a real SQLite file."""
+"""Budget limits per chat and reservations of requests in flight, on a real database."""
 
 from __future__ import annotations
 

@@ -138,13 +138,15 @@ class DiscordWorld:
         await asyncio.sleep(seconds)
 
 
-def make_settings(sim: Simulator, fake: FakeDiscord, tmp_path: Path, **extra: Any) -> Settings:
+def make_settings(
+    sim: Simulator, fake: FakeDiscord, tmp_path: Path, database_url: str, **extra: Any
+) -> Settings:
     values: dict[str, Any] = {
         "wenwen_api_key": SecretStr(SIM_KEY),
         "wenwen_base_url": sim.base_url,
         "discord_bot_token": SecretStr("x.y.z"),
         "discord_api_url": fake.base_url,
-        "database_url": f"sqlite+aiosqlite:///{tmp_path}/t.db",
+        "database_url": database_url,
         "data_dir": tmp_path,
         "mj_poll_interval": 0.1,
         "progress_edit_interval": 0.2,
@@ -152,6 +154,8 @@ def make_settings(sim: Simulator, fake: FakeDiscord, tmp_path: Path, **extra: An
         "image_timeout": 5.0,
         "mj_timeout": 5.0,
         "connect_timeout": 2.0,
+        # A test ends by stopping the bot: work still running gets a short grace, not 90 s.
+        "shutdown_grace": 2.0,
     }
     values.update(extra)
     return Settings(_env_file=None, **values)
@@ -173,6 +177,12 @@ async def world() -> AsyncIterator[DiscordWorld]:
         Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = saved
 
 
+@pytest.fixture
+def dm(world: DiscordWorld) -> int:
+    """Alice's direct messages with the bot (a channel id)."""
+    return world.dm()
+
+
 def discord_platform(app: App) -> DiscordPlatform:
     (platform,) = [p for p in app.platforms if isinstance(p, DiscordPlatform)]
     return platform
@@ -190,7 +200,7 @@ def command_syncs(fake: FakeDiscord) -> list[RestCall]:
 
 
 @pytest.fixture
-def run_bot(sim: Simulator, world: DiscordWorld, tmp_path: Path) -> RunBot:
+def run_bot(sim: Simulator, world: DiscordWorld, tmp_path: Path, database_url: str) -> RunBot:
     """`async with run_bot(**settings) as app:` — connected to the fake inside the block.
 
     Entering it twice in one test is a restart: a new client and platform, the same database.
@@ -198,7 +208,7 @@ def run_bot(sim: Simulator, world: DiscordWorld, tmp_path: Path) -> RunBot:
 
     @asynccontextmanager
     async def running(**extra: Any) -> AsyncIterator[App]:
-        settings = make_settings(sim, world.fake, tmp_path, **extra)
+        settings = make_settings(sim, world.fake, tmp_path, database_url, **extra)
         async with open_app(settings, console=False) as app:
             previous = world.fake.identify_payload
             syncs = len(command_syncs(world.fake))

@@ -6,10 +6,9 @@ from tests.e2e.discord.conftest import BOT_ID, GENERAL, RANDOM, DiscordWorld, Ru
 
 
 async def test_dm_every_message_is_a_turn_with_memory_and_new_resets(
-    world: DiscordWorld, run_bot: RunBot
+    world: DiscordWorld, run_bot: RunBot, dm: int
 ) -> None:
     async with run_bot():
-        dm = world.dm()
         first = await world.say(dm, "hello there")
         answer = await world.wait_text(dm, "Echo: hello there", after=int(first["id"]))
         assert "[history" not in answer["content"]
@@ -28,9 +27,8 @@ async def test_dm_every_message_is_a_turn_with_memory_and_new_resets(
         assert "[history" not in answer["content"]
 
 
-async def test_typing_is_shown_while_waiting(world: DiscordWorld, run_bot: RunBot) -> None:
+async def test_typing_is_shown_while_waiting(world: DiscordWorld, run_bot: RunBot, dm: int) -> None:
     async with run_bot():
-        dm = world.dm()
         before = len(world.fake.calls)
         await world.say(dm, "hi")
         await world.wait_text(dm, "Echo: hi")
@@ -83,12 +81,11 @@ async def test_slash_ask_is_deferred_then_answered_below_the_command(
 
 
 async def test_long_answers_are_split_into_messages_discord_accepts(
-    world: DiscordWorld, run_bot: RunBot
+    world: DiscordWorld, run_bot: RunBot, dm: int
 ) -> None:
     # Code blocks kept whole across messages: tests/unit/adapters/discord/test_outbox.py (the
     # simulator's echo flattens newlines, so it cannot produce a fenced block).
     async with run_bot():
-        dm = world.dm()
         question = await world.say(dm, "[[long:5000]] tell me everything")
 
         def complete() -> list[dict[str, str]] | None:

@@ -39,11 +39,10 @@ async def finished(world: DiscordWorld, channel_id: int, after: int, start: str)
 
 @pytest.mark.sim(chunk_delay=0.04)
 async def test_a_streamed_answer_is_one_message_edited_as_it_grows(
-    world: DiscordWorld, run_bot: RunBot
+    world: DiscordWorld, run_bot: RunBot, dm: int
 ) -> None:
     async with run_bot() as app:
         pace(app)
-        dm = world.dm()
         question = await world.say(dm, STORY)
         answer = await finished(world, dm, int(question["id"]), "Echo: tell me a story")
 
@@ -76,10 +75,11 @@ async def test_a_quick_answer_arrives_whole_without_edits(world: DiscordWorld, r
         pytest.param(5, id="discord.py-gives-up-and-the-stream-backs-off"),
     ],
 )
-async def test_a_429_on_an_edit_is_waited_out(world: DiscordWorld, run_bot: RunBot, refusals: int) -> None:
+async def test_a_429_on_an_edit_is_waited_out(
+    world: DiscordWorld, run_bot: RunBot, dm: int, refusals: int
+) -> None:
     async with run_bot() as app:
         pace(app)
-        dm = world.dm()
         world.fake.fail_next(
             "PATCH",
             rf"/channels/{dm}/messages/\d+$",
@@ -130,11 +130,10 @@ async def test_a_long_streamed_answer_continues_in_new_messages(world: DiscordWo
 
 @pytest.mark.sim(chunk_delay=0.04)
 async def test_stopping_mid_answer_leaves_no_preview_task_behind(
-    world: DiscordWorld, run_bot: RunBot
+    world: DiscordWorld, run_bot: RunBot, dm: int
 ) -> None:
     async with run_bot() as app:
         pace(app)
-        dm = world.dm()
         question = await world.say(dm, STORY)
         # The answer is being shown, not yet finished, when the bot stops.
         await world.wait_message(dm, lambda m: m["content"].endswith(CURSOR), after=int(question["id"]))

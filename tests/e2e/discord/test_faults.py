@@ -22,11 +22,10 @@ CHAT = "/v1/chat/completions"
     ids=["500", "401", "429", "timeout", "garbage"],
 )
 async def test_gateway_failures_are_reported_briefly(
-    world: DiscordWorld, run_bot: RunBot, sim: Simulator, fault: Fault, says: str
+    *, world: DiscordWorld, run_bot: RunBot, dm: int, sim: Simulator, fault: Fault, says: str
 ) -> None:
     async with run_bot(chat_timeout=0.5):
         sim.add_fault(fault)
-        dm = world.dm()
         asked = await world.say(dm, "hello?")
         notice = await world.wait_text(dm, says, after=int(asked["id"]))
         assert notice["content"].startswith("⚠️")
@@ -38,13 +37,12 @@ async def test_gateway_failures_are_reported_briefly(
 
 
 async def test_a_failed_image_edit_updates_the_status_line(
-    world: DiscordWorld, run_bot: RunBot, sim: Simulator
+    world: DiscordWorld, run_bot: RunBot, dm: int, sim: Simulator
 ) -> None:
     from tests.e2e.discord.test_images import png
 
     async with run_bot():
         sim.add_fault(Fault(route="/v1/images/edits", kind="status", status=500))
-        dm = world.dm()
         await world.say(dm, "make it blue", attachments=[png("red")])
         await world.wait_text(dm, "❌ Failed after")
         await world.wait_text(dm, "⚠️ ")

@@ -50,11 +50,10 @@ async def test_mention_with_two_images_is_one_edit_with_both(
 
 
 async def test_images_in_a_dm_need_no_mention_and_without_mention_in_a_server_are_ignored(
-    world: DiscordWorld, run_bot: RunBot, sim: Simulator
+    world: DiscordWorld, run_bot: RunBot, dm: int, sim: Simulator
 ) -> None:
     async with run_bot():
         await world.say(GENERAL, "look at my cat", attachments=[png("gray")])
-        dm = world.dm()
         asked = await world.say(dm, "add a hat", attachments=[png("gray")])
         await world.wait_image(dm, after=int(asked["id"]))
         assert edit_calls(sim) == [["image[]"]]
@@ -87,12 +86,12 @@ async def test_slash_image(world: DiscordWorld, run_bot: RunBot, sim: Simulator)
 
 
 async def test_an_image_over_the_upload_limit_is_reencoded_to_fit(
-    world: DiscordWorld, run_bot: RunBot, sim: Simulator
+    world: DiscordWorld, run_bot: RunBot, dm: int, sim: Simulator
 ) -> None:
     world.fake.upload_limit = 4000  # the simulator's edit of a noisy photo is ~8 KB of PNG
     async with run_bot():
-        asked = await world.say(world.dm(), "sharpen", attachments=[noisy_png()])
-        result = await world.wait_image(world.dm(), after=int(asked["id"]))
+        asked = await world.say(dm, "sharpen", attachments=[noisy_png()])
+        result = await world.wait_image(dm, after=int(asked["id"]))
         name, data, mime = uploaded(world, result)
         assert name.endswith(".jpg") and mime == "image/jpeg"
         assert len(data) <= world.fake.upload_limit
@@ -100,10 +99,9 @@ async def test_an_image_over_the_upload_limit_is_reencoded_to_fit(
         assert refused, "the first, full-size upload should have been refused"
 
 
-async def test_an_image_that_cannot_fit_is_explained(world: DiscordWorld, run_bot: RunBot) -> None:
+async def test_an_image_that_cannot_fit_is_explained(world: DiscordWorld, run_bot: RunBot, dm: int) -> None:
     world.fake.upload_limit = 200
     async with run_bot():
-        dm = world.dm()
         asked = await world.say(dm, "sharpen", attachments=[noisy_png()])
         note = await world.wait_text(
             dm, "could not be made small enough to send here", after=int(asked["id"])

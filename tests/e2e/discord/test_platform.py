@@ -34,21 +34,23 @@ async def test_commands_are_registered_to_configured_guilds(world: DiscordWorld,
 
 
 async def test_a_failed_registration_is_logged_and_messages_still_work(
-    world: DiscordWorld, run_bot: RunBot, caplog: pytest.LogCaptureFixture
+    world: DiscordWorld, run_bot: RunBot, dm: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     world.fake.fail_next("PUT", r"/applications/\d+/commands$", status=403)
     async with run_bot():
-        await world.say(world.dm(), "hi")
-        await world.wait_text(world.dm(), "Echo: hi")
+        await world.say(dm, "hi")
+        await world.wait_text(dm, "Echo: hi")
     assert any("could not register slash commands" in r.getMessage() for r in caplog.records)
 
 
-async def test_a_slow_registration_does_not_hold_off_chat(world: DiscordWorld, run_bot: RunBot) -> None:
+async def test_a_slow_registration_does_not_hold_off_chat(
+    world: DiscordWorld, run_bot: RunBot, dm: int
+) -> None:
     # Two 500s: discord.py backs off 1 s, then 3 s, before the upload succeeds.
     world.fake.fail_next("PUT", r"/applications/\d+/commands$", status=500, times=2)
     async with run_bot():
-        await world.say(world.dm(), "hi")
-        await world.wait_text(world.dm(), "Echo: hi")
+        await world.say(dm, "hi")
+        await world.wait_text(dm, "Echo: hi")
         await world.wait_until(lambda: bool(world.fake.registered_commands), what="commands", within=15)
     calls = world.fake.calls
     upload = next(c for c in calls if c.method == "PUT" and c.path.endswith("/commands") and c.status == 200)
@@ -64,15 +66,15 @@ async def test_intents_ask_for_what_the_bot_reads(world: DiscordWorld, run_bot: 
 
 
 async def test_stopping_closes_the_client_and_cancels_work_in_flight(
-    world: DiscordWorld, run_bot: RunBot, sim: Simulator
+    world: DiscordWorld, run_bot: RunBot, dm: int, sim: Simulator
 ) -> None:
     from simulator import Fault
 
     sim.add_fault(Fault(route="/v1/chat/completions", kind="timeout", delay=2.0))
     async with run_bot() as app:
         platform = discord_platform(app)
-        await world.say(world.dm(), "this will take a while")
-        await world.fake.wait_for("POST", rf"/channels/{world.dm()}/typing")
+        await world.say(dm, "this will take a while")
+        await world.fake.wait_for("POST", rf"/channels/{dm}/typing")
     # Leaving the block cancelled serving while the answer was still being awaited.
     assert platform.client.is_closed()
     pending = [t for t in asyncio.all_tasks() if t.get_name().startswith("discord ")]
@@ -99,13 +101,13 @@ async def test_unknown_buttons_are_answered_not_ignored(world: DiscordWorld, run
 
 
 async def test_the_token_is_never_logged(
-    world: DiscordWorld, run_bot: RunBot, caplog: pytest.LogCaptureFixture
+    world: DiscordWorld, run_bot: RunBot, dm: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     token = "MTIzNDU2.secret-token.value"
     caplog.set_level(logging.DEBUG)
     async with run_bot(discord_bot_token=SecretStr(token)):
-        await world.say(world.dm(), "hi")
-        await world.wait_text(world.dm(), "Echo: hi")
+        await world.say(dm, "hi")
+        await world.wait_text(dm, "Echo: hi")
         await world.slash(GENERAL, "usage")
         await world.wait_text(GENERAL, "Usage in this chat")
     assert caplog.records
@@ -114,14 +116,15 @@ async def test_the_token_is_never_logged(
 
 async def test_a_platform_refuses_to_start_without_a_token(world: DiscordWorld, run_bot: RunBot) -> None:
     from bot.errors import ConfigError
+    from bot.lifecycle.inbound import Inbound
 
     async with run_bot() as app:
         settings = app.services.settings.model_copy(update={"discord_bot_token": None})
         with pytest.raises(ConfigError, match="DISCORD_BOT_TOKEN"):
-            DiscordPlatform(settings, app.core)
+            DiscordPlatform(settings, app.core, Inbound(app.services.db, app.instance.id))
 
 
-async def test_telegram_and_discord_side_by_side(world: DiscordWorld, run_bot: RunBot) -> None:
+async def test_telegram_and_discord_side_by_side(world: DiscordWorld, run_bot: RunBot, dm: int) -> None:
     tg = FakeTelegram(token="123456:TEST-token-abcdef", bot_username="wenwen_test_bot")
     await tg.start()
     try:
@@ -130,7 +133,6 @@ async def test_telegram_and_discord_side_by_side(world: DiscordWorld, run_bot: R
             await tg.wait_for("setMyCommands", timeout=10)
             ann = tg.user(id=1001, first_name="Ann", username="ann")
             tg.send_text(tg.private_chat(ann), ann, "hi from telegram")
-            dm = world.dm()
             await world.say(dm, "hi from discord")
             await world.wait_text(dm, "Echo: hi from discord")
             sent = await tg.wait_for(
@@ -143,9 +145,9 @@ async def test_telegram_and_discord_side_by_side(world: DiscordWorld, run_bot: R
         await tg.stop()
 
 
-async def test_a_dropped_gateway_connection_is_resumed(world: DiscordWorld, run_bot: RunBot) -> None:
+async def test_a_dropped_gateway_connection_is_resumed(world: DiscordWorld, run_bot: RunBot, dm: int) -> None:
     async with run_bot():
         await world.fake.drop_connection()
         await world.wait_until(lambda: world.fake.resumes == 1, what="a RESUME")
-        await world.say(world.dm(), "after the hiccup")
-        await world.wait_text(world.dm(), "Echo: after the hiccup")
+        await world.say(dm, "after the hiccup")
+        await world.wait_text(dm, "Echo: after the hiccup")

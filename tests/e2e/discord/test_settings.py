@@ -5,12 +5,7 @@ from __future__ import annotations
 from simulator import Simulator
 from tests.e2e.discord.conftest import BOT_ID, GENERAL, DiscordWorld, RunBot
 from tests.e2e.discord.test_images import png
-
-
-def chat_bodies(sim: Simulator) -> list[dict]:
-    """Chat requests, OpenAI-style or (for Claude models) Anthropic-style."""
-    paths = ("/v1/chat/completions", "/v1/messages")
-    return [r.json for r in sim.requests if r.path in paths and r.status == 200]
+from tests.e2e.gateway_log import answered_chat_bodies
 
 
 async def test_model_lists_choices_as_buttons_and_a_press_switches(
@@ -27,7 +22,7 @@ async def test_model_lists_choices_as_buttons_and_a_press_switches(
 
         await world.say(GENERAL, f"<@{BOT_ID}> which model?")
         await world.wait_text(GENERAL, "Echo: which model?")
-        assert chat_bodies(sim)[-1]["model"] == other
+        assert answered_chat_bodies(sim)[-1]["model"] == other
 
 
 async def test_system_prompt_is_set_per_channel(world: DiscordWorld, run_bot: RunBot, sim: Simulator) -> None:
@@ -36,7 +31,8 @@ async def test_system_prompt_is_set_per_channel(world: DiscordWorld, run_bot: Ru
         await world.wait_text(GENERAL, "System prompt saved")
         await world.say(GENERAL, f"<@{BOT_ID}> ahoy")
         await world.wait_text(GENERAL, "Echo: ahoy")
-        assert chat_bodies(sim)[-1]["messages"][0] == {"role": "system", "content": "Answer like a pirate."}
+        system = answered_chat_bodies(sim)[-1]["messages"][0]
+        assert system == {"role": "system", "content": "Answer like a pirate."}
 
         await world.slash(GENERAL, "system")
         await world.wait_text(GENERAL, "Answer like a pirate.")

@@ -68,12 +68,11 @@ async def test_usage_views_me_chart_and_export(world: DiscordWorld, run_bot: Run
 
 
 async def test_usage_in_a_dm_is_private_and_without_a_user_table(
-    world: DiscordWorld, run_bot: RunBot
+    world: DiscordWorld, run_bot: RunBot, dm: int
 ) -> None:
     async with run_bot():
         await world.say(GENERAL, f"<@{BOT_ID}> in public")
         await world.wait_text(GENERAL, "Echo: in public")
-        dm = world.dm()
         await world.slash(dm, "usage")
         report = (await world.wait_text(dm, "Usage in this chat"))["content"]
         assert "Nothing used in this period." in report

@@ -15,10 +15,11 @@ from bot.app import App, open_app
 from bot.config import Settings
 from simulator import Simulator
 from tests.e2e.conftest import SIM_KEY
-from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_api import JSON, FakeTelegram
 
 TOKEN = "123456:TEST-token-abcdef"
 BOT_NAME = "wenwen_test_bot"
+TEAM = -100400  # the usual group's id
 
 
 @pytest.fixture
@@ -29,13 +30,40 @@ async def tg() -> AsyncIterator[FakeTelegram]:
     await fake.stop()
 
 
-def make_settings(sim: Simulator, tg_base: str, tmp_path: Path, **extra: Any) -> Settings:
+# The usual cast: Ann talks to the bot in private and owns the group "Team", where Bob is a member.
+
+
+@pytest.fixture
+def ann(tg: FakeTelegram) -> JSON:
+    return tg.user(id=1001, first_name="Ann", username="ann")
+
+
+@pytest.fixture
+def bob(tg: FakeTelegram) -> JSON:
+    return tg.user(id=1002, first_name="Bob", username="bob")
+
+
+@pytest.fixture
+def private(tg: FakeTelegram, ann: JSON) -> JSON:
+    """Ann's private chat with the bot."""
+    return tg.private_chat(ann)
+
+
+@pytest.fixture
+def group(tg: FakeTelegram, ann: JSON) -> JSON:
+    """The group "Team"; Ann is its owner (what getChatMember reports), everyone else a member."""
+    team = tg.group_chat(id=TEAM, title="Team")
+    tg.set_admins(team, owner=ann)
+    return team
+
+
+def make_settings(sim: Simulator, tg_base: str, tmp_path: Path, database_url: str, **extra: Any) -> Settings:
     values: dict[str, Any] = {
         "wenwen_api_key": SecretStr(SIM_KEY),
         "wenwen_base_url": sim.base_url,
         "telegram_bot_token": SecretStr(TOKEN),
         "telegram_api_url": tg_base,
-        "database_url": f"sqlite+aiosqlite:///{tmp_path}/wenwen.db",
+        "database_url": database_url,
         "data_dir": tmp_path,
         "mj_poll_interval": 0.05,
         "progress_edit_interval": 0.0,
@@ -44,6 +72,8 @@ def make_settings(sim: Simulator, tg_base: str, tmp_path: Path, **extra: Any) ->
         "image_timeout": 5.0,
         "mj_timeout": 5.0,
         "connect_timeout": 2.0,
+        # A test ends by stopping the bot: work still running gets a short grace, not 90 s.
+        "shutdown_grace": 2.0,
     }
     values.update(extra)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -53,12 +83,15 @@ RunBot = Callable[..., AbstractAsyncContextManager[App]]
 
 
 @pytest.fixture
-def run_bot(sim: Simulator, tg: FakeTelegram, tmp_path: Path) -> RunBot:
-    """`async with run_bot(**settings) as app:` — the bot is polling inside the block."""
+def run_bot(sim: Simulator, tg: FakeTelegram, tmp_path: Path, database_url: str) -> RunBot:
+    """`async with run_bot(**settings) as app:` — the bot is polling inside the block.
+
+    Entering it twice in one test is a restart: a new bot, the same database.
+    """
 
     @asynccontextmanager
     async def running(**extra: Any) -> AsyncIterator[App]:
-        settings = make_settings(sim, tg.base_url, tmp_path, **extra)
+        settings = make_settings(sim, tg.base_url, tmp_path, database_url, **extra)
         started = len(tg.calls_of("setMyCommands"))
         async with open_app(settings) as app:
             serving = asyncio.create_task(app.serve())

@@ -7,7 +7,7 @@ import asyncio
 from simulator import Fault, Simulator
 from tests.e2e.telegram.conftest import BOT_NAME, RunBot
 from tests.e2e.telegram.reports import replies_in, reply
-from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_api import JSON, FakeTelegram
 
 ADMIN = {"admin_user_ids": "tg:1009"}
 
@@ -19,9 +19,8 @@ async def settle(tg: FakeTelegram) -> None:
 
 
 async def test_an_unknown_chat_gets_one_polite_refusal(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, bob: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
     group = tg.group_chat(id=-100400, title="Strangers")
     async with run_bot(allowed_chat_ids="tg:-100999", allowed_user_ids="tg:1002"):
         tg.send_text(group, ann, "/ask who are you")
@@ -29,7 +28,6 @@ async def test_an_unknown_chat_gets_one_polite_refusal(
         tg.send_text(group, ann, "/image a cat")
         tg.send_text(group, ann, "just talking among ourselves")  # not addressed: never answered
         await settle(tg)
-        bob = tg.user(id=1002, first_name="Bob", username="bob")
         answer = await reply(tg, tg.private_chat(bob), bob, "hi from an allowed user", "Echo:")
     refusals = replies_in(tg, group)
     assert refusals == [
@@ -40,10 +38,10 @@ async def test_an_unknown_chat_gets_one_polite_refusal(
     assert [r.path for r in sim.requests] == ["/v1/chat/completions"], "only Bob reached the gateway"
 
 
-async def test_bot_admins_allow_and_deny_chats(run_bot: RunBot, tg: FakeTelegram) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
+async def test_bot_admins_allow_and_deny_chats(
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, group: JSON
+) -> None:
     carol = tg.user(id=1009, first_name="Carol", username="carol")
-    group = tg.group_chat(id=-100400, title="Team")
     admin = tg.private_chat(carol)
     async with run_bot(allowed_chat_ids="tg:-1", **ADMIN):
         await reply(tg, group, ann, "/ask anyone?", "🔒")
@@ -66,8 +64,9 @@ async def test_bot_admins_allow_and_deny_chats(run_bot: RunBot, tg: FakeTelegram
     assert "/admin budget" in help_text
 
 
-async def test_admin_usage_is_for_bot_admins_in_private(run_bot: RunBot, tg: FakeTelegram) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
+async def test_admin_usage_is_for_bot_admins_in_private(
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON
+) -> None:
     carol = tg.user(id=1009, first_name="Carol", username="carol")
     team = tg.group_chat(id=-100400, title="Team")
     other = tg.group_chat(id=-100500, title="Other")
@@ -75,7 +74,7 @@ async def test_admin_usage_is_for_bot_admins_in_private(run_bot: RunBot, tg: Fak
     async with run_bot(**ADMIN):
         await reply(tg, team, ann, "/ask one", "Echo: one")
         await reply(tg, other, ann, "/ask two", "Echo: two")
-        stranger = await reply(tg, tg.private_chat(ann), ann, "/admin usage", "admins")
+        stranger = await reply(tg, private, ann, "/admin usage", "admins")
         in_group = await reply(tg, team, carol, "/admin usage", "private chat")
         everything = await reply(tg, admin, carol, "/admin usage all", "🌐")
         one = await reply(tg, admin, carol, "/admin usage tg:-100500 all", "📊")
@@ -87,16 +86,14 @@ async def test_admin_usage_is_for_bot_admins_in_private(run_bot: RunBot, tg: Fak
 
 
 async def test_a_fast_user_is_asked_to_slow_down_once(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    chat = tg.private_chat(ann)
     async with run_bot(rate_limit_per_minute=2):
         for n in range(5):
-            tg.send_text(chat, ann, f"message {n}")
+            tg.send_text(private, ann, f"message {n}")
         await settle(tg)
         await tg.wait_for("sendMessage", count=3)
-    texts = replies_in(tg, chat)
+    texts = replies_in(tg, private)
     slow = [t for t in texts if t.startswith("🐢")]
     assert slow == ["🐢 Slow down a little: I take 2 requests a minute per person. Try again in 60 s."]
     assert len([t for t in texts if t.startswith("Echo:")]) == 2
@@ -104,10 +101,8 @@ async def test_a_fast_user_is_asked_to_slow_down_once(
 
 
 async def test_one_group_cannot_hold_every_image_slot(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, bob: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    bob = tg.user(id=1002, first_name="Bob", username="bob")
     busy = tg.group_chat(id=-100400, title="Busy")
     calm = tg.group_chat(id=-100500, title="Calm")
     sim.add_fault(Fault(route="/v1/images/generations", kind="slow_first_byte", delay=0.6, times=None))

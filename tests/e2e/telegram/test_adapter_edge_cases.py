@@ -12,7 +12,7 @@ from bot.model import ChatAddress, OutImage, SentMessage
 from simulator import Simulator
 from tests.e2e.images import make_image
 from tests.e2e.telegram.conftest import BOT_NAME, RunBot, send_as_chat
-from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_api import JSON, FakeTelegram
 
 TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 
@@ -28,37 +28,35 @@ def user_texts(sim: Simulator) -> list[str]:
 
 
 async def test_a_button_press_is_handled_even_if_answering_the_query_fails(
-    run_bot: RunBot, tg: FakeTelegram
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    chat = tg.private_chat(ann)
     async with run_bot():
-        tg.send_text(chat, ann, "/model")
+        tg.send_text(private, ann, "/model")
         menu = await tg.wait_for("sendMessage", count=1)
         payload = menu.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
         # A press that waited in the queue while the bot was down cannot be answered any more.
         tg.fail_next("answerCallbackQuery", error_code=400, description=TOO_OLD)
-        tg.press_button(chat, ann, menu.result["message_id"], payload)
+        tg.press_button(private, ann, menu.result["message_id"], payload)
         switched = await tg.wait_for("sendMessage", count=2)
     assert "now uses" in switched.params["text"]
 
 
 async def test_an_emoji_caption_is_measured_in_utf16_units_and_nothing_is_lost(
-    run_bot: RunBot, tg: FakeTelegram
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
     foxes = "🦊" * 700  # 700 characters, 1400 UTF-16 units: fits the handler, not Telegram
     async with run_bot(chat_model="gpt-4o-image"):
-        tg.send_text(tg.private_chat(ann), ann, f"draw {foxes}")
+        tg.send_text(private, ann, f"draw {foxes}")
         photo = await tg.wait_for("sendPhoto")
         await tg.wait_for("sendMessage", lambda c: foxes in c.params["text"])
     assert utf16_len(photo.params.get("caption") or "") <= CAPTION_LIMIT
 
 
-async def test_an_edit_is_cut_to_the_limit_in_utf16_units(run_bot: RunBot, tg: FakeTelegram) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
+async def test_an_edit_is_cut_to_the_limit_in_utf16_units(
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON
+) -> None:
     async with run_bot() as app:
-        tg.send_text(tg.private_chat(ann), ann, "/help")
+        tg.send_text(private, ann, "/help")
         sent = await tg.wait_for("sendMessage")
         outbox = app.platforms[0].messenger.outbox_for(ChatAddress("tg", str(ann["id"])), None)
         await outbox.edit_text(SentMessage(str(sent.result["message_id"])), "😀" * 3000)
@@ -68,24 +66,23 @@ async def test_an_edit_is_cut_to_the_limit_in_utf16_units(run_bot: RunBot, tg: F
 
 
 async def test_code_keeps_its_indentation_next_to_links_and_mentions(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    *, run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, group: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
     code = "def f(x):\n    if  x:\n        return 1"
-    group = tg.group_chat(id=-100300, title="Team")
     async with run_bot():
         link = [{"type": "url", "offset": 4, "length": 19}]
-        tg.send_text(tg.private_chat(ann), ann, f"see https://example.com\n{code}", entities=link)
+        tg.send_text(private, ann, f"see https://example.com\n{code}", entities=link)
         await tg.wait_for("sendMessage", count=1)
         tg.send_text(group, ann, f"@{BOT_NAME}  fix  this:\n{code}")
         await tg.wait_for("sendMessage", count=2)
-    private, grouped = user_texts(sim)
-    assert private == f"see https://example.com\n{code}"
-    assert grouped.endswith(f"fix  this:\n{code}")
+    in_private, in_group = user_texts(sim)
+    assert in_private == f"see https://example.com\n{code}"
+    assert in_group.endswith(f"fix  this:\n{code}")
 
 
-async def test_an_anonymous_group_admin_is_the_group_and_an_admin(run_bot: RunBot, tg: FakeTelegram) -> None:
-    group = tg.group_chat(id=-100400, title="Team")
+async def test_an_anonymous_group_admin_is_the_group_and_an_admin(
+    run_bot: RunBot, tg: FakeTelegram, group: JSON
+) -> None:
     async with run_bot() as app:
         send_as_chat(tg, group, group, "/usage export")
         export = await tg.wait_for("sendDocument")
@@ -98,8 +95,9 @@ async def test_an_anonymous_group_admin_is_the_group_and_an_admin(run_bot: RunBo
     assert (user.user_id, user.user_name) == (str(group["id"]), "Team")
 
 
-async def test_a_channel_speaking_in_a_group_is_not_its_admin(run_bot: RunBot, tg: FakeTelegram) -> None:
-    group = tg.group_chat(id=-100500, title="Team")
+async def test_a_channel_speaking_in_a_group_is_not_its_admin(
+    run_bot: RunBot, tg: FakeTelegram, group: JSON
+) -> None:
     channel = {"id": -100600, "type": "channel", "title": "News"}
     async with run_bot():
         send_as_chat(tg, group, channel, "/usage export")
@@ -109,17 +107,15 @@ async def test_a_channel_speaking_in_a_group_is_not_its_admin(run_bot: RunBot, t
 
 
 async def test_an_album_part_arriving_after_the_album_was_sent_on_is_not_a_new_request(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    chat = tg.private_chat(ann)
     async with run_bot(album_wait=0.2):
         [first, _] = tg.send_album(
-            chat, ann, [make_image("red"), make_image("green")], caption="make it blue"
+            private, ann, [make_image("red"), make_image("green")], caption="make it blue"
         )
         await tg.wait_for("sendPhoto")
         group_id = first["message"]["media_group_id"]
-        tg.send_photo(chat, ann, make_image("blue"), media_group_id=group_id)  # a straggler
+        tg.send_photo(private, ann, make_image("blue"), media_group_id=group_id)  # a straggler
         await tg.wait_updates_consumed()
         await asyncio.sleep(0.6)
     assert [r.path for r in sim.requests if r.path.startswith("/v1/images")] == ["/v1/images/edits"]
@@ -127,9 +123,9 @@ async def test_an_album_part_arriving_after_the_album_was_sent_on_is_not_a_new_r
     assert "Editing 2 photos" in status.params["text"]
 
 
-async def test_more_photos_than_an_album_holds_are_all_sent(run_bot: RunBot, tg: FakeTelegram) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    tg.private_chat(ann)
+async def test_more_photos_than_an_album_holds_are_all_sent(
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON
+) -> None:
     images = [OutImage(make_image("red", fmt="PNG")) for _ in range(11)]
     async with run_bot() as app:
         outbox = app.platforms[0].messenger.outbox_for(ChatAddress("tg", str(ann["id"])), None)
@@ -141,9 +137,9 @@ async def test_more_photos_than_an_album_holds_are_all_sent(run_bot: RunBot, tg:
     assert "caption" not in last.params
 
 
-async def test_a_refused_album_goes_as_files_and_keeps_its_caption(run_bot: RunBot, tg: FakeTelegram) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    tg.private_chat(ann)
+async def test_a_refused_album_goes_as_files_and_keeps_its_caption(
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON
+) -> None:
     images = [OutImage(make_image(color, fmt="PNG")) for color in ("red", "green")]
     async with run_bot() as app:
         outbox = app.platforms[0].messenger.outbox_for(ChatAddress("tg", str(ann["id"])), None)
@@ -155,14 +151,13 @@ async def test_a_refused_album_goes_as_files_and_keeps_its_caption(run_bot: RunB
 
 
 async def test_a_failing_typing_indicator_never_disturbs_the_answer(
-    run_bot: RunBot, tg: FakeTelegram, caplog: pytest.LogCaptureFixture
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, caplog: pytest.LogCaptureFixture
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
     async with run_bot():
         tg.fail_next(
             "sendChatAction", error_code=429, description="Too Many Requests: retry after 5", retry_after=5
         )
-        tg.send_text(tg.private_chat(ann), ann, "are you there?")
+        tg.send_text(private, ann, "are you there?")
         answer = await tg.wait_for("sendMessage", lambda c: "are you there?" in c.params["text"])
     gc.collect()
     assert answer.ok
@@ -171,10 +166,11 @@ async def test_a_failing_typing_indicator_never_disturbs_the_answer(
 
 
 @pytest.mark.sim(chunk_delay=0.05)  # a slow stream: the preview is running at the stop
-async def test_stopping_mid_answer_leaves_no_preview_task_behind(run_bot: RunBot, tg: FakeTelegram) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
+async def test_stopping_mid_answer_leaves_no_preview_task_behind(
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON
+) -> None:
     async with run_bot(stream_draft_interval=0.0, shutdown_grace=0.0):
-        tg.send_text(tg.private_chat(ann), ann, "tell me a long story [[long:4000]]")
+        tg.send_text(private, ann, "tell me a long story [[long:4000]]")
         await tg.wait_for("sendMessageDraft")
     await asyncio.sleep(0)
     left = [t for t in asyncio.all_tasks() if t.get_name() == "live-text" and not t.done()]

@@ -8,17 +8,14 @@ from simulator import Fault, Simulator
 from tests.e2e.telegram.conftest import RunBot
 from tests.e2e.telegram.reports import replies_in, reply, usage
 from tests.e2e.usage_text import report_totals
-from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_api import JSON, FakeTelegram
 
 GENERATIONS = "/v1/images/generations"
 
 
 async def test_a_request_over_budget_is_refused_before_calling_the_gateway(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    *, run_bot: RunBot, tg: FakeTelegram, ann: JSON, bob: JSON, group: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    bob = tg.user(id=1002, first_name="Bob", username="bob")
-    group = tg.group_chat(id=-100400, title="Team")
     async with run_bot(budgets="user.day.images=1"):
         tg.send_text(group, ann, "/image a fox")
         await tg.wait_for("sendPhoto")
@@ -33,10 +30,9 @@ async def test_a_request_over_budget_is_refused_before_calling_the_gateway(
 
 
 async def test_simultaneous_requests_do_not_overshoot_a_budget(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, group: JSON, sim: Simulator
 ) -> None:
     users = [tg.user(id=2000 + n, first_name=f"U{n}", username=f"u{n}") for n in range(6)]
-    group = tg.group_chat(id=-100400, title="Team")
     # Each generation takes a while, so all six requests are in flight together.
     sim.add_fault(Fault(route=GENERATIONS, kind="slow_first_byte", delay=0.5, times=None))
     async with run_bot(budgets="chat.day.images=2", image_jobs_per_chat=0):
@@ -52,11 +48,9 @@ async def test_simultaneous_requests_do_not_overshoot_a_budget(
     assert len(replies_in(tg, group, "This chat's daily image budget")) == 4
 
 
-async def test_a_groups_admin_sets_its_budget(run_bot: RunBot, tg: FakeTelegram, sim: Simulator) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    bob = tg.user(id=1002, first_name="Bob", username="bob")
-    group = tg.group_chat(id=-100400, title="Team")
-    tg.set_admins(group, owner=ann)
+async def test_a_groups_admin_sets_its_budget(
+    *, run_bot: RunBot, tg: FakeTelegram, ann: JSON, bob: JSON, group: JSON, sim: Simulator
+) -> None:
     async with run_bot(budgets="chat.month.cost=10"):
         denied = await reply(tg, group, bob, "/admin budget chat day mj 5", "admins")
         shown = await reply(tg, group, ann, "/admin budget chat day mj 0", "💰")
@@ -73,14 +67,12 @@ async def test_a_groups_admin_sets_its_budget(run_bot: RunBot, tg: FakeTelegram,
 
 
 async def test_a_picture_drawn_by_a_chat_tool_respects_the_image_budget(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    chat = tg.private_chat(ann)
     async with run_bot(budgets="user.day.images=1"):
-        tg.send_text(chat, ann, "draw me a red fox at sunset")
+        tg.send_text(private, ann, "draw me a red fox at sunset")
         await tg.wait_for("sendPhoto")
-        refusal = await reply(tg, chat, ann, "please draw me a picture of a blue whale", "⛔")
+        refusal = await reply(tg, private, ann, "please draw me a picture of a blue whale", "⛔")
     assert "daily image budget" in refusal
     assert len([r for r in sim.requests if r.path == GENERATIONS]) == 1, "the tool made no second call"
     assert sim.ledger.images == 1

@@ -8,7 +8,7 @@ from bot.app import App
 from simulator import Simulator
 from tests.e2e.images import make_image
 from tests.e2e.telegram.conftest import RunBot
-from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_api import JSON, FakeTelegram
 
 CLAUDE = "claude-3-5-sonnet-20241022"
 
@@ -26,16 +26,14 @@ async def chat_usage(app: App, key: str) -> tuple[int, int, int]:
 
 @pytest.mark.sim(chunk_delay=0.02)
 async def test_claude_streams_through_messages_with_memory_and_exact_usage(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    chat = tg.private_chat(ann)
     async with run_bot(chat_model=CLAUDE, stream_draft_interval=0.0) as app:
-        tg.send_text(chat, ann, "my name is Ann [[long:300]]")
+        tg.send_text(private, ann, "my name is Ann [[long:300]]")
         first = await tg.wait_for("sendMessage", count=1)
-        tg.send_text(chat, ann, "what is my name?")
+        tg.send_text(private, ann, "what is my name?")
         second = await tg.wait_for("sendMessage", count=2)
-        requests, tokens_in, tokens_out = await chat_usage(app, f"tg:{chat['id']}")
+        requests, tokens_in, tokens_out = await chat_usage(app, f"tg:{private['id']}")
 
     assert first.params["text"].startswith("Echo: my name is Ann")
     assert second.params["text"] == "Echo: what is my name? [history: 2 messages]"
@@ -53,11 +51,10 @@ async def test_claude_streams_through_messages_with_memory_and_exact_usage(
 
 
 async def test_claude_sees_photos_as_base64_image_blocks(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
     async with run_bot(chat_model=CLAUDE):
-        tg.send_photo(tg.private_chat(ann), ann, make_image("red", (64, 48)), caption="/ask what is this")
+        tg.send_photo(private, ann, make_image("red", (64, 48)), caption="/ask what is this")
         sent = await tg.wait_for("sendMessage")
     assert sent.params["text"].startswith("I see 1 image: 64x48 red.")
     [body] = messages_bodies(sim)

@@ -10,7 +10,7 @@ from bot.app import App
 from simulator import Simulator
 from tests.e2e.images import make_image
 from tests.e2e.telegram.conftest import RunBot
-from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_api import JSON, FakeTelegram
 
 
 def classifications(sim: Simulator) -> list[dict]:
@@ -32,15 +32,13 @@ async def usage_of(app: App, key: str, kind: str) -> tuple[int, int, int]:
 
 
 async def test_an_instruction_is_classified_as_an_edit_and_the_call_is_billed(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    chat = tg.private_chat(ann)
     async with run_bot() as app:
-        tg.send_photo(chat, ann, make_image(), caption="please make it blue")
+        tg.send_photo(private, ann, make_image(), caption="please make it blue")
         await tg.wait_for("sendPhoto")
-        classified = await usage_of(app, f"tg:{chat['id']}", "classification")
-        edited = await usage_of(app, f"tg:{chat['id']}", "image_edit")
+        classified = await usage_of(app, f"tg:{private['id']}", "classification")
+        edited = await usage_of(app, f"tg:{private['id']}", "image_edit")
     [request] = classifications(sim)
     assert request["model"] == "gpt-4o-mini"
     assert request["response_format"]["type"] == "json_schema"
@@ -57,11 +55,10 @@ async def test_an_instruction_is_classified_as_an_edit_and_the_call_is_billed(
 
 
 async def test_a_question_is_answered_by_the_vision_model(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
     async with run_bot():
-        tg.send_photo(tg.private_chat(ann), ann, make_image("green"), caption="what is in this picture?")
+        tg.send_photo(private, ann, make_image("green"), caption="what is in this picture?")
         sent = await tg.wait_for("sendMessage")
     assert sent.params["text"].startswith("I see 1 image: 64x48 green. Echo: what is in this picture?")
     assert "/v1/images/edits" not in paths(sim)
@@ -69,12 +66,11 @@ async def test_a_question_is_answered_by_the_vision_model(
 
 
 async def test_an_album_asking_to_blend_goes_to_midjourney(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
     async with run_bot():
         tg.send_album(
-            tg.private_chat(ann), ann, [make_image("red"), make_image("blue")], caption="blend these two"
+            private, ann, [make_image("red"), make_image("blue")], caption="blend these two"
         )
         await tg.wait_for("sendPhoto", timeout=15)
     assert "/mj/submit/blend" in paths(sim)
@@ -82,12 +78,17 @@ async def test_an_album_asking_to_blend_goes_to_midjourney(
 
 
 async def test_invalid_json_falls_back_to_an_edit_with_a_log_line(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator, caplog: pytest.LogCaptureFixture
+    *,
+    run_bot: RunBot,
+    tg: FakeTelegram,
+    ann: JSON,
+    private: JSON,
+    sim: Simulator,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
     caplog.set_level(logging.WARNING, logger="bot.handlers.caption")
     async with run_bot():
-        tg.send_photo(tg.private_chat(ann), ann, make_image(), caption="what is this? [[invalid-json]]")
+        tg.send_photo(private, ann, make_image(), caption="what is this? [[invalid-json]]")
         await tg.wait_for("sendPhoto")
     [edit] = [r for r in sim.requests if r.path == "/v1/images/edits"]
     assert edit.form["prompt"] == "what is this? [[invalid-json]]", "the caption as it was"
@@ -98,11 +99,10 @@ async def test_invalid_json_falls_back_to_an_edit_with_a_log_line(
     ("mode", "expected"), [("edit", "/v1/images/edits"), ("ask", "/v1/chat/completions")]
 )
 async def test_fixed_caption_modes_skip_the_classifier(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator, mode: str, expected: str
+    *, run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator, mode: str, expected: str
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
     async with run_bot(caption_mode=mode):
-        tg.send_photo(tg.private_chat(ann), ann, make_image(), caption="what is this?")
+        tg.send_photo(private, ann, make_image(), caption="what is this?")
         await tg.wait_for("sendPhoto" if mode == "edit" else "sendMessage")
     assert classifications(sim) == []
     assert expected in paths(sim)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from bot.app import App
 from simulator import Simulator
-from tests.e2e.gateway_log import chat_bodies
+from tests.e2e.gateway_log import chat_completion_bodies
 from tests.e2e.telegram.conftest import RunBot
-from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_api import JSON, FakeTelegram
 
 SMALL_TALK = [
     "the weather is rainy and grey today",
@@ -23,22 +23,20 @@ async def embedding_usage(app: App, key: str) -> tuple[int, int]:
 
 
 async def test_a_fact_from_beyond_the_budget_is_recalled(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    chat = tg.private_chat(ann)
     async with run_bot(history_token_budget=40) as app:
-        tg.send_text(chat, ann, "my cat is called Mochi")
+        tg.send_text(private, ann, "my cat is called Mochi")
         await tg.wait_for("sendMessage", count=1)
         assert [r.path for r in sim.requests if r.path == "/v1/embeddings"] == [], "all fits: no call"
         for n, text in enumerate(SMALL_TALK, 2):
-            tg.send_text(chat, ann, text)
+            tg.send_text(private, ann, text)
             await tg.wait_for("sendMessage", count=n)
-        tg.send_text(chat, ann, "what is my cat called?")
+        tg.send_text(private, ann, "what is my cat called?")
         await tg.wait_for("sendMessage", count=len(SMALL_TALK) + 2)
-        usage = await embedding_usage(app, f"tg:{chat['id']}")
+        usage = await embedding_usage(app, f"tg:{private['id']}")
 
-    last = chat_bodies(sim)[-1]["messages"]
+    last = chat_completion_bodies(sim)[-1]["messages"]
     window = [m["content"] for m in last if m["role"] in ("user", "assistant")]
     assert "my cat is called Mochi" not in window, "the fact left the window"
     [note] = [m["content"] for m in last[1:] if m["role"] == "system"]
@@ -62,12 +60,10 @@ def _embedding_tokens(sim: Simulator) -> int:
 
 
 async def test_without_an_embedding_model_there_is_no_recall(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    chat = tg.private_chat(ann)
     async with run_bot(history_token_budget=20, embedding_model=""):
         for n, text in enumerate(["my cat is called Mochi", *SMALL_TALK], 1):
-            tg.send_text(chat, ann, text)
+            tg.send_text(private, ann, text)
             await tg.wait_for("sendMessage", count=n)
     assert not any(r.path == "/v1/embeddings" for r in sim.requests)

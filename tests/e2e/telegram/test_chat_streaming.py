@@ -7,22 +7,21 @@ import itertools
 import pytest
 
 from simulator import Simulator
-from tests.e2e.gateway_log import chat_bodies
+from tests.e2e.gateway_log import chat_completion_bodies
 from tests.e2e.telegram.conftest import BOT_NAME, RunBot
-from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_api import JSON, FakeTelegram
 
 STORY = "[[long:600]] tell me a story"
 
 
 @pytest.mark.sim(chunk_delay=0.04)
 async def test_private_answer_streams_as_drafts_then_one_message(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
     async with run_bot(stream_draft_interval=0.0):
-        tg.send_text(tg.private_chat(ann), ann, STORY)
+        tg.send_text(private, ann, STORY)
         final = await tg.wait_for("sendMessage")
-    body = chat_bodies(sim)[0]
+    body = chat_completion_bodies(sim)[0]
     assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
 
     drafts = tg.calls_of("sendMessageDraft")
@@ -42,10 +41,8 @@ async def test_private_answer_streams_as_drafts_then_one_message(
 
 @pytest.mark.sim(chunk_delay=0.04)
 async def test_group_answer_is_one_message_edited_as_it_grows(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, group: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    group = tg.group_chat(id=-100500, title="Team")
     async with run_bot(stream_edit_interval=0.05, stream_group_first_delay=0.05):
         update = tg.send_text(group, ann, f"@{BOT_NAME} {STORY}")
         await tg.wait_for("editMessageText", lambda c: not c.params["text"].endswith("▌"))
@@ -64,9 +61,9 @@ async def test_group_answer_is_one_message_edited_as_it_grows(
     assert tg.calls_of("sendMessageDraft") == [], "drafts exist only in private chats"
 
 
-async def test_short_group_answer_arrives_whole_without_edits(run_bot: RunBot, tg: FakeTelegram) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    group = tg.group_chat(id=-100501, title="Team")
+async def test_short_group_answer_arrives_whole_without_edits(
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, group: JSON
+) -> None:
     async with run_bot():
         tg.send_text(group, ann, f"@{BOT_NAME} hi")
         sent = await tg.wait_for("sendMessage")
@@ -76,10 +73,8 @@ async def test_short_group_answer_arrives_whole_without_edits(run_bot: RunBot, t
 
 @pytest.mark.sim(chunk_delay=0.04)
 async def test_flood_control_pauses_the_edits_and_the_answer_still_lands(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, group: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    group = tg.group_chat(id=-100502, title="Team")
     tg.fail_next("editMessageText", 429, retry_after=1)
     async with run_bot(stream_edit_interval=0.05, stream_group_first_delay=0.05):
         tg.send_text(group, ann, f"@{BOT_NAME} {STORY}")
@@ -96,12 +91,13 @@ async def test_flood_control_pauses_the_edits_and_the_answer_still_lands(
     assert partial.params["text"].endswith("▌"), "one message, and no error message"
 
 
-async def test_stream_cut_by_the_gateway_is_marked(run_bot: RunBot, tg: FakeTelegram, sim: Simulator) -> None:
+async def test_stream_cut_by_the_gateway_is_marked(
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
+) -> None:
     from simulator import Fault
 
     sim.add_fault(Fault(route="/v1/chat/completions", kind="cut_stream", after_chunks=3))
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
     async with run_bot():
-        tg.send_text(tg.private_chat(ann), ann, STORY)
+        tg.send_text(private, ann, STORY)
         sent = await tg.wait_for("sendMessage")
     assert sent.params["text"].endswith("[the answer was cut off]")

@@ -6,10 +6,10 @@ import json
 
 from bot.app import App
 from simulator import Simulator
-from tests.e2e.gateway_log import chat_bodies
+from tests.e2e.gateway_log import chat_completion_bodies
 from tests.e2e.images import decode, make_image
 from tests.e2e.telegram.conftest import RunBot
-from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_api import JSON, FakeTelegram
 
 
 async def kinds(app: App, key: str) -> dict[str, int]:
@@ -19,17 +19,15 @@ async def kinds(app: App, key: str) -> dict[str, int]:
 
 
 async def test_draw_in_plain_chat_ends_with_the_image_from_the_image_handler(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    chat = tg.private_chat(ann)
     async with run_bot() as app:
-        tg.send_text(chat, ann, "Draw me a red fox at sunset")
+        tg.send_text(private, ann, "Draw me a red fox at sunset")
         photo = await tg.wait_for("sendPhoto")
-        counted = await kinds(app, f"tg:{chat['id']}")
-        tg.send_text(chat, ann, "thanks!")
+        counted = await kinds(app, f"tg:{private['id']}")
+        tg.send_text(private, ann, "thanks!")
         await tg.wait_for("sendMessage", lambda c: "thanks" in c.params["text"])
-    [call, follow_up] = chat_bodies(sim)
+    [call, follow_up] = chat_completion_bodies(sim)
     names = [t["function"]["name"] for t in call["tools"]]
     assert names == ["generate_image", "edit_images", "imagine_midjourney", "show_usage"]
     [generation] = [r.json for r in sim.requests if r.path == "/v1/images/generations"]
@@ -44,17 +42,15 @@ async def test_draw_in_plain_chat_ends_with_the_image_from_the_image_handler(
 
 
 async def test_usage_tool_result_goes_back_to_the_model_as_a_tool_message(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    chat = tg.private_chat(ann)
     async with run_bot() as app:
-        tg.send_text(chat, ann, "hello")
+        tg.send_text(private, ann, "hello")
         await tg.wait_for("sendMessage", count=1)
-        tg.send_text(chat, ann, "tool:show_usage what have we spent?")
+        tg.send_text(private, ann, "tool:show_usage what have we spent?")
         answer = await tg.wait_for("sendMessage", count=2)
-        counted = await kinds(app, f"tg:{chat['id']}")
-    *_, with_call, with_result = chat_bodies(sim)
+        counted = await kinds(app, f"tg:{private['id']}")
+    *_, with_call, with_result = chat_completion_bodies(sim)
     assert with_call["messages"][-1]["content"] == "tool:show_usage what have we spent?"
     assistant, tool = with_result["messages"][-2:]
     assert assistant["role"] == "assistant" and assistant["tool_calls"][0]["function"]["name"] == "show_usage"
@@ -66,14 +62,12 @@ async def test_usage_tool_result_goes_back_to_the_model_as_a_tool_message(
 
 
 async def test_edit_tool_edits_the_photo_of_the_conversation(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    chat = tg.private_chat(ann)
     async with run_bot():
-        tg.send_photo(chat, ann, make_image("red"), caption="/ask what is this?")
+        tg.send_photo(private, ann, make_image("red"), caption="/ask what is this?")
         await tg.wait_for("sendMessage", count=1)
-        tg.send_text(chat, ann, "tool:edit_images make the background purple")
+        tg.send_text(private, ann, "tool:edit_images make the background purple")
         edited = await tg.wait_for("sendPhoto")
     [edit] = [r for r in sim.requests if r.path == "/v1/images/edits"]
     assert edit.form["prompt"] == "make the background purple", "the model's tool argument, unchanged"
@@ -82,30 +76,31 @@ async def test_edit_tool_edits_the_photo_of_the_conversation(
 
 
 async def test_edit_tool_without_images_lets_the_model_say_so(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
     async with run_bot():
-        tg.send_text(tg.private_chat(ann), ann, "tool:edit_images make it purple")
+        tg.send_text(private, ann, "tool:edit_images make it purple")
         answer = await tg.wait_for("sendMessage")
     assert "no images in this conversation" in answer.params["text"]
     assert not any(r.path == "/v1/images/edits" for r in sim.requests)
 
 
-async def test_tool_rounds_are_bounded(run_bot: RunBot, tg: FakeTelegram, sim: Simulator) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
+async def test_tool_rounds_are_bounded(
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
+) -> None:
     async with run_bot(max_tool_rounds=1):
-        tg.send_text(tg.private_chat(ann), ann, "tool:show_usage how much?")
+        tg.send_text(private, ann, "tool:show_usage how much?")
         await tg.wait_for("sendMessage")
-    first, last = chat_bodies(sim)
+    first, last = chat_completion_bodies(sim)
     assert "tool_choice" not in first
     assert last["tool_choice"] == "none", "the last round may not call again"
 
 
-async def test_claude_tool_use_draws_too(run_bot: RunBot, tg: FakeTelegram, sim: Simulator) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
+async def test_claude_tool_use_draws_too(
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
+) -> None:
     async with run_bot(chat_model="claude-3-5-sonnet-20241022"):
-        tg.send_text(tg.private_chat(ann), ann, "please paint a lighthouse")
+        tg.send_text(private, ann, "please paint a lighthouse")
         photo = await tg.wait_for("sendPhoto")
         said = await tg.wait_for("sendMessage", lambda c: "generate_image" in c.params["text"])
     [body] = [r.json for r in sim.requests if r.path == "/v1/messages"]
@@ -115,7 +110,7 @@ async def test_claude_tool_use_draws_too(run_bot: RunBot, tg: FakeTelegram, sim:
 
 
 async def test_a_model_that_refuses_tools_is_asked_again_without_them(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
 ) -> None:
     from simulator import Fault
 
@@ -124,9 +119,8 @@ async def test_a_model_that_refuses_tools_is_asked_again_without_them(
             route="/v1/chat/completions", status=400, message="tools is not supported for model deepseek-r1"
         )
     )
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
     async with run_bot():
-        tg.send_text(tg.private_chat(ann), ann, "hello")
+        tg.send_text(private, ann, "hello")
         answer = await tg.wait_for("sendMessage")
     refused, retried = [r for r in sim.requests if r.path == "/v1/chat/completions"]
     assert refused.status == 400  # (a faulted request is refused before its body is read)

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from simulator import Simulator
+from tests.e2e.gateway_log import chat_turn_bodies
 from tests.e2e.images import make_image
 from tests.e2e.telegram.conftest import BOT_NAME, RunBot
-from tests.fakes.telegram_api import FakeTelegram
-
-
-def chat_bodies(sim: Simulator) -> list[dict]:
-    return [r.json for r in sim.requests if r.path == "/v1/chat/completions" and "tools" in r.json]
+from tests.fakes.telegram_api import JSON, FakeTelegram
 
 
 def image_parts(message: dict) -> list[str]:
@@ -20,18 +17,16 @@ def image_parts(message: dict) -> list[str]:
 
 
 async def test_ask_with_a_photo_is_vision_and_a_follow_up_still_sees_it(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    chat = tg.private_chat(ann)
     async with run_bot():
-        tg.send_photo(chat, ann, make_image("red", (64, 48)), caption="/ask what colour is this?")
+        tg.send_photo(private, ann, make_image("red", (64, 48)), caption="/ask what colour is this?")
         answer = await tg.wait_for("sendMessage", count=1)
-        tg.send_text(chat, ann, "and is the picture wider than tall?")
+        tg.send_text(private, ann, "and is the picture wider than tall?")
         await tg.wait_for("sendMessage", count=2)
     assert answer.params["text"].startswith("I see 1 image: 64x48 red.")
     assert [r.path for r in sim.requests if r.path == "/v1/images/edits"] == [], "/ask never edits"
-    first, follow_up = chat_bodies(sim)
+    first, follow_up = chat_turn_bodies(sim)
     [url] = image_parts(first["messages"][-1])
     assert url.startswith("data:image/jpeg;base64,")
     earlier = [m for m in follow_up["messages"] if image_parts(m)]
@@ -39,20 +34,18 @@ async def test_ask_with_a_photo_is_vision_and_a_follow_up_still_sees_it(
 
 
 async def test_photo_stays_in_context_after_its_turn_left_the_window(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    chat = tg.private_chat(ann)
     # A budget of a few short turns: the photo's turn leaves the window quickly.
     async with run_bot(history_token_budget=30, embedding_model=""):
-        tg.send_photo(chat, ann, make_image("blue", (32, 32)), caption="/ask what is this?")
+        tg.send_photo(private, ann, make_image("blue", (32, 32)), caption="/ask what is this?")
         await tg.wait_for("sendMessage", count=1)
         for n, text in enumerate(["one more thing to say", "and another thing here", "and a third"], 2):
-            tg.send_text(chat, ann, text)
+            tg.send_text(private, ann, text)
             await tg.wait_for("sendMessage", count=n)
-        tg.send_text(chat, ann, "what colour was the picture?")
+        tg.send_text(private, ann, "what colour was the picture?")
         await tg.wait_for("sendMessage", count=5)
-    last = chat_bodies(sim)[-1]["messages"]
+    last = chat_turn_bodies(sim)[-1]["messages"]
     pinned = [m for m in last if image_parts(m)]
     assert len(pinned) == 1 and pinned[0]["role"] == "user"
     assert "what is this?" in pinned[0]["content"][0]["text"]
@@ -60,10 +53,8 @@ async def test_photo_stays_in_context_after_its_turn_left_the_window(
 
 
 async def test_album_question_in_a_group_sends_every_photo(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, group: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    group = tg.group_chat(id=-100600, title="Team")
     async with run_bot():
         tg.send_album(
             group,
@@ -73,5 +64,5 @@ async def test_album_question_in_a_group_sends_every_photo(
         )
         sent = await tg.wait_for("sendMessage")
     assert sent.params["text"].startswith("I see 2 images: 64x48 red, 32x32 green.")
-    [body] = chat_bodies(sim)
+    [body] = chat_turn_bodies(sim)
     assert len(image_parts(body["messages"][-1])) == 2

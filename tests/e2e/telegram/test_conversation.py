@@ -6,7 +6,7 @@ import asyncio
 
 from simulator import Simulator
 from tests.e2e.telegram.conftest import BOT_NAME, RunBot
-from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_api import JSON, FakeTelegram
 
 
 def chat_requests(sim: Simulator) -> list[dict]:
@@ -14,12 +14,10 @@ def chat_requests(sim: Simulator) -> list[dict]:
 
 
 async def test_private_text_is_a_chat_turn_with_typing_and_reply(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    chat = tg.private_chat(ann)
     async with run_bot():
-        update = tg.send_text(chat, ann, "hello there")
+        update = tg.send_text(private, ann, "hello there")
         sent = await tg.wait_for("sendMessage", lambda c: "Echo" in c.params.get("text", ""))
     assert "hello there" in sent.params["text"]
     assert sent.params["reply_parameters"]["message_id"] == update["message"]["message_id"]
@@ -29,20 +27,18 @@ async def test_private_text_is_a_chat_turn_with_typing_and_reply(
 
 
 async def test_memory_is_kept_per_chat_and_new_forgets(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    *, run_bot: RunBot, tg: FakeTelegram, ann: JSON, bob: JSON, private: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    bob = tg.user(id=1002, first_name="Bob", username="bob")
     async with run_bot():
-        tg.send_text(tg.private_chat(ann), ann, "my name is Ann")
+        tg.send_text(private, ann, "my name is Ann")
         await tg.wait_for("sendMessage", count=1)
-        tg.send_text(tg.private_chat(ann), ann, "what is my name?")
+        tg.send_text(private, ann, "what is my name?")
         await tg.wait_for("sendMessage", count=2)
         tg.send_text(tg.private_chat(bob), bob, "who am I?")
         await tg.wait_for("sendMessage", count=3)
-        tg.send_text(tg.private_chat(ann), ann, "/new")
+        tg.send_text(private, ann, "/new")
         await tg.wait_for("sendMessage", lambda c: "new conversation" in c.params["text"])
-        tg.send_text(tg.private_chat(ann), ann, "fresh start")
+        tg.send_text(private, ann, "fresh start")
         await tg.wait_for("sendMessage", lambda c: "fresh start" in c.params["text"])
     bodies = chat_requests(sim)
     contents = [[m["content"] for m in body["messages"]] for body in bodies]
@@ -53,9 +49,9 @@ async def test_memory_is_kept_per_chat_and_new_forgets(
     assert contents[3] == [system, "fresh start"], "after /new only system + the new turn"
 
 
-async def test_group_answers_only_when_addressed(run_bot: RunBot, tg: FakeTelegram, sim: Simulator) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    group = tg.group_chat(id=-100200, title="Team")
+async def test_group_answers_only_when_addressed(
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, group: JSON, sim: Simulator
+) -> None:
     async with run_bot():
         tg.send_text(group, ann, "just talking among humans")
         await tg.wait_updates_consumed()
@@ -80,11 +76,12 @@ async def test_group_answers_only_when_addressed(run_bot: RunBot, tg: FakeTelegr
     assert len(chat_requests(sim)) == 3, "the hint and the other bot's command make no gateway call"
 
 
-async def test_long_answer_is_split_under_4096(run_bot: RunBot, tg: FakeTelegram) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
+async def test_long_answer_is_split_under_4096(
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON
+) -> None:
     words = " ".join(f"word{i}" for i in range(900))  # ~7 000 characters echoed back
     async with run_bot():
-        tg.send_text(tg.private_chat(ann), ann, words)
+        tg.send_text(private, ann, words)
         await tg.wait_for("sendMessage", count=2)
         await asyncio.sleep(0.2)
     parts = [c.params["text"] for c in tg.calls_of("sendMessage")]
@@ -94,8 +91,7 @@ async def test_long_answer_is_split_under_4096(run_bot: RunBot, tg: FakeTelegram
     assert "reply_parameters" in tg.calls_of("sendMessage")[0].params
 
 
-async def test_forum_topic_is_kept_on_replies(run_bot: RunBot, tg: FakeTelegram) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
+async def test_forum_topic_is_kept_on_replies(run_bot: RunBot, tg: FakeTelegram, ann: JSON) -> None:
     forum = tg.group_chat(id=-100300, title="Forum", is_forum=True)
     async with run_bot():
         tg.send_text(forum, ann, f"@{BOT_NAME} hi in a topic", message_thread_id=77)
@@ -105,24 +101,23 @@ async def test_forum_topic_is_kept_on_replies(run_bot: RunBot, tg: FakeTelegram)
 
 
 async def test_prompt_too_long_and_sticker_get_hints_without_gateway_calls(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    chat = tg.private_chat(ann)
     async with run_bot():
-        tg.send_text(chat, ann, "x" * 50_000)
+        tg.send_text(private, ann, "x" * 50_000)
         too_long = await tg.wait_for("sendMessage", count=1)
-        tg.send_sticker(chat, ann)
+        tg.send_sticker(private, ann)
         sticker = await tg.wait_for("sendMessage", count=2)
     assert "50,000 characters" in too_long.params["text"]
     assert "stickers" in sticker.params["text"]
     assert chat_requests(sim) == []
 
 
-async def test_help_lists_commands_and_menu_is_set(run_bot: RunBot, tg: FakeTelegram) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
+async def test_help_lists_commands_and_menu_is_set(
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON
+) -> None:
     async with run_bot():
-        tg.send_text(tg.private_chat(ann), ann, "/start")
+        tg.send_text(private, ann, "/start")
         sent = await tg.wait_for("sendMessage")
     for name in ("/imagine", "/blend", "/image", "/usage", "/new", "/ask"):
         assert name in sent.params["text"]

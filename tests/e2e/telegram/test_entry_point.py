@@ -9,18 +9,20 @@ import sys
 from pathlib import Path
 
 from tests.e2e.telegram.conftest import TOKEN
-from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_api import JSON, FakeTelegram
 
 REPO = Path(__file__).resolve().parents[3]
 
 
-async def test_the_real_entry_point_serves_telegram(tg: FakeTelegram, tmp_path: Path) -> None:
+async def test_the_real_entry_point_serves_telegram(
+    tg: FakeTelegram, ann: JSON, private: JSON, tmp_path: Path, database_url: str
+) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("WENWEN_API_KEY", "DISCORD_BOT_TOKEN")}
     env.update(
         PYTHONPATH=str(REPO),
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_API_URL=tg.base_url,
-        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/wenwen.db",
+        DATABASE_URL=database_url,
         DATA_DIR=str(tmp_path),
         CAPTION_MODE="edit",
     )
@@ -36,10 +38,9 @@ async def test_the_real_entry_point_serves_telegram(tg: FakeTelegram, tmp_path: 
     )
     try:
         await tg.wait_for("setMyCommands", timeout=30)
-        ann = tg.user(id=1001, first_name="Ann", username="ann")
-        tg.send_text(tg.private_chat(ann), ann, "hello from a real process")
+        tg.send_text(private, ann, "hello from a real process")
         answer = await tg.wait_for("sendMessage", lambda c: "hello from a real process" in c.params["text"])
-        tg.send_text(tg.private_chat(ann), ann, "/image a paper boat")
+        tg.send_text(private, ann, "/image a paper boat")
         await tg.wait_for("sendPhoto", timeout=20)
     finally:
         process.send_signal(signal.SIGTERM)

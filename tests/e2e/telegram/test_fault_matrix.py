@@ -10,7 +10,7 @@ import pytest
 from simulator import Fault, Simulator
 from tests.e2e.images import make_image
 from tests.e2e.telegram.conftest import RunBot
-from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_api import JSON, FakeTelegram
 
 Send = Callable[[FakeTelegram, dict[str, Any], dict[str, Any]], object]
 
@@ -40,12 +40,17 @@ FAULTS: dict[str, tuple[dict[str, Any], str]] = {
 @pytest.mark.parametrize("fault_name", list(FAULTS))
 @pytest.mark.parametrize("handler", list(HANDLERS))
 async def test_fault_becomes_a_short_reply(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator, handler: str, fault_name: str
+    *,
+    run_bot: RunBot,
+    tg: FakeTelegram,
+    ann: JSON,
+    private: JSON,
+    sim: Simulator,
+    handler: str,
+    fault_name: str,
 ) -> None:
     route, send = HANDLERS[handler]
     options, expected = FAULTS[fault_name]
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    chat = tg.private_chat(ann)
     timeouts = {"chat_timeout": 1.0, "image_timeout": 1.0, "mj_timeout": 1.0}
     async with run_bot(caption_mode="edit", mj_busy_wait=0.01, **timeouts) as app:
         if fault_name == "429" and route.startswith("/mj/"):
@@ -53,9 +58,9 @@ async def test_fault_becomes_a_short_reply(
             options = {**options, "times": None}
             expected = "queue is full"
         sim.add_fault(Fault(route=route, **options))
-        send(tg, chat, ann)
+        send(tg, private, ann)
         failure = await tg.wait_for("sendMessage", lambda c: c.params["text"].startswith("⚠️"))
-        tg.send_text(chat, ann, "still there?")
+        tg.send_text(private, ann, "still there?")
         await tg.wait_for("sendMessage", lambda c: "still there?" in c.params["text"])
         async with app.services.db.unit_of_work() as uow:
             report = await uow.usage.report(f"tg:{ann['id']}")

@@ -8,7 +8,7 @@ import pytest
 
 from simulator import Fault, Simulator
 from tests.e2e.telegram.conftest import TOKEN, RunBot
-from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_api import JSON, FakeTelegram
 
 FAULTS = [
     (Fault(route="/v1/chat/completions", kind="status", status=401), "API key was rejected"),
@@ -31,19 +31,19 @@ async def test_chat_fault_is_explained_and_bot_recovers(
     *,
     run_bot: RunBot,
     tg: FakeTelegram,
+    ann: JSON,
+    private: JSON,
     sim: Simulator,
     fault: Fault,
     expected: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    chat = tg.private_chat(ann)
     async with run_bot(chat_timeout=1.0) as app:
         sim.add_fault(fault)
-        tg.send_text(chat, ann, "first try")
+        tg.send_text(private, ann, "first try")
         failure = await tg.wait_for("sendMessage", count=1)
-        tg.send_text(chat, ann, "second try")
+        tg.send_text(private, ann, "second try")
         recovered = await tg.wait_for("sendMessage", count=2)
         async with app.services.db.unit_of_work() as uow:
             report = await uow.usage.report(f"tg:{ann['id']}")
@@ -56,18 +56,18 @@ async def test_chat_fault_is_explained_and_bot_recovers(
     assert "sim-key" not in caplog.text and TOKEN not in caplog.text, "secrets never logged"
 
 
-async def test_image_and_imagine_faults(run_bot: RunBot, tg: FakeTelegram, sim: Simulator) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    chat = tg.private_chat(ann)
+async def test_image_and_imagine_faults(
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
+) -> None:
     async with run_bot():
         sim.add_fault(Fault(route="/v1/images/generations", kind="status", status=429, retry_after=30))
-        tg.send_text(chat, ann, "/image a cat")
+        tg.send_text(private, ann, "/image a cat")
         limited = await tg.wait_for("sendMessage", lambda c: "⚠️" in c.params["text"])
         sim.add_fault(Fault(route="/mj/submit/imagine", kind="status", status=401))
-        tg.send_text(chat, ann, "/imagine a cat")
+        tg.send_text(private, ann, "/imagine a cat")
         auth = await tg.wait_for("sendMessage", lambda c: "API key" in c.params["text"])
         sim.add_fault(Fault(route="/mj/task", kind="garbage", times=3))
-        tg.send_text(chat, ann, "/imagine a dog")
+        tg.send_text(private, ann, "/imagine a dog")
         await tg.wait_for("sendPhoto", timeout=15)
     assert "30 s" in limited.params["text"]
     assert auth.params["text"].startswith("⚠️") and "rejected" in auth.params["text"]

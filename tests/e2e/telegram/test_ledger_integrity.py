@@ -9,7 +9,7 @@ from tests.e2e.images import make_image
 from tests.e2e.telegram.conftest import BOT_NAME, RunBot
 from tests.e2e.telegram.reports import reply, usage
 from tests.e2e.usage_text import ReportTotals, report_totals
-from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_api import JSON, FakeTelegram
 
 
 def add(a: ReportTotals, b: ReportTotals) -> ReportTotals:
@@ -17,10 +17,8 @@ def add(a: ReportTotals, b: ReportTotals) -> ReportTotals:
 
 
 async def test_an_answer_that_cannot_be_delivered_is_still_counted(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, group: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    group = tg.group_chat(id=-100400, title="Team")
     async with run_bot():
         tg.fail_next("sendPhoto", 500)  # the gateway answered; the reply never arrives
         failed = await reply(tg, group, ann, "/image a lost fox", "⚠️")
@@ -32,10 +30,8 @@ async def test_an_answer_that_cannot_be_delivered_is_still_counted(
 
 
 async def test_mixed_workload_across_chats_and_users_equals_the_gateways_totals(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, bob: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    bob = tg.user(id=1002, first_name="Bob", username="bob")
     cid = tg.user(id=1003, first_name="Cid", username="cid")
     team = tg.group_chat(id=-100400, title="Team")
     club = tg.group_chat(id=-100500, title="Club")

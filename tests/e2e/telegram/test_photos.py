@@ -5,7 +5,7 @@ from __future__ import annotations
 from simulator import Simulator
 from tests.e2e.images import decode, make_image
 from tests.e2e.telegram.conftest import BOT_NAME, RunBot
-from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_api import JSON, FakeTelegram
 
 
 def edit_requests(sim: Simulator) -> list:
@@ -13,11 +13,10 @@ def edit_requests(sim: Simulator) -> list:
 
 
 async def test_captioned_photo_is_edited_and_sent_back_as_photo(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
     async with run_bot():
-        update = tg.send_photo(tg.private_chat(ann), ann, make_image("red"), caption="make it blue")
+        update = tg.send_photo(private, ann, make_image("red"), caption="make it blue")
         photo = await tg.wait_for("sendPhoto")
     [request] = edit_requests(sim)
     assert request.form["model"] == "gpt-image-1"
@@ -31,13 +30,12 @@ async def test_captioned_photo_is_edited_and_sent_back_as_photo(
 
 
 async def test_album_becomes_one_edit_with_every_photo(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
     colors = ["red", "green", "blue"]
     async with run_bot():
         tg.send_album(
-            tg.private_chat(ann), ann, [make_image(c) for c in colors], caption="put them in a gift basket"
+            private, ann, [make_image(c) for c in colors], caption="put them in a gift basket"
         )
         await tg.wait_for("sendPhoto")
     [request] = edit_requests(sim)
@@ -45,11 +43,12 @@ async def test_album_becomes_one_edit_with_every_photo(
     assert request.form["prompt"] == "put them in a gift basket"
 
 
-async def test_image_sent_as_file_counts_as_photo(run_bot: RunBot, tg: FakeTelegram, sim: Simulator) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
+async def test_image_sent_as_file_counts_as_photo(
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
+) -> None:
     async with run_bot():
         tg.send_photo(
-            tg.private_chat(ann),
+            private,
             ann,
             make_image("red", fmt="PNG"),
             caption="sharpen",
@@ -61,9 +60,9 @@ async def test_image_sent_as_file_counts_as_photo(run_bot: RunBot, tg: FakeTeleg
     assert request.files[0].content_type == "image/png"
 
 
-async def test_group_photo_needs_a_mention(run_bot: RunBot, tg: FakeTelegram, sim: Simulator) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    group = tg.group_chat(id=-100200, title="Team")
+async def test_group_photo_needs_a_mention(
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, group: JSON, sim: Simulator
+) -> None:
     async with run_bot():
         tg.send_photo(group, ann, make_image(), caption="look at my cat")
         await tg.wait_updates_consumed()
@@ -74,21 +73,19 @@ async def test_group_photo_needs_a_mention(run_bot: RunBot, tg: FakeTelegram, si
 
 
 async def test_bad_photo_inputs_get_clear_replies_and_no_gateway_call(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    chat = tg.private_chat(ann)
     corrupt = make_image()[:200]  # a truncated JPEG
     async with run_bot():
-        tg.send_photo(chat, ann, make_image())  # no caption
+        tg.send_photo(private, ann, make_image())  # no caption
         no_caption = await tg.wait_for("sendMessage", count=1)
-        tg.send_photo(chat, ann, corrupt, caption="fix this", as_document=True, mime_type="image/jpeg")
+        tg.send_photo(private, ann, corrupt, caption="fix this", as_document=True, mime_type="image/jpeg")
         await tg.wait_for("sendMessage", lambda c: "readable image" in c.params["text"])
-        tg.send_photo(chat, ann, make_image(), caption="huge one", file_size=30 * 1024 * 1024)
+        tg.send_photo(private, ann, make_image(), caption="huge one", file_size=30 * 1024 * 1024)
         huge = await tg.wait_for("sendMessage", lambda c: "MB" in c.params["text"])
-        tg.send_album(chat, ann, [make_image() for _ in range(11)], caption="all of them")
+        tg.send_album(private, ann, [make_image() for _ in range(11)], caption="all of them")
         many = await tg.wait_for("sendMessage", lambda c: "Too many photos" in c.params["text"])
-        tg.send_document(chat, ann, b"%PDF-1.4 nothing", mime_type="application/pdf", file_name="x.pdf")
+        tg.send_document(private, ann, b"%PDF-1.4 nothing", mime_type="application/pdf", file_name="x.pdf")
         pdf = await tg.wait_for("sendMessage", lambda c: "can't read" in c.params["text"])
     assert "what should I change" in no_caption.params["text"]
     assert "30.0 MB" in huge.params["text"]
@@ -97,24 +94,24 @@ async def test_bad_photo_inputs_get_clear_replies_and_no_gateway_call(
     assert edit_requests(sim) == []
 
 
-async def test_refused_photo_falls_back_to_document(run_bot: RunBot, tg: FakeTelegram) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
+async def test_refused_photo_falls_back_to_document(
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON
+) -> None:
     async with run_bot():
         tg.fail_next("sendPhoto", error_code=400, description="Bad Request: PHOTO_INVALID_DIMENSIONS")
-        tg.send_photo(tg.private_chat(ann), ann, make_image(), caption="make it wide")
+        tg.send_photo(private, ann, make_image(), caption="make it wide")
         document = await tg.wait_for("sendDocument")
     assert decode(document.files["document"]).format == "PNG"
 
 
 async def test_edit_gateway_fault_edits_status_and_explains(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
 ) -> None:
     from simulator import Fault
 
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
     async with run_bot():
         sim.add_fault(Fault(route="/v1/images/edits", kind="status", status=500, times=1))
-        tg.send_photo(tg.private_chat(ann), ann, make_image(), caption="make it blue")
+        tg.send_photo(private, ann, make_image(), caption="make it blue")
         failure = await tg.wait_for("sendMessage", lambda c: "⚠️" in c.params["text"])
         status = await tg.wait_for("editMessageText", lambda c: "Failed" in c.params["text"])
     assert "unavailable" in failure.params["text"].lower()

@@ -18,11 +18,11 @@ from aiohttp import web
 from PIL import Image
 
 from simulator import Simulator
-from tests.e2e.gateway_log import chat_bodies
+from tests.e2e.gateway_log import chat_completion_bodies
 from tests.e2e.telegram.conftest import RunBot
 from tests.e2e.telegram.reports import replies_in, reply, usage
 from tests.e2e.usage_text import report_totals
-from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_api import JSON, FakeTelegram
 
 GENERATIONS = "/v1/images/generations"
 IMAGINE = "/mj/submit/imagine"
@@ -111,13 +111,11 @@ async def ask_image_model(
 
 
 async def test_a_model_answer_cannot_make_the_bot_fetch_an_internal_address(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator, internal: Internal
+    *, run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator, internal: Internal
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    chat = tg.private_chat(ann)
     async with run_bot():
-        note = await ask_image_model(tg, ann, chat, internal.url("/secret.png"))
-        report = await usage(tg, chat, ann)
+        note = await ask_image_model(tg, ann, private, internal.url("/secret.png"))
+        report = await usage(tg, private, ann)
     assert internal.hits == [], "not even a connection to the internal address"
     assert SECRET not in photos_sent(tg)
     assert "I did not open an image link in this answer" in note
@@ -128,50 +126,42 @@ async def test_a_model_answer_cannot_make_the_bot_fetch_an_internal_address(
 
 @pytest.mark.parametrize("host", ["localhost", "0x7f.1", "2130706433", "[::ffff:127.0.0.1]"])
 async def test_odd_spellings_of_loopback_are_refused(
-    run_bot: RunBot, tg: FakeTelegram, internal: Internal, host: str
+    *, run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, internal: Internal, host: str
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    chat = tg.private_chat(ann)
     async with run_bot():
-        await ask_image_model(tg, ann, chat, internal.url("/secret.png", host=host))
+        await ask_image_model(tg, ann, private, internal.url("/secret.png", host=host))
     assert internal.hits == []
 
 
 async def test_an_allowed_host_may_not_redirect_to_an_internal_one(
-    run_bot: RunBot, tg: FakeTelegram, internal: Internal
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, internal: Internal
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    chat = tg.private_chat(ann)
     async with run_bot(download_allowed_hosts="localhost"):
-        await ask_image_model(tg, ann, chat, internal.url("/to-literal", host="localhost"))
+        await ask_image_model(tg, ann, private, internal.url("/to-literal", host="localhost"))
     assert internal.hits == ["/to-literal"], "the redirect's target is never fetched"
     assert SECRET not in photos_sent(tg)
 
 
 async def test_a_redirect_chain_stops_after_three_hops_and_the_call_stays_recorded(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator, internal: Internal
+    *, run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator, internal: Internal
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    chat = tg.private_chat(ann)
     async with run_bot(download_allowed_hosts="localhost"):
-        note = await ask_image_model(tg, ann, chat, internal.url("/chain/30", host="localhost"))
-        report = await usage(tg, chat, ann)
+        note = await ask_image_model(tg, ann, private, internal.url("/chain/30", host="localhost"))
+        report = await usage(tg, private, ann)
     assert len(internal.hits) == 4, "the first request and three redirects, no more"
-    assert "Something went wrong" not in " ".join(replies_in(tg, chat))
+    assert "Something went wrong" not in " ".join(replies_in(tg, private))
     assert "did not open" in note
     assert report_totals(report).requests == sum(sim.ledger.requests.values())
 
 
 async def test_a_dripping_server_is_cut_off_by_the_deadline(
-    run_bot: RunBot, tg: FakeTelegram, internal: Internal
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, internal: Internal
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    chat = tg.private_chat(ann)
     async with run_bot(download_allowed_hosts="localhost", download_deadline=1.5):
-        await reply(tg, chat, ann, "/model gpt-4o-image", "now uses gpt-4o-image")
+        await reply(tg, private, ann, "/model gpt-4o-image", "now uses gpt-4o-image")
         started = asyncio.get_running_loop().time()
         answer = await reply(
-            tg, chat, ann, f"answer with ![x]({internal.url('/drip.png', 'localhost')})", "Here"
+            tg, private, ann, f"answer with ![x]({internal.url('/drip.png', 'localhost')})", "Here"
         )
         waited = asyncio.get_running_loop().time() - started
     assert waited < 6, "one byte every 2 s must not hold the chat"
@@ -179,13 +169,11 @@ async def test_a_dripping_server_is_cut_off_by_the_deadline(
 
 
 async def test_an_allowed_host_serves_an_image_without_content_type(
-    run_bot: RunBot, tg: FakeTelegram, internal: Internal
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, internal: Internal
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    chat = tg.private_chat(ann)
     async with run_bot(download_allowed_hosts="localhost"):
-        await reply(tg, chat, ann, "/model gpt-4o-image", "now uses gpt-4o-image")
-        tg.send_text(chat, ann, f"answer with ![x]({internal.url('/bare', 'localhost')})")
+        await reply(tg, private, ann, "/model gpt-4o-image", "now uses gpt-4o-image")
+        tg.send_text(private, ann, f"answer with ![x]({internal.url('/bare', 'localhost')})")
         await tg.wait_for("sendPhoto")
     assert photos_sent(tg), "an operator-trusted host works, judged by the bytes"
 
@@ -194,14 +182,12 @@ async def test_an_allowed_host_serves_an_image_without_content_type(
 
 
 async def test_nobody_but_a_bot_admin_lifts_the_operators_budget(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
     owner = tg.user(id=1002, first_name="Olga", username="olga")
     boss = tg.user(id=9, first_name="Boss", username="boss")
     group = tg.group_chat(id=-100400, title="Team")
     tg.set_admins(group, owner=owner)
-    private = tg.private_chat(ann)
     async with run_bot(budgets="user.day.images=1, chat.day.images=3", admin_user_ids="tg:9"):
         lifted = await reply(tg, private, ann, "/admin budget user day images off", "⛔")
         raised = await reply(tg, private, ann, "/admin budget user day images 5", "⛔")
@@ -228,9 +214,8 @@ async def test_nobody_but_a_bot_admin_lifts_the_operators_budget(
 
 
 async def test_group_settings_belong_to_the_groups_admins(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
     owner = tg.user(id=1002, first_name="Olga", username="olga")
     group = tg.group_chat(id=-100400, title="Team")
     tg.set_admins(group, owner=owner)
@@ -245,8 +230,9 @@ async def test_group_settings_belong_to_the_groups_admins(
     assert allowed == "📝 System prompt saved."
 
 
-async def test_small_groups_may_open_their_settings_to_everyone(run_bot: RunBot, tg: FakeTelegram) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
+async def test_small_groups_may_open_their_settings_to_everyone(
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON
+) -> None:
     group = tg.group_chat(id=-100400, title="Family")
     async with run_bot(group_settings="everyone"):
         saved = await reply(tg, group, ann, "/system Be brief.", "📝")
@@ -263,10 +249,8 @@ def calls_to(sim: Simulator, path: str) -> int:
 
 
 async def test_tool_calls_are_admitted_like_the_commands_they_stand_for(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    chat = tg.private_chat(ann)
     settings = {
         "rate_limit_per_minute": 1,
         "image_jobs_per_chat": 1,
@@ -274,27 +258,26 @@ async def test_tool_calls_are_admitted_like_the_commands_they_stand_for(
         "max_tool_jobs": 13,
     }
     async with run_bot(**settings):
-        tg.send_text(chat, ann, "tool:generate_image*8 tool:imagine_midjourney*5 a red fox")
+        tg.send_text(private, ann, "tool:generate_image*8 tool:imagine_midjourney*5 a red fox")
         await tg.wait_for("sendMessage", lambda c: c.ok and "Done:" in str(c.result.get("text")))
     assert calls_to(sim, GENERATIONS) == 0, "the message used the one request a minute"
     assert calls_to(sim, IMAGINE) == 0
-    tool_results = [m for body in chat_bodies(sim) for m in body["messages"] if m["role"] == "tool"]
+    bodies = chat_completion_bodies(sim)
+    tool_results = [m for body in bodies for m in body["messages"] if m["role"] == "tool"]
     assert len(tool_results) == 13
     assert all(m["content"].startswith("refused:") for m in tool_results)
     assert "Slow down" in tool_results[0]["content"], "the model is told why, and can tell the user"
 
 
 async def test_one_message_starts_at_most_max_tool_jobs(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    chat = tg.private_chat(ann)
     async with run_bot(image_jobs_per_chat=1, mj_tasks_per_chat=1):
-        tg.send_text(chat, ann, "tool:generate_image*8 tool:imagine_midjourney*5 a red fox")
+        tg.send_text(private, ann, "tool:generate_image*8 tool:imagine_midjourney*5 a red fox")
         await tg.wait_for("sendMessage", lambda c: c.ok and "Done:" in str(c.result.get("text")))
     assert calls_to(sim, GENERATIONS) + calls_to(sim, IMAGINE) == 2, "MAX_TOOL_JOBS defaults to 2"
     tool_results = [
-        m["content"] for body in chat_bodies(sim) for m in body["messages"] if m["role"] == "tool"
+        m["content"] for body in chat_completion_bodies(sim) for m in body["messages"] if m["role"] == "tool"
     ]
     assert sum("at most 2 pictures or Midjourney tasks" in r for r in tool_results) == 11
 
@@ -320,7 +303,8 @@ async def test_simultaneous_long_answers_never_pass_a_token_limit(
         report = await usage(tg, group, users[0])
     assert sim.ledger.input_tokens + sim.ledger.output_tokens <= 40000
     assert report_totals(report).total_tokens <= 40000
-    assert all(body.get("max_tokens") == 2048 for body in chat_bodies(sim)), "every request carries its cap"
+    bodies = chat_completion_bodies(sim)
+    assert all(body.get("max_tokens") == 2048 for body in bodies), "every request carries its cap"
 
 
 # --- bad input -------------------------------------------------------------------------------------
@@ -351,12 +335,10 @@ async def test_out_of_range_budget_numbers_are_refused_and_the_chat_keeps_workin
     ids=["empty", "corrupt", "text"],
 )
 async def test_a_bad_photo_with_a_caption_costs_no_classifier_call(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator, photo: bytes
+    *, run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator, photo: bytes
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    chat = tg.private_chat(ann)
     async with run_bot():
-        tg.send_photo(chat, ann, photo, caption="make it blue", as_document=True, mime_type="image/png")
+        tg.send_photo(private, ann, photo, caption="make it blue", as_document=True, mime_type="image/png")
         await tg.wait_for("sendMessage", lambda c: c.ok and "image" in str(c.result.get("text")).lower())
     assert sim.requests == [], "refused before any gateway call"
     assert not sim.ledger.requests

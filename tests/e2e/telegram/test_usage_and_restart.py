@@ -8,7 +8,7 @@ from simulator import Simulator
 from tests.e2e.images import make_image
 from tests.e2e.telegram.conftest import BOT_NAME, RunBot
 from tests.e2e.usage_text import report_totals, section
-from tests.fakes.telegram_api import Call, FakeTelegram
+from tests.fakes.telegram_api import JSON, Call, FakeTelegram
 
 
 def is_report(call: Call) -> bool:
@@ -17,15 +17,12 @@ def is_report(call: Call) -> bool:
 
 
 async def test_usage_equals_what_the_simulator_handed_out(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    *, run_bot: RunBot, tg: FakeTelegram, ann: JSON, bob: JSON, private: JSON, group: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    bob = tg.user(id=1002, first_name="Bob", username="bob")
-    group = tg.group_chat(id=-100400, title="Team")
     async with run_bot():
-        tg.send_text(tg.private_chat(ann), ann, "this private chat must not count in the group")
+        tg.send_text(private, ann, "this private chat must not count in the group")
         await tg.wait_for("sendMessage", count=1)
-        private = sim.ledger.as_dict()  # everything so far belongs to the private chat
+        in_private = sim.ledger.as_dict()  # everything so far belongs to the private chat
         tg.send_text(group, ann, f"@{BOT_NAME} hello everyone")
         await tg.wait_for("sendMessage", count=2)
         tg.send_text(group, bob, "/ask what is usage")
@@ -41,9 +38,9 @@ async def test_usage_equals_what_the_simulator_handed_out(
     text = report.result["text"]
     totals = report_totals(text)
     everything = sim.ledger
-    assert totals.requests == sum(everything.requests.values()) - sum(private["requests"].values()), text
-    assert totals.input_tokens == everything.input_tokens - private["input_tokens"], text
-    assert totals.output_tokens == everything.output_tokens - private["output_tokens"], text
+    assert totals.requests == sum(everything.requests.values()) - sum(in_private["requests"].values()), text
+    assert totals.input_tokens == everything.input_tokens - in_private["input_tokens"], text
+    assert totals.output_tokens == everything.output_tokens - in_private["output_tokens"], text
     assert totals.images == everything.images, "one edit + one generation"
     assert totals.mj_tasks == everything.mj_tasks
     users = "\n".join(section(text, "Top users"))
@@ -52,19 +49,17 @@ async def test_usage_equals_what_the_simulator_handed_out(
 
 @pytest.mark.sim(mj_step_seconds=0.6)
 async def test_restart_keeps_ledger_and_resumes_unfinished_midjourney_task(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    chat = tg.private_chat(ann)
     async with run_bot():
-        tg.send_text(chat, ann, "/imagine a slow sunrise")
+        tg.send_text(private, ann, "/imagine a slow sunrise")
         status = await tg.wait_for("sendMessage", lambda c: "Midjourney" in c.params["text"])
     assert tg.calls_of("sendPhoto") == [], "stopped before the task finished"
     [task_id] = list(sim.tasks)
 
     async with run_bot():
         grid = await tg.wait_for("sendPhoto", timeout=15)
-        tg.send_text(chat, ann, "/usage all")
+        tg.send_text(private, ann, "/usage all")
         usage = await tg.wait_for("sendMessage", is_report)
     assert "slow sunrise" in grid.params["caption"]
     assert task_id in {r.path.split("/")[3] for r in sim.requests if r.path.endswith("/fetch")}

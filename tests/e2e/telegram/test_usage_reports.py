@@ -10,15 +10,12 @@ from tests.e2e.images import decode
 from tests.e2e.telegram.conftest import BOT_NAME, RunBot
 from tests.e2e.telegram.reports import reply, usage
 from tests.e2e.usage_text import report_totals, section
-from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_api import JSON, FakeTelegram
 
 
 async def test_every_period_and_me_show_this_chats_usage(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    *, run_bot: RunBot, tg: FakeTelegram, ann: JSON, bob: JSON, group: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    bob = tg.user(id=1002, first_name="Bob", username="bob")
-    group = tg.group_chat(id=-100400, title="Team")
     async with run_bot():
         await reply(tg, group, ann, "/ask what is a ledger", "Echo: what is a ledger")
         await reply(tg, group, ann, f"@{BOT_NAME} and a budget?", "Echo: and a budget")
@@ -52,12 +49,10 @@ async def test_every_period_and_me_show_this_chats_usage(
     assert any("<b>Top users</b>" in c.params["text"] for c in sent_html)
 
 
-async def test_the_chart_is_a_png(run_bot: RunBot, tg: FakeTelegram) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    chat = tg.private_chat(ann)
+async def test_the_chart_is_a_png(run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON) -> None:
     async with run_bot():
-        await reply(tg, chat, ann, "hello", "Echo: hello")
-        tg.send_text(chat, ann, "/usage chart")
+        await reply(tg, private, ann, "hello", "Echo: hello")
+        tg.send_text(private, ann, "/usage chart")
         photo = await tg.wait_for("sendPhoto")
     image = decode(photo.files["photo"])
     assert image.format == "PNG" and image.size == (1200, 1000)
@@ -65,12 +60,8 @@ async def test_the_chart_is_a_png(run_bot: RunBot, tg: FakeTelegram) -> None:
 
 
 async def test_export_is_a_csv_for_the_chats_admins_only(
-    run_bot: RunBot, tg: FakeTelegram, sim: Simulator
+    *, run_bot: RunBot, tg: FakeTelegram, ann: JSON, bob: JSON, group: JSON, sim: Simulator
 ) -> None:
-    ann = tg.user(id=1001, first_name="Ann", username="ann")
-    bob = tg.user(id=1002, first_name="Bob", username="bob")
-    group = tg.group_chat(id=-100400, title="Team")
-    tg.set_admins(group, owner=ann)
     async with run_bot():
         await reply(tg, group, bob, "/ask one", "Echo: one")
         await reply(tg, group, ann, "/ask two", "Echo: two")
