@@ -116,8 +116,10 @@ class Settings(BaseSettings):
     mj_busy_attempts: int = Field(default=3, ge=1)
     mj_busy_wait: float = Field(default=5.0, ge=0)
 
-    # Seconds requests in flight may take to finish when the bot is stopped.
-    shutdown_grace: float = Field(default=10.0, ge=0)
+    # Seconds requests in flight may take to finish when the bot is stopped (SIGTERM); what is
+    # still running then is answered by the next start. docker-compose's stop_grace_period
+    # must be a little longer.
+    shutdown_grace: float = Field(default=90.0, ge=0)
     album_wait: float = Field(default=1.0, ge=0)
     log_level: str = "INFO"
 
