@@ -6,6 +6,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import dialect
+from storage.clock import utc_now
 from storage.records import CHAT_KINDS, ChatRecord, RecordNotFound
 from storage.tables import ChatRow
 
@@ -15,22 +16,30 @@ class ChatRepository:
         self._session = session
 
     async def ensure(self, key: str, platform: str, chat_id: str, kind: str, title: str) -> ChatRecord:
-        """Create the chat on first sight; afterwards keep its kind and title current."""
+        """Create the chat on first sight, or bring its kind and title up to date: one statement.
+
+        A write that starts with a read would, on SQLite, fail at once ("database is locked")
+        whenever another connection wrote in between; one upsert never does.
+        """
         if kind not in CHAT_KINDS:
             raise ValueError(f"chat kind must be one of {sorted(CHAT_KINDS)}, not {kind!r}")
-        row = await self._session.get(ChatRow, key)
-        if row is None:
-            # Two first messages may race; the loser's insert is skipped, not failed.
-            await self._session.execute(
-                dialect.insert(self._session, ChatRow)
-                .values(key=key, platform=platform, chat_id=chat_id, kind=kind, title=title)
-                .on_conflict_do_nothing(index_elements=["key"])
+        insert = dialect.insert(self._session, ChatRow).values(
+            key=key,
+            platform=platform,
+            chat_id=chat_id,
+            kind=kind,
+            title=title,
+            created_at=utc_now(),
+            updated_at=utc_now(),
+        )
+        row = await self._session.scalar(
+            insert.on_conflict_do_update(
+                index_elements=["key"], set_={"kind": insert.excluded.kind, "title": insert.excluded.title}
             )
-            row = await self._session.get(ChatRow, key)
-            assert row is not None
-        if (row.kind, row.title) != (kind, title):
-            row.kind, row.title = kind, title
-            await self._session.flush()
+            .returning(ChatRow)
+            .execution_options(populate_existing=True)
+        )
+        assert row is not None
         return _record(row)
 
     async def get(self, key: str) -> ChatRecord | None:
@@ -52,20 +61,20 @@ class ChatRepository:
         return epoch
 
     async def set_system_prompt(self, key: str, text: str | None) -> None:
-        row = await self._require(key)
-        row.system_prompt = text
-        await self._session.flush()
+        await self._set(key, system_prompt=text)
 
     async def set_chat_model(self, key: str, model: str | None) -> None:
-        row = await self._require(key)
-        row.chat_model = model
-        await self._session.flush()
+        await self._set(key, chat_model=model)
 
-    async def _require(self, key: str) -> ChatRow:
-        row = await self._session.get(ChatRow, key)
-        if row is None:
+    async def _set(self, key: str, **values: object) -> None:
+        changed = await self._session.scalar(
+            update(ChatRow)
+            .where(ChatRow.key == key)
+            .values(updated_at=utc_now(), **values)
+            .returning(ChatRow.key)
+        )
+        if changed is None:
             raise RecordNotFound(f"no chat {key!r}")
-        return row
 
 
 def _record(row: ChatRow) -> ChatRecord:

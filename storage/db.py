@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -66,14 +68,30 @@ def _create_parent_folder(url: URL) -> None:
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
-        # busy_timeout first, so switching the journal mode also waits for a lock.
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         # WAL: readers never block the writer; NORMAL is durable enough under WAL.
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _wal(cursor)
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
     finally:
         cursor.close()
+
+
+def _wal(cursor: Any) -> None:
+    """Switch a new file to WAL; two processes opening it at once may find it locked.
+
+    Changing the journal mode does not wait out busy_timeout when another connection is
+    doing the same, so it is tried again for as long as the busy timeout would have waited.
+    """
+    for _ in range(BUSY_TIMEOUT_MS // 20):
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            time.sleep(0.02)
+    cursor.execute("PRAGMA journal_mode = WAL")
 
 
 def alembic_config(script_location: Path = MIGRATIONS) -> Config:

@@ -71,25 +71,40 @@ class MjTaskRepository:
         fail_reason: str | None = None,
         buttons: Iterable[MjButton] | None = None,
     ) -> MjTaskRecord:
-        """Apply a poll result. None leaves image_url, fail_reason or buttons as they were."""
-        row = await self._require(task_id)
-        row.status = status
-        row.progress = progress
+        """Apply a poll result. None leaves image_url, fail_reason or buttons as they were.
+
+        One UPDATE (no read first): on SQLite a write that starts with a read fails at once
+        when another connection wrote in between.
+        """
+        values: dict[str, object] = {"status": status, "progress": progress, "updated_at": utc_now()}
         if image_url is not None:
-            row.image_url = image_url
+            values["image_url"] = image_url
         if fail_reason is not None:
-            row.fail_reason = fail_reason
+            values["fail_reason"] = fail_reason
         if buttons is not None:
-            row.buttons = _buttons_json(buttons)
-        if status in FINISHED_MJ_STATUSES and row.finished_at is None:
-            row.finished_at = utc_now()
-        await self._session.flush()
+            values["buttons"] = _buttons_json(buttons)
+        if status in FINISHED_MJ_STATUSES:
+            values["finished_at"] = func.coalesce(MjTaskRow.finished_at, utc_now())
+        row = await self._session.scalar(
+            update(MjTaskRow)
+            .where(MjTaskRow.task_id == task_id)
+            .values(**values)
+            .returning(MjTaskRow)
+            .execution_options(populate_existing=True)
+        )
+        if row is None:
+            raise RecordNotFound(f"no Midjourney task {task_id!r}")
         return _record(row)
 
     async def set_status_message(self, task_id: str, message_id: str) -> None:
-        row = await self._require(task_id)
-        row.status_message_id = message_id
-        await self._session.flush()
+        changed = await self._session.scalar(
+            update(MjTaskRow)
+            .where(MjTaskRow.task_id == task_id)
+            .values(status_message_id=message_id, updated_at=utc_now())
+            .returning(MjTaskRow.task_id)
+        )
+        if changed is None:
+            raise RecordNotFound(f"no Midjourney task {task_id!r}")
 
     async def mark_delivered(
         self, task_id: str, result_message_id: str | None = None, *, owner: str | None = None
@@ -139,21 +154,23 @@ class MjTaskRepository:
         )
         if dialect.backend(self._session) == "postgresql":
             candidates = candidates.with_for_update(skip_locked=True)
-        ids = list(await self._session.scalars(candidates))
-        if not ids:
-            return []
-        claimed = await self._session.scalars(
-            update(MjTaskRow)
-            .where(MjTaskRow.task_id.in_(ids), MjTaskRow.delivered == false(), free)
-            .values(lease_owner=owner, lease_until=until)
-            .returning(MjTaskRow.task_id)
-            .execution_options(synchronize_session=False)
+        # One statement, so the write comes first (see update_state).
+        claimed = list(
+            await self._session.scalars(
+                update(MjTaskRow)
+                .where(MjTaskRow.task_id.in_(candidates.scalar_subquery()))
+                .values(lease_owner=owner, lease_until=until)
+                .returning(MjTaskRow.task_id)
+                .execution_options(synchronize_session=False)
+            )
         )
-        got = set(claimed)
+        if not claimed:
+            return []
         rows = await self._session.scalars(
             select(MjTaskRow)
-            .where(MjTaskRow.task_id.in_(got))
+            .where(MjTaskRow.task_id.in_(claimed))
             .order_by(MjTaskRow.created_at, MjTaskRow.task_id)
+            .execution_options(populate_existing=True)
         )
         return [_record(row) for row in rows]
 
@@ -196,12 +213,6 @@ class MjTaskRepository:
             .where(MjTaskRow.chat_key == chat_key, MjTaskRow.delivered == false())
         )
         return int(count or 0)
-
-    async def _require(self, task_id: str) -> MjTaskRow:
-        row = await self._session.get(MjTaskRow, task_id)
-        if row is None:
-            raise RecordNotFound(f"no Midjourney task {task_id!r}")
-        return row
 
 
 def _buttons_json(buttons: Iterable[MjButton]) -> list[dict[str, str]]:

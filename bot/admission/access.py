@@ -46,8 +46,9 @@ class Access:
         address = msg.address
         async with self._db.unit_of_work() as uow:
             rule = await uow.access.rule(address.key)
-            if rule is True or (rule is None and self._open_to(msg)):
-                return
+        if rule is True or (rule is None and self._open_to(msg)):
+            return
+        async with self._db.unit_of_work() as uow:  # a write of its own: it starts with the write
             first = await uow.access.first_refusal(address.key)
             await uow.commit()
         why = "denied" if rule is False else "not listed"

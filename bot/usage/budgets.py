@@ -181,13 +181,7 @@ class Budgets:
         async with self._locks.setdefault(hold.chat_key, asyncio.Lock()), self._db.unit_of_work() as uow:
             now = self._clock()
             await uow.budgets.lock_chat(hold.chat_key)
-            limits = self._relevant(await self.limits(uow, hold.chat_key), estimate)
-            states = await self._states(
-                uow, hold.chat_key, hold.user_id, limits, now, excluding=hold.reservation
-            )
-            over = [state for state in states if not state.admits(estimate)]
-            if over:
-                raise BudgetExceeded(self._refusal(self._worst(over), estimate, now))
+            # The write first (on SQLite it takes the write lock), checked, rolled back if over.
             await uow.budgets.resize(
                 hold.reservation,
                 cost=estimate.cost,
@@ -195,6 +189,14 @@ class Budgets:
                 images=estimate.images,
                 mj_tasks=estimate.mj_tasks,
             )
+            limits = self._relevant(await self.limits(uow, hold.chat_key), estimate)
+            states = await self._states(
+                uow, hold.chat_key, hold.user_id, limits, now, excluding=hold.reservation
+            )
+            over = [state for state in states if not state.admits(estimate)]
+            if over:
+                await uow.rollback()
+                raise BudgetExceeded(self._refusal(self._worst(over), estimate, now))
             await uow.commit()
         return Hold(hold.chat_key, hold.user_id, hold.reservation, estimate)
 

@@ -21,12 +21,18 @@ class Chats:
         self.defaults = defaults
 
     async def open(self, address: ChatAddress) -> ChatSettings:
-        """The chat's settings; the chat is stored on first sight (its title kept current)."""
+        """The chat's settings; the chat is stored on first sight (its title kept current).
+
+        A read for a chat that is known and unchanged: no write for a message that changes nothing.
+        """
         async with self._db.unit_of_work() as uow:
-            chat = await uow.chats.ensure(
-                address.key, address.platform, address.chat_id, address.kind.value, address.title
-            )
-            await uow.commit()
+            chat = await uow.chats.get(address.key)
+        if chat is None or (chat.kind, chat.title) != (address.kind.value, address.title):
+            async with self._db.unit_of_work() as uow:
+                chat = await uow.chats.ensure(
+                    address.key, address.platform, address.chat_id, address.kind.value, address.title
+                )
+                await uow.commit()
         return ChatSettings(
             model=chat.chat_model or self.defaults.model,
             system_prompt=chat.system_prompt or self.defaults.system_prompt,
