@@ -28,6 +28,7 @@ async def main(rounds: int, database_url: str | None) -> int:
         url = database_url or f"sqlite+aiosqlite:///{tmp / 'wenwen.db'}"
         started = time.monotonic()
         async with CrashWorld(tmp, url) as world:
+            world.slow_pictures()
             for number in range(rounds):
                 await world.crash_round()
                 print(f"round {number + 1}/{rounds}: killed", flush=True)

@@ -99,12 +99,14 @@ class TelegramPlatform:
             if not polling.done():
                 await self._dispatcher.stop_polling()
             await asyncio.gather(polling, return_exceptions=True)
-            # Album parts still waiting are journaled: the next start handles them.
-            await self._albums.close()
-            # Let requests in flight finish (a photo edit may be seconds from done); what is
-            # still running at the deadline is left to the next start (bot.lifecycle.recovery).
-            await self._tasks.drain(self._shutdown_grace)
-            await self._bot.session.close()
+            try:
+                # Album parts still waiting are journaled: the next start handles them.
+                await self._albums.close()
+                # Let requests in flight finish (a photo edit may be seconds from done); what is
+                # still running at the deadline is left to the next start (bot.lifecycle.recovery).
+                await self._tasks.drain(self._shutdown_grace)
+            finally:
+                await self._bot.session.close()
 
     async def replay(self, update: InboundUpdate) -> None:
         """An update a gone instance journaled but never handled."""

@@ -89,11 +89,13 @@ class CrashWorld:
     async def __aenter__(self) -> CrashWorld:
         await self.sim.start()
         await self.tg.start()
-        # Pictures take a moment, so a kill often finds one in flight.
-        self.sim.add_fault(
-            Fault(route="/v1/images/generations", kind="slow_first_byte", delay=0.8, times=None)
-        )
         return self
+
+    def slow_pictures(self, delay: float = 0.8, times: int | None = None) -> None:
+        """Pictures take a while: a kill or a shutdown finds some in flight."""
+        self.sim.add_fault(
+            Fault(route="/v1/images/generations", kind="slow_first_byte", delay=delay, times=times)
+        )
 
     async def __aexit__(self, *exc: object) -> None:
         if self.process is not None and self.process.returncode is None:
@@ -127,11 +129,11 @@ class CrashWorld:
         )
         return env
 
-    async def start_bot(self) -> None:
+    async def start_bot(self, **env: str) -> None:
         started = len(self.tg.calls_of("setMyCommands"))
         with self.log.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", cwd=self.tmp, env=self._env(), stdout=log, stderr=log
+                sys.executable, "-m", "bot", cwd=self.tmp, env=self._env() | env, stdout=log, stderr=log
             )
         await self.tg.wait_for("setMyCommands", timeout=60, count=started + 1)
 
@@ -141,26 +143,47 @@ class CrashWorld:
         await self.process.wait()
         self.kills += 1
 
-    async def stop(self) -> int:
+    def terminate(self) -> None:
         assert self.process is not None
         self.process.send_signal(signal.SIGTERM)
-        return await asyncio.wait_for(self.process.wait(), timeout=60)
+
+    async def stop(self) -> int:
+        self.terminate()
+        assert self.process is not None
+        return await asyncio.wait_for(self.process.wait(), timeout=120)
 
     # --- the load -------------------------------------------------------------------------
 
+    def send(self, user: int, kind: str) -> Sent:
+        """User number `user` sends one request of this kind."""
+        n = len(self.sent)
+        text = {
+            "chat": f"hello number {n}",
+            "image": f"/image a fox number {n}",
+            "imagine": f"/imagine castle {n}",
+        }[kind]
+        update = self.tg.send_text(self.chats[user], self.users[user], text)
+        sent = Sent(self.chats[user], update["message"]["message_id"], kind, text)
+        self.sent.append(sent)
+        return sent
+
     async def wave(self, spread: float = 1.5) -> None:
         """Every user sends one request, spread over `spread` seconds."""
-        for user, chat in zip(self.users, self.chats, strict=True):
-            kind = self.random.choice(KINDS)
-            n = len(self.sent)
-            text = {
-                "chat": f"hello number {n}",
-                "image": f"/image a fox number {n}",
-                "imagine": f"/imagine castle {n}",
-            }[kind]
-            update = self.tg.send_text(chat, user, text)
-            self.sent.append(Sent(chat, update["message"]["message_id"], kind, text))
+        for user in range(len(self.users)):
+            self.send(user, self.random.choice(KINDS))
             await asyncio.sleep(self.random.uniform(0, spread / len(self.users)))
+
+    async def requests_reach(self, path: str, count: int, within: float = 30.0) -> None:
+        """Wait until the gateway has seen `count` requests to `path`."""
+        deadline = asyncio.get_running_loop().time() + within
+        while len([r for r in self.sim.requests if r.path == path]) < count:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"the gateway never saw {count} requests to {path}")
+            await asyncio.sleep(0.05)
+
+    async def exit_code(self) -> int:
+        assert self.process is not None
+        return await asyncio.wait_for(self.process.wait(), timeout=120)
 
     async def crash_round(self) -> None:
         await self.start_bot()
@@ -192,6 +215,9 @@ class CrashWorld:
         return pending == 0
 
     # --- what the users saw --------------------------------------------------------------
+
+    def outcome(self, sent: Sent) -> str | None:
+        return self._outcome(sent)
 
     def _replies(self, sent: Sent) -> list[JSON]:
         return [

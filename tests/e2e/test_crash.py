@@ -17,6 +17,7 @@ ROUNDS = 3
 @pytest.mark.timeout(300)
 async def test_kills_under_load_lose_nothing_and_double_nothing(tmp_path: Path, database_url: str) -> None:
     async with CrashWorld(tmp_path, database_url) as world:
+        world.slow_pictures()
         for _ in range(ROUNDS):
             await world.crash_round()
         await world.wave()  # and one more wave for the instance that stays up

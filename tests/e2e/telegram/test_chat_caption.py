@@ -69,9 +69,7 @@ async def test_an_album_asking_to_blend_goes_to_midjourney(
     run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
 ) -> None:
     async with run_bot():
-        tg.send_album(
-            private, ann, [make_image("red"), make_image("blue")], caption="blend these two"
-        )
+        tg.send_album(private, ann, [make_image("red"), make_image("blue")], caption="blend these two")
         await tg.wait_for("sendPhoto", timeout=15)
     assert "/mj/submit/blend" in paths(sim)
     assert "/v1/images/edits" not in paths(sim)

@@ -34,9 +34,7 @@ async def test_album_becomes_one_edit_with_every_photo(
 ) -> None:
     colors = ["red", "green", "blue"]
     async with run_bot():
-        tg.send_album(
-            private, ann, [make_image(c) for c in colors], caption="put them in a gift basket"
-        )
+        tg.send_album(private, ann, [make_image(c) for c in colors], caption="put them in a gift basket")
         await tg.wait_for("sendPhoto")
     [request] = edit_requests(sim)
     assert [f.field for f in request.files] == ["image[]"] * 3
