@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from aiohttp import web
+
     from bot.config import Settings
+    from bot.coordination.leadership import Leadership
     from bot.core import Core
+    from bot.lifecycle.albums import SharedAlbums
     from bot.lifecycle.inbound import Inbound
     from bot.midjourney.tracker import MjTracker
     from bot.model import Messenger
+    from bot.observability.metrics import Metrics
     from storage import InboundUpdate
 
 
 class Platform(Protocol):
     @property
     def messenger(self) -> Messenger: ...
+
+    @property
+    def connected(self) -> bool:
+        """Taking updates now (for readiness)."""
+        ...
 
     async def run(self) -> None:
         """Serve until cancelled; then stop taking new work, drain with grace, clean up."""
@@ -28,20 +39,44 @@ class Journaled(Protocol):
     async def replay(self, update: InboundUpdate) -> None: ...
 
 
-def build_platforms(
-    settings: Settings, core: Core, tracker: MjTracker, inbound: Inbound, *, console: bool
-) -> list[Platform]:
+@dataclass(frozen=True)
+class Wiring:
+    """What the platforms get from the app besides settings and the core."""
+
+    tracker: MjTracker
+    inbound: Inbound
+    leadership: Leadership
+    albums: SharedAlbums
+    metrics: Metrics
+    web_app: web.Application | None  # the replica's HTTP server (webhooks), when there is one
+
+
+def build_platforms(settings: Settings, core: Core, wiring: Wiring, *, console: bool) -> list[Platform]:
     platforms: list[Platform] = []
     if settings.telegram_bot_token is not None:
         from adapters.telegram.platform import TelegramPlatform
 
-        platforms.append(TelegramPlatform(settings, core, inbound))
+        platforms.append(
+            TelegramPlatform(
+                settings,
+                core,
+                wiring.inbound,
+                leadership=wiring.leadership,
+                albums=wiring.albums,
+                metrics=wiring.metrics,
+                web_app=wiring.web_app,
+            )
+        )
     if settings.discord_bot_token is not None:
         from adapters.discord.platform import DiscordPlatform
 
-        platforms.append(DiscordPlatform(settings, core, inbound))
+        platforms.append(
+            DiscordPlatform(
+                settings, core, wiring.inbound, leadership=wiring.leadership, metrics=wiring.metrics
+            )
+        )
     if console:
         from adapters.console.platform import ConsolePlatform
 
-        platforms.append(ConsolePlatform(settings, core, tracker))
+        platforms.append(ConsolePlatform(settings, core, wiring.tracker))
     return platforms

@@ -7,6 +7,8 @@ import asyncio
 import logging
 import sys
 
+from sqlalchemy import make_url
+
 from bot.app import run, wants_demo
 from bot.config import load_settings
 from bot.errors import ConfigError
@@ -28,9 +30,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     secrets = [
         s.get_secret_value()
-        for s in (settings.wenwen_api_key, settings.telegram_bot_token, settings.discord_bot_token)
+        for s in (
+            settings.wenwen_api_key,
+            settings.telegram_bot_token,
+            settings.discord_bot_token,
+            settings.webhook_secret,
+        )
         if s is not None
     ]
+    # Passwords inside connection URLs (a failed connection may log its URL).
+    for url in (settings.database_url, settings.redis_url.get_secret_value() if settings.redis_url else None):
+        password = make_url(url).password if url and "://" in url else None
+        if password:
+            secrets.append(str(password))
     console = settings.telegram_bot_token is None and settings.discord_bot_token is None
     log_file = settings.data_dir / "wenwen.log" if console else None
     configure_logging(settings.log_level, secrets, log_file=log_file)

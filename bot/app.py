@@ -11,26 +11,31 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
+import redis.asyncio as aioredis
 from pydantic import SecretStr
+from sqlalchemy.pool import QueuePool
 
-from adapters import Journaled, Platform, build_platforms
+from adapters import Journaled, Platform, Wiring, build_platforms
 from bot.admission.access import Access
 from bot.admission.admission import Admission, Caps
 from bot.admission.permissions import Permissions
-from bot.admission.ratelimit import MemoryLocks, MemoryRateLimiter, MemorySlots
 from bot.chat.llm import Llm
 from bot.chat.memory import Memory, MemorySettings
 from bot.chat.tools import Tools
 from bot.config import Settings
+from bot.coordination.choose import Shared, shared_state
+from bot.coordination.leadership import Leadership
 from bot.core import Core, Deps
 from bot.errors import ConfigError
 from bot.gateway.client import GatewayClient, Timeouts
 from bot.gateway.downloads import Downloader, DownloadPolicy
+from bot.lifecycle.albums import SharedAlbums
 from bot.lifecycle.inbound import Inbound
 from bot.lifecycle.instance import Instance
 from bot.lifecycle.jobs import Jobs
 from bot.lifecycle.recovery import Recovery
 from bot.midjourney.tracker import MjTracker, TrackerTiming
+from bot.observability import Check, Health, HttpServer, Metrics, build_web_app, database_check, redis_check
 from bot.usage.budgets import Budgets
 from bot.usage.estimates import Estimator
 from bot.usage.ledger import Ledger
@@ -82,7 +87,14 @@ class Services:
 
 
 def build_services(
-    settings: Settings, http: httpx.AsyncClient, downloader: Downloader, db: Database, instance: Instance
+    settings: Settings,
+    http: httpx.AsyncClient,
+    downloader: Downloader,
+    db: Database,
+    instance: Instance,
+    *,
+    shared: Shared,
+    metrics: Metrics,
 ) -> Services:
     if settings.wenwen_api_key is None:
         raise ConfigError("Missing setting WENWEN_API_KEY (or run `python -m bot --simulate`).")
@@ -99,6 +111,7 @@ def build_services(
         downloads=downloader,
         mj_busy_attempts=settings.mj_busy_attempts,
         mj_busy_wait=settings.mj_busy_wait,
+        observe=metrics.gateway_request,
     )
     prices = load_prices(settings.prices_file)
     recorder = Recorder(Ledger(prices), db)
@@ -127,17 +140,19 @@ def build_services(
             task_deadline=settings.mj_task_deadline,
             progress_edit_interval=settings.progress_edit_interval,
         ),
+        metrics,
     )
     admission = Admission(
         access=access,
         permissions=permissions,
-        rate=MemoryRateLimiter(settings.rate_limit_per_minute),
-        image_slots=MemorySlots(settings.image_jobs_per_chat),
-        locks=MemoryLocks(),
+        rate=shared.rate,
+        image_slots=shared.image_slots,
+        locks=shared.locks,
         budgets=budgets,
         estimator=estimator,
         mj_pending=tracker.pending_in,
         caps=Caps(settings.rate_limit_per_minute, settings.mj_tasks_per_chat),
+        metrics=metrics,
     )
     llm = Llm(
         gateway,
@@ -194,6 +209,7 @@ def build_services(
         classifier=Classifier(llm, recorder, settings.classifier_model),
         images=images,
         midjourney=midjourney,
+        metrics=metrics,
     )
     return Services(deps, tracker, jobs)
 
@@ -205,13 +221,16 @@ class App:
     platforms: list[Platform]
     instance: Instance
     recovery: Recovery
+    health: Health
+    http_port: int | None  # where this replica serves health, metrics and webhooks
 
     async def serve(self) -> None:
         """Run the platforms and the background work until one platform stops or we are cancelled.
 
-        Cancelled (SIGTERM), every platform stops taking new work and lets running work
-        finish up to SHUTDOWN_GRACE; what is still running then is left, recorded, for the
-        next start (bot.lifecycle.recovery).
+        Cancelled (SIGTERM), the replica reports not ready (the load balancer stops sending),
+        every platform stops taking new work and lets running work finish up to
+        SHUTDOWN_GRACE; what is still running then is left, recorded, for the next start
+        (bot.lifecycle.recovery).
         """
         background = [
             asyncio.create_task(self.services.tracker.run(), name="mj-tracker"),
@@ -225,6 +244,7 @@ class App:
             for task in done:
                 task.result()
         finally:
+            self.health.start_draining()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -258,20 +278,59 @@ async def open_app(settings: Settings, *, console: bool | None = None) -> AsyncI
         await instance.start()
         stack.push_async_callback(instance.stop)
 
-        services = build_services(settings, http, downloader, db, instance)
+        metrics = Metrics()
+        if isinstance(db.engine.pool, QueuePool):
+            metrics.set_pool_probe(db.engine.pool.checkedout)
+        health = Health()
+        health.add_check("database", database_check(db.engine))
+        redis: aioredis.Redis | None = None
+        if settings.redis_url is not None:
+            redis = aioredis.from_url(settings.redis_url.get_secret_value())
+            stack.push_async_callback(redis.aclose)
+            health.add_check("redis", redis_check(redis))
+        shared = shared_state(settings, db, instance, redis)
+        log.info("shared limits and locks live in %s", shared.where)
+
+        services = build_services(settings, http, downloader, db, instance, shared=shared, metrics=metrics)
         core = Core(services.deps)
         if console is None:
             console = settings.telegram_bot_token is None and settings.discord_bot_token is None
-        inbound = Inbound(db, instance.id)
+        serves_http = settings.telegram_bot_token is not None or settings.discord_bot_token is not None
+        web_app = build_web_app(health, metrics) if serves_http else None
+        inbound = Inbound(db, instance.id, metrics)
         await inbound.prune()
-        platforms = build_platforms(settings, core, services.tracker, inbound, console=console)
+        wiring = Wiring(
+            tracker=services.tracker,
+            inbound=inbound,
+            leadership=Leadership(db, instance),
+            albums=SharedAlbums(db, instance.id, settings.album_wait),
+            metrics=metrics,
+            web_app=web_app,
+        )
+        platforms = build_platforms(settings, core, wiring, console=console)
+        for platform in platforms:
+            health.add_check(f"{platform.messenger.platform} connected", _connected(platform))
         messengers = {p.messenger.platform: p.messenger for p in platforms}
         for messenger in messengers.values():
             services.tracker.attach(messenger)
         replays = {p.messenger.platform: p.replay for p in platforms if isinstance(p, Journaled)}
         recovery = Recovery(db, instance, services.jobs, messengers, replays)
+        port: int | None = None
+        if web_app is not None:
+            server = HttpServer()
+            port = await server.start(web_app, settings.http_host, settings.http_port)
+            stack.push_async_callback(server.stop)
+            log.info("health, metrics%s on port %d", " and webhooks" if settings.webhook_url else "", port)
         log.info("platforms: %s", ", ".join(messengers) or "none")
-        yield App(services, core, platforms, instance, recovery)
+        yield App(services, core, platforms, instance, recovery, health, port)
+
+
+def _connected(platform: Platform) -> Check:
+    async def check() -> None:
+        if not platform.connected:
+            raise ConnectionError(f"{platform.messenger.platform} is not connected")
+
+    return check
 
 
 async def run(settings: Settings, *, simulate: bool) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigError
@@ -22,6 +23,11 @@ class CaptionMode(StrEnum):
     AUTO = "auto"
     EDIT = "edit"
     ASK = "ask"
+
+
+class TelegramMode(StrEnum):
+    POLLING = "polling"
+    WEBHOOK = "webhook"
 
 
 class GroupSettings(StrEnum):
@@ -44,14 +50,28 @@ class Settings(BaseSettings):
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_url: str | None = None
+    # polling: one replica polls (elected), the others stand by; webhook: every replica serves.
+    telegram_mode: TelegramMode = TelegramMode.POLLING
+    # The public URL Telegram posts updates to (its path is the route served), and the secret
+    # Telegram sends with each of them (checked on every request).
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
 
     discord_bot_token: SecretStr | None = None
     discord_guild_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    # Sharding across replicas: the total, and the shards this replica runs (empty: all).
+    discord_shard_count: int | None = Field(default=None, ge=1, le=1024)
+    discord_shard_ids: Annotated[tuple[int, ...], NoDecode] = ()
     # Seam for tests and self-hosted proxies; discord.py's default when unset.
     discord_api_url: str | None = None
 
     database_url: str = DEFAULT_DATABASE_URL
     data_dir: Path = Path("./data")
+    # Shared limits and locks across replicas (rate limits, job slots, the Midjourney cap).
+    redis_url: SecretStr | None = None
+    # Health, metrics and the Telegram webhook: one HTTP server per replica (port 0: any free port).
+    http_host: str = "0.0.0.0"  # noqa: S104 - a container's service port; the proxy is in front
+    http_port: int = Field(default=8080, ge=0, le=65535)
 
     chat_model: str = "gpt-4o-mini"
     image_model: str = "gpt-image-1"
@@ -147,7 +167,7 @@ class Settings(BaseSettings):
     download_deadline: float = Field(default=60.0, gt=0, le=600)
     download_max_redirects: int = Field(default=3, ge=0, le=10)
 
-    @field_validator("discord_guild_ids", mode="before")
+    @field_validator("discord_guild_ids", "discord_shard_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):
@@ -178,13 +198,35 @@ class Settings(BaseSettings):
             return tuple(part.strip() for part in value.replace(";", ",").split(",") if part.strip())
         return value
 
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # What Telegram accepts as secret_token.
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("use 1 to 256 characters: letters, digits, _ and -")
+        return value
+
+    @model_validator(mode="after")
+    def _check_combinations(self) -> Settings:
+        if self.telegram_mode is TelegramMode.WEBHOOK and (
+            self.webhook_url is None or self.webhook_secret is None
+        ):
+            raise ValueError("TELEGRAM_MODE=webhook needs WEBHOOK_URL and WEBHOOK_SECRET")
+        if self.discord_shard_ids and self.discord_shard_count is None:
+            raise ValueError("DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT")
+        if self.discord_shard_count is not None and any(
+            not 0 <= i < self.discord_shard_count for i in self.discord_shard_ids
+        ):
+            raise ValueError("every DISCORD_SHARD_IDS entry must be below DISCORD_SHARD_COUNT")
+        return self
+
     @field_validator("budgets")
     @classmethod
     def _check_budgets(cls, value: str) -> str:
         parse_limits(value)  # a LimitSyntaxError (ValueError) names the bad part
         return value
 
-    @field_validator("wenwen_base_url", "telegram_api_url", "discord_api_url")
+    @field_validator("wenwen_base_url", "telegram_api_url", "discord_api_url", "webhook_url")
     @classmethod
     def _strip_slash(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None or not value.strip():
@@ -200,7 +242,7 @@ class Settings(BaseSettings):
             value = value.removesuffix("/v1")
         return value
 
-    @field_validator("mj_mode", "caption_mode", "group_settings", mode="before")
+    @field_validator("mj_mode", "caption_mode", "group_settings", "telegram_mode", mode="before")
     @classmethod
     def _any_case(cls, value: object) -> object:
         if not isinstance(value, str):
@@ -213,5 +255,6 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
-        raise ConfigError(f"Invalid setting {name}: {first['msg']}") from None
+        if not first["loc"]:  # a rule across settings
+            raise ConfigError(f"Invalid settings: {first['msg'].removeprefix('Value error, ')}") from None
+        raise ConfigError(f"Invalid setting {str(first['loc'][0]).upper()}: {first['msg']}") from None

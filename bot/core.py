@@ -18,11 +18,12 @@ from bot.admission.access import Access
 from bot.admission.admission import Admission, Permit
 from bot.admission.permissions import Permissions
 from bot.config import Settings
-from bot.errors import GatewayError, Reply, Silent
+from bot.errors import BudgetExceeded, GatewayError, Reply, Silent
 from bot.gateway.client import GatewayClient
 from bot.handlers import admin, conversation, help, midjourney, pictures, settings, usage
 from bot.lifecycle.jobs import JobKeys
 from bot.model import Incoming, Outbox
+from bot.observability.metrics import Metrics
 from bot.router import Limits, route
 from bot.usage.budgets import Budgets
 from bot.usage.estimates import Work
@@ -58,6 +59,7 @@ class Deps:
     classifier: Classifier
     images: Images
     midjourney: Midjourney
+    metrics: Metrics
 
 
 class Core:
@@ -81,8 +83,9 @@ class Core:
             req = Request(msg, out, chat, keys)
             work = command if isinstance(command, Work) else None
             # Access, rate, job caps and budgets first: a refused request calls nothing.
-            async with self.deps.admission.admit(msg, work, chat_model=chat.model) as permit:
-                await self._dispatch(command, req, permit)
+            with self.deps.metrics.time_handler(command):
+                async with self.deps.admission.admit(msg, work, chat_model=chat.model) as permit:
+                    await self._dispatch(command, req, permit)
         except Silent:
             log.info("%s in %s ignored (refused before)", name, msg.address.key)
         except GatewayError as exc:
@@ -96,6 +99,8 @@ class Core:
             )
             await _say(out, "⚠️ " + exc.user_message)
         except Reply as exc:
+            if isinstance(exc, BudgetExceeded):
+                self.deps.metrics.budget_refused()
             log.info("refused %s in %s: %s", name, msg.address.key, exc.detail)
             await _say(out, exc.user_message)
         except Exception:

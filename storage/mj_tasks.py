@@ -205,13 +205,12 @@ class MjTaskRepository:
         )
         return [_record(row) for row in rows]
 
-    async def count_pending(self, chat_key: str) -> int:
-        """How many of this chat's tasks are not yet delivered."""
-        count = await self._session.scalar(
-            select(func.count())
-            .select_from(MjTaskRow)
-            .where(MjTaskRow.chat_key == chat_key, MjTaskRow.delivered == false())
-        )
+    async def count_pending(self, chat_key: str | None) -> int:
+        """How many of this chat's tasks (None: all tasks) are not yet delivered."""
+        where = [MjTaskRow.delivered == false()]
+        if chat_key is not None:
+            where.append(MjTaskRow.chat_key == chat_key)
+        count = await self._session.scalar(select(func.count()).select_from(MjTaskRow).where(*where))
         return int(count or 0)
 
 

@@ -333,3 +333,49 @@ class InboundRow(Base):
     instance_id: Mapped[str]
     received_at: Mapped[datetime] = mapped_column(default=utc_now)
     handled_at: Mapped[datetime | None]
+
+
+class LeaseRow(Base):
+    """A named role one instance holds for a while (the Telegram poller, the command sync)."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(primary_key=True)
+    owner: Mapped[str]
+    until: Mapped[datetime]
+
+
+class AlbumPartRow(Base):
+    """One part of an album, wherever it arrived: the album is handled once, by one replica."""
+
+    __tablename__ = "album_parts"
+
+    platform: Mapped[str] = mapped_column(primary_key=True)
+    group_key: Mapped[str] = mapped_column(primary_key=True)
+    part_id: Mapped[str] = mapped_column(primary_key=True)
+    payload: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime]
+    claimed_by: Mapped[str | None]
+
+
+class RateHitRow(Base):
+    """A request counted against a rate limit (replicas without Redis share these)."""
+
+    __tablename__ = "rate_hits"
+    __table_args__ = (Index("ix_rate_hits_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key: Mapped[str]
+    at: Mapped[datetime]
+
+
+class JobSlotRow(Base):
+    """A job running now in a chat, held by an instance (replicas without Redis share these)."""
+
+    __tablename__ = "job_slots"
+    __table_args__ = (Index("ix_job_slots_key", "key"),)
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    key: Mapped[str]
+    instance_id: Mapped[str]
+    taken_at: Mapped[datetime]

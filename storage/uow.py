@@ -11,6 +11,7 @@ from storage.access import AccessRepository
 from storage.budgets import BudgetRepository
 from storage.chats import ChatRepository
 from storage.conversations import ConversationRepository
+from storage.coordination import AlbumRepository, LeaseRepository, RateRepository, SlotRepository
 from storage.embeddings import EmbeddingRepository
 from storage.inbound import InboundRepository
 from storage.instances import InstanceRepository
@@ -36,6 +37,10 @@ class UnitOfWork:
     instances: InstanceRepository
     jobs: JobRepository
     inbound: InboundRepository
+    leases: LeaseRepository
+    albums: AlbumRepository
+    rates: RateRepository
+    slots: SlotRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -55,6 +60,10 @@ class UnitOfWork:
         self.instances = InstanceRepository(session)
         self.jobs = JobRepository(session)
         self.inbound = InboundRepository(session)
+        self.leases = LeaseRepository(session)
+        self.albums = AlbumRepository(session)
+        self.rates = RateRepository(session)
+        self.slots = SlotRepository(session)
         return self
 
     async def __aexit__(

@@ -155,6 +155,7 @@ class ConsolePlatform:
     ) -> None:
         self._core = core
         self._tracker = tracker
+        self.connected = True
         self._mj_deadline = settings.mj_task_deadline
         self._stdin = stdin or sys.stdin
         self._outbox = ConsoleOutbox(stdout or sys.stdout, settings.data_dir / "out")

@@ -43,6 +43,8 @@ class ChannelLink:
     channel: Callable[[int], discord.PartialMessageable]
     upload_limit: Callable[[int], int]
     ready: Callable[[], Awaitable[None]]
+    # Every Discord API error an outbox meets, by HTTP status (the replica's metrics).
+    count_error: Callable[[int], None] = lambda _status: None
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,21 @@ class DiscordOutbox:
         files: Sequence[tuple[str, bytes]] = (),
     ) -> discord.Message:
         """One message; only the first of a series is a reply, only the last has buttons."""
+        try:
+            return await self._post_once(channel, content, first=first, buttons=buttons, files=files)
+        except discord.HTTPException as exc:
+            self._link.count_error(exc.status)
+            raise
+
+    async def _post_once(
+        self,
+        channel: discord.PartialMessageable,
+        content: str | None,
+        *,
+        first: bool,
+        buttons: ButtonRows,
+        files: Sequence[tuple[str, bytes]],
+    ) -> discord.Message:
         extra: dict[str, Any] = {}
         view = build_view(buttons)
         if view is not None:
@@ -152,6 +169,13 @@ class DiscordOutbox:
         return SentMessage(str(sent.id))
 
     async def edit_text(self, message: SentMessage, text: str, *, buttons: ButtonRows = ()) -> None:
+        try:
+            await self._edit_text(message, text, buttons)
+        except discord.HTTPException as exc:
+            self._link.count_error(exc.status)
+            raise
+
+    async def _edit_text(self, message: SentMessage, text: str, buttons: ButtonRows) -> None:
         channel = await self._channel()
         chunks = split_text(text, MESSAGE_LIMIT) or ["…"]
         # One message only; cut where a code block is closed properly, with room for " …".

@@ -23,10 +23,11 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
 from bot.config import Settings
+from bot.coordination.leadership import Leadership
 from bot.core import Core
-from bot.errors import ConfigError
 from bot.lifecycle.inbound import Inbound
 from bot.model import ChatAddress, Incoming, Messenger
+from bot.observability.metrics import Metrics
 from bot.tasks import TaskSet
 from storage import InboundUpdate
 
@@ -49,6 +50,7 @@ log = logging.getLogger(__name__)
 
 READY_TIMEOUT = 15.0  # a send before login waits this long, then fails
 RESTARTING = "⏳ I'm restarting — please try again in a minute."
+COMMAND_SYNC = "discord-command-sync"
 _CHAT_MESSAGES = (discord.MessageType.default, discord.MessageType.reply)
 
 
@@ -79,13 +81,11 @@ class DiscordMessenger:
         return DiscordOutbox(self._link, address, reply_to)
 
 
-class _Client(discord.Client):
+class _Events(discord.Client):
     """discord.py's client with its events forwarded to the platform."""
 
-    def __init__(self, platform: DiscordPlatform) -> None:
-        super().__init__(intents=intents(), allowed_mentions=NO_PINGS)
-        self.tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(self)
-        self._platform = platform
+    _platform: DiscordPlatform
+    tree: app_commands.CommandTree[discord.Client]
 
     async def setup_hook(self) -> None:
         await self._platform._after_login()
@@ -114,13 +114,37 @@ class _Client(discord.Client):
         self._platform._on_interaction(interaction)
 
 
+class _Client(_Events):
+    def __init__(self, platform: DiscordPlatform) -> None:
+        super().__init__(intents=intents(), allowed_mentions=NO_PINGS)
+        self.tree = app_commands.CommandTree(self)
+        self._platform = platform
+
+
+class _ShardedClient(_Events, discord.AutoShardedClient):
+    """DISCORD_SHARD_COUNT / DISCORD_SHARD_IDS: this replica runs only its shards' guilds."""
+
+    def __init__(self, platform: DiscordPlatform, shard_count: int, shard_ids: list[int]) -> None:
+        # No ids: every shard of the count runs here.
+        super().__init__(
+            intents=intents(),
+            allowed_mentions=NO_PINGS,
+            shard_count=shard_count,
+            shard_ids=shard_ids or list(range(shard_count)),
+        )
+        self.tree = app_commands.CommandTree(self)
+        self._platform = platform
+
+
 class DiscordPlatform:
-    def __init__(self, settings: Settings, core: Core, inbound: Inbound) -> None:
-        if settings.discord_bot_token is None:
-            raise ConfigError("Missing setting DISCORD_BOT_TOKEN.")
+    def __init__(
+        self, settings: Settings, core: Core, inbound: Inbound, *, leadership: Leadership, metrics: Metrics
+    ) -> None:
+        assert settings.discord_bot_token is not None  # built only when the token is set
         self._settings = settings
         self._core = core
         self._inbound = inbound
+        self._leadership = leadership
         # Set at shutdown: newcomers are told to come back, running work gets its grace.
         self._draining = False
         self._logged_in = asyncio.Event()
@@ -129,12 +153,17 @@ class DiscordPlatform:
         self.pacing = StreamPacing(
             interval=settings.discord_stream_interval, first_delay=settings.stream_group_first_delay
         )
-        self._client = _Client(self)
+        self._client: _Events = (
+            _ShardedClient(self, settings.discord_shard_count, list(settings.discord_shard_ids))
+            if settings.discord_shard_count
+            else _Client(self)
+        )
         add_to_tree(self._client.tree, build_commands(self._on_command), settings.discord_guild_ids)
         self._link = ChannelLink(
             channel=self._client.get_partial_messageable,
             upload_limit=self._upload_limit,
             ready=self._wait_logged_in,
+            count_error=lambda status: metrics.platform_error("dc", status),
         )
         self.messenger: Messenger = DiscordMessenger(self._link)
 
@@ -170,7 +199,16 @@ class DiscordPlatform:
         # In the background: a rate-limited sync must not hold off connecting to the gateway.
         self._spawn(self._register_commands(), "slash command registration")
 
+    @property
+    def connected(self) -> bool:
+        return self._client.is_ready() and not self._draining
+
     async def _register_commands(self) -> None:
+        # Every replica starts the same way; one uploads the commands. The role is not
+        # renewed: it lapses after a while, so a later rollout syncs again.
+        if not await self._leadership.try_hold(COMMAND_SYNC):
+            log.info("discord: another replica registers the slash commands")
+            return
         try:
             await register(self._client.tree, self._settings.discord_guild_ids)
         except discord.HTTPException as exc:

@@ -24,6 +24,7 @@ from bot.admission.permissions import Permissions
 from bot.admission.ratelimit import Locks, RateLimiter, Slots, SlotsFull
 from bot.errors import Silent, UserError
 from bot.model import Incoming
+from bot.observability.metrics import Metrics
 from bot.usage.budgets import NO_HOLD, Budgets, Hold
 from bot.usage.estimates import Estimator, Job, Work, job_of
 
@@ -56,6 +57,7 @@ class Admission:
         estimator: Estimator,
         mj_pending: Callable[[str], Awaitable[int]],
         caps: Caps,
+        metrics: Metrics,
     ) -> None:
         self._access = access
         self._permissions = permissions
@@ -66,6 +68,7 @@ class Admission:
         self._estimator = estimator
         self._mj_pending = mj_pending
         self._caps = caps
+        self._metrics = metrics
 
     @asynccontextmanager
     async def admit(self, msg: Incoming, work: Work | None, *, chat_model: str) -> AsyncIterator[Permit]:
@@ -90,6 +93,7 @@ class Admission:
         throttled = await self._rate.hit(f"{msg.address.platform}:{msg.user.id}")
         if throttled is None:
             return
+        self._metrics.rate_limited()
         log.info("rate limit for %s in %s", msg.user.id, msg.address.key)
         if not throttled.first:
             raise Silent

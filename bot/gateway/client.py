@@ -5,11 +5,11 @@ from __future__ import annotations
 import base64
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import httpx
 from httpx_sse import EventSource, SSEError, aconnect_sse
@@ -37,6 +37,11 @@ from bot.gateway.types import (
 log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=BaseModel)
+Observe = Callable[[str, "int | Literal['timeout', 'transport']", float], None]
+
+
+def _ignore(_path: str, _status: int | Literal["timeout", "transport"], _seconds: float) -> None:
+    return None
 
 
 class StreamReader(Protocol):
@@ -103,6 +108,7 @@ class GatewayClient:
         downloads: Downloader,
         mj_busy_attempts: int = 3,
         mj_busy_wait: float = 5.0,
+        observe: Observe | None = None,
     ) -> None:
         self._http = http
         self._base = base_url.rstrip("/")
@@ -111,6 +117,8 @@ class GatewayClient:
         self._downloads = downloads
         self._mj_busy_attempts = mj_busy_attempts
         self._mj_busy_wait = mj_busy_wait
+        # Every call's path, status (or "timeout"/"transport") and duration, for metrics.
+        self._observe = observe or _ignore
 
     # --- plumbing ---------------------------------------------------------------------
 
@@ -141,12 +149,15 @@ class GatewayClient:
                 timeout=self._timeouts.for_kind(kind),
             )
         except httpx.TimeoutException as exc:
+            self._observe(path, "timeout", time.monotonic() - started)
             log.warning("gateway %s %s timed out after %.1fs", method, path, time.monotonic() - started)
             raise errors.GatewayTimeout(f"{method} {path}: {type(exc).__name__}") from None
         except httpx.TransportError as exc:
+            self._observe(path, "transport", time.monotonic() - started)
             log.warning("gateway %s %s transport error: %s", method, path, type(exc).__name__)
             raise errors.Unavailable(f"{method} {path}: {type(exc).__name__}") from None
         elapsed = time.monotonic() - started
+        self._observe(path, response.status_code, elapsed)
         payload = responses.decode(response, path)
         log.info(
             "gateway %s %s -> %s in %.2fs (request id: %s)",
@@ -208,16 +219,20 @@ class GatewayClient:
         the text so far, marked incomplete; before any text it is an error.
         """
         partial = reader.result
+        started = time.monotonic()
         try:
             async with self._open_stream(path, body, headers) as source:
                 async for event in source.aiter_sse():
                     if await reader.feed(event.data):
                         break
+            self._observe(path, source.response.status_code, time.monotonic() - started)
         except httpx.TimeoutException:
+            self._observe(path, "timeout", time.monotonic() - started)
             if not partial.text:
                 raise errors.GatewayTimeout(f"{path} stream timed out") from None
             log.warning("%s stream stalled after %d chars", path, len(partial.text))
         except (httpx.TransportError, SSEError) as exc:
+            self._observe(path, "transport", time.monotonic() - started)
             if not partial.text:
                 raise errors.Unavailable(f"{path} stream failed: {type(exc).__name__}") from None
             log.warning("%s stream broke off after %d chars", path, len(partial.text))

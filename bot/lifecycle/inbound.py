@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterable
 from datetime import timedelta
 
+from bot.observability.metrics import Metrics
 from storage import Database
 from storage.clock import utc_now
 
@@ -22,16 +23,20 @@ KEEP_HANDLED = timedelta(days=2)
 
 
 class Inbound:
-    def __init__(self, db: Database, instance_id: str) -> None:
+    def __init__(self, db: Database, instance_id: str, metrics: Metrics) -> None:
         self._db = db
         self._instance = instance_id
+        self._metrics = metrics
 
     async def accept(self, platform: str, update_id: str, payload: str) -> bool:
         """Journal the update; False for one seen before (drop it)."""
         async with self._db.unit_of_work() as uow:
             fresh = await uow.inbound.record(platform, update_id, payload, self._instance)
             await uow.commit()
-        if not fresh:
+        if fresh:
+            self._metrics.update_received(platform)
+        else:
+            self._metrics.update_duplicate(platform)
             log.info("%s update %s was delivered again; dropped", platform, update_id)
         return fresh
 

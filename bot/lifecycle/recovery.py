@@ -73,6 +73,7 @@ class Recovery:
         me = self._instance.id
         async with self._db.unit_of_work() as uow:
             released = await uow.budgets.release_owned_by(gone)
+            await uow.slots.release_owned_by(gone)
             jobs = await uow.jobs.claim_orphans(gone, me, platforms=list(self._messengers))
             await uow.commit()
         if released:

@@ -24,6 +24,7 @@ from bot.gateway.types import MjTask
 from bot.lifecycle.instance import Instance
 from bot.midjourney.view import button_rows, done_text, status_text
 from bot.model import ChatAddress, Messenger, Outbox, OutImage, SentMessage
+from bot.observability.metrics import Metrics
 from storage import Database, MjButton, MjTaskRecord
 from storage.clock import utc_now
 
@@ -42,9 +43,15 @@ class TrackerTiming:
 
 class MjTracker:
     def __init__(
-        self, gateway: GatewayClient, db: Database, instance: Instance, timing: TrackerTiming
+        self,
+        gateway: GatewayClient,
+        db: Database,
+        instance: Instance,
+        timing: TrackerTiming,
+        metrics: Metrics,
     ) -> None:
         self._gateway = gateway
+        self._metrics = metrics
         self._db = db
         self._instance = instance
         self._timing = timing
@@ -111,6 +118,8 @@ class MjTracker:
                 self._instance.id, self._lease_end(), platforms=list(self._messengers), gone=gone
             )
             await uow.commit()
+            self._metrics.mj_pending(await uow.mj_tasks.count_pending(None))
+        self._metrics.mj_claimed(len(pending))
         if not pending:
             return False
         states = await self._fetch(pending)
@@ -219,6 +228,7 @@ class MjTracker:
             buttons=button_rows(record.task_id, buttons),
         )
         await self._mark_delivered(record.task_id, sent.message_id)
+        self._metrics.mj_delivered()
         await self._edit_status(record, out, done_text(record.action, record.prompt))
         log.info("midjourney task %s delivered to %s", record.task_id, record.chat_key)
 

@@ -125,6 +125,7 @@ class CrashWorld:
             CAPTION_MODE="edit",
             STREAM_DRAFT_INTERVAL="0.05",
             SHUTDOWN_GRACE="5",
+            HTTP_PORT="0",
             LOG_LEVEL="INFO",
         )
         return env

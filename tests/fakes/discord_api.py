@@ -11,6 +11,17 @@ discord.py has two global seams (both class attributes, both needed):
   ``Client`` never asks ``GET /gateway/bot``; it dials that constant directly.
 
 ``point_discord_py_at(base_url)`` sets both and returns a function that restores them.
+
+Sharding works as on Discord. Every IDENTIFY opens its own session; one with ``"shard":
+[id, count]`` gets READY with only its guilds, then their GUILD_CREATEs, and afterwards only
+the events of guilds where ``(guild_id >> 22) % count == id``; DMs go to shard 0 alone. Several
+sessions may be live at once (one per shard, from any number of processes); two sessions on the
+same shard both receive its events, which is how duplicated handling shows up in
+``FakeDiscord.deliveries``. ``guild_id_for_shard()`` picks guild ids for a given shard.
+
+Threads are channels of type 11 (12 private, 10 under an announcement channel) made with
+``FakeDiscord.add_thread()``; messages, interactions and REST calls in them name the thread as
+their channel, and the bot can start threads itself over REST.
 """
 
 from __future__ import annotations
@@ -28,7 +39,7 @@ import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiohttp import BodyPartReader, WSMsgType, web
 
@@ -64,6 +75,18 @@ DEFAULT_PERMISSIONS = (
     | (1 << 38)
 )
 
+THREAD_TYPES = (10, 11, 12)  # announcement, public and private threads
+AUTO_ARCHIVE_MINUTES = (60, 1440, 4320, 10080)
+
+# Close codes the fake's gateway uses, with Discord's meaning.
+CLOSE_ALREADY_AUTHENTICATED = 4005
+CLOSE_INVALID_SHARD = 4010
+CLOSE_SHARDING_REQUIRED = 4011
+
+# Where the ids guild_id_for_shard() makes start: 2023-01-01 in ms since the Discord epoch,
+# older than every id the fake mints from the clock, so they never collide.
+_SHARD_ID_BASE_MS = 252460800000
+
 _MENTION_USER = re.compile(r"<@!?(\d+)>")
 _MENTION_ROLE = re.compile(r"<@&(\d+)>")
 _FILE_FIELD = re.compile(r"files\[(\d+)\]")
@@ -89,6 +112,22 @@ def point_discord_py_at(base_url: str) -> Callable[[], None]:
         DiscordWebSocket.DEFAULT_GATEWAY = old_gateway
 
     return restore
+
+
+def shard_for_guild(guild_id: int, shard_count: int) -> int:
+    """The shard Discord sends a guild's events to: ``(guild_id >> 22) % shard_count``."""
+    return (guild_id >> 22) % shard_count
+
+
+def guild_id_for_shard(shard_id: int, shard_count: int, n: int = 0) -> int:
+    """A valid guild snowflake whose events go to ``shard_id`` of ``shard_count``.
+
+    ``n`` picks the n-th such id, so a test can have several guilds on one shard.
+    """
+    if not 0 <= shard_id < shard_count:
+        raise ValueError(f"shard {shard_id} is not one of {shard_count} shards")
+    ms = _SHARD_ID_BASE_MS - _SHARD_ID_BASE_MS % shard_count + n * shard_count + shard_id
+    return ms << 22
 
 
 def _ws_url(base_url: str) -> str:
@@ -125,6 +164,29 @@ class RestCall:
         body = json.dumps(self.json)[:300] if self.json is not None else "-"
         files = f" files={[f[0] for f in self.files]}" if self.files else ""
         return f"{self.method} {self.path} -> {self.status} {body}{files}"
+
+
+class Delivery(NamedTuple):
+    """One dispatch a gateway connection got (a RESUME's replay counts on the new connection)."""
+
+    event: str
+    shard_id: int
+    connection_id: int  # index into FakeDiscord.gateway_connections
+
+
+@dataclass(frozen=True)
+class GatewaySession:
+    """A live gateway session, as ``FakeDiscord.sessions()`` reports it."""
+
+    session_id: str
+    shard_id: int
+    shard_count: int
+    connection_id: int  # index into FakeDiscord.gateway_connections
+    ready: bool  # READY and the shard's GUILD_CREATEs have been sent
+
+    @property
+    def shard(self) -> tuple[int, int]:
+        return (self.shard_id, self.shard_count)
 
 
 @dataclass
@@ -186,6 +248,59 @@ class FakeChannel:
 
 
 @dataclass
+class FakeThread(FakeChannel):
+    """A thread under the text channel ``parent_id``: type 11 public, 12 private, 10 announcement."""
+
+    type: int = 11
+    owner_id: int = 0
+    bot_id: int = 0  # once the bot is in member_ids, payloads carry its thread ``member``
+    member_ids: dict[int, str] = field(default_factory=dict)  # user id -> join timestamp
+    archived: bool = False
+    locked: bool = False
+    auto_archive_duration: int = 1440  # minutes
+    created_at: str = field(default_factory=_iso_now)
+    archive_timestamp: str | None = None  # last (un)archive; created_at until then
+    message_count: int = 0
+    last_message_id: int | None = None
+
+    def payload(self) -> JSON:
+        metadata: JSON = {
+            "archived": self.archived,
+            "auto_archive_duration": self.auto_archive_duration,
+            "archive_timestamp": self.archive_timestamp or self.created_at,
+            "locked": self.locked,
+            "create_timestamp": self.created_at,
+        }
+        if self.type == 12:
+            metadata["invitable"] = True
+        data: JSON = {
+            "id": str(self.id),
+            "type": self.type,
+            "guild_id": str(self.guild_id),
+            "parent_id": str(self.parent_id),
+            "owner_id": str(self.owner_id),
+            "name": self.name,
+            "last_message_id": str(self.last_message_id) if self.last_message_id else None,
+            "message_count": self.message_count,
+            "total_message_sent": self.message_count,
+            "member_count": min(len(self.member_ids), 50),
+            "rate_limit_per_user": 0,
+            "flags": 0,
+            "applied_tags": [],
+            "thread_metadata": metadata,
+        }
+        joined = self.member_ids.get(self.bot_id)
+        if joined is not None:
+            data["member"] = {
+                "id": str(self.id),
+                "user_id": str(self.bot_id),
+                "join_timestamp": joined,
+                "flags": 0,
+            }
+        return data
+
+
+@dataclass
 class FakeGuild:
     id: int
     name: str
@@ -193,6 +308,7 @@ class FakeGuild:
     channels: dict[int, FakeChannel]
     members: dict[int, FakeUser]
     joined_at: str = field(default_factory=_iso_now)
+    threads: dict[int, FakeThread] = field(default_factory=dict)
 
     def everyone_role(self) -> JSON:
         return {
@@ -268,7 +384,8 @@ class FakeGuild:
             "member_count": len(self.members),
             "members": [self.member_payload(u) for u in self.members.values()],
             "channels": [c.payload() for c in self.channels.values()],
-            "threads": [],
+            # Like Discord: the active threads; archived ones are only fetched on demand.
+            "threads": [t.payload() for t in self.threads.values() if not t.archived],
             "presences": [],
             "voice_states": [],
             "stage_instances": [],
@@ -402,11 +519,51 @@ class _Failure:
 
 
 @dataclass
+class _Conn:
+    """One gateway WebSocket; ``id`` is its index in FakeDiscord.gateway_connections."""
+
+    id: int
+    ws: web.WebSocketResponse
+    closed_by_fake: bool = False
+
+
+@dataclass
 class _Session:
+    """A gateway session: outlives its connection until a client closes with 1000/1001."""
+
     id: str
-    ws: web.WebSocketResponse | None
+    conn: _Conn | None  # None while waiting for a RESUME
+    shard_id: int = 0
+    shard_count: int = 1
     seq: int = 0
     frames: list[JSON] = field(default_factory=list)  # every dispatch, for RESUME replay
+    ready: bool = False
+
+    @property
+    def live(self) -> bool:
+        return self.conn is not None and not self.conn.ws.closed
+
+    def receives(self, guild_id: int | None) -> bool:
+        """Discord's routing: a guild's events go to its shard, the rest (DMs) to shard 0."""
+        if guild_id is None:
+            return self.shard_id == 0
+        return shard_for_guild(guild_id, self.shard_count) == self.shard_id
+
+
+@dataclass
+class _Written:
+    delivery: Delivery
+    data: JSON
+    session_id: str
+    seq: int
+
+
+def _event_guild(event: str, data: JSON) -> int | None:
+    """The guild an event belongs to, which decides the shard that gets it."""
+    raw = data.get("guild_id")
+    if raw is None and event in ("GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE"):
+        raw = data.get("id")
+    return int(raw) if raw is not None else None
 
 
 Handler = Callable[[_Req], Awaitable[Any]]
@@ -466,6 +623,7 @@ class FakeDiscord:
         bot_name: str = "wenwen",
         *,
         heartbeat_interval_ms: int = 41250,
+        recommended_shards: int = 1,
     ) -> None:
         self.application_id = application_id
         self.bot = FakeUser(bot_user_id, bot_name, bot=True)
@@ -474,12 +632,16 @@ class FakeDiscord:
         self.upload_limit = 10 * 1024 * 1024  # total multipart file bytes per request
         self.dispatch_own_messages = True  # echo the bot's messages back as MESSAGE_CREATE etc.
         self.expected_token: str | None = None  # when set, other bot tokens get 401
+        self.recommended_shards = recommended_shards  # "shards" in GET /gateway/bot
+        self.max_concurrency = 1  # session_start_limit.max_concurrency in GET /gateway/bot
+        self.max_guilds_per_shard = 2500  # a session with more is closed 4011 (sharding required)
 
         self.calls: list[RestCall] = []
         self.registered_commands: dict[int | None, list[JSON]] = {}  # guild id (None: global)
         self.guilds: dict[int, FakeGuild] = {}
         self.users: dict[int, FakeUser] = {self.bot.id: self.bot}
-        self.identify_payload: JSON | None = None
+        self.identify_payload: JSON | None = None  # the latest IDENTIFY
+        self.identify_payloads: list[JSON] = []  # every IDENTIFY with a good token, refused shards too
         self.gateway_connections: list[dict[str, str]] = []  # query of each WS connect
         self.heartbeats = 0
         self.resumes = 0
@@ -493,8 +655,11 @@ class FakeDiscord:
         self._by_token: dict[str, FakeInteraction] = {}
         self._command_ids: dict[tuple[int | None, str], int] = {}
         self._failures: list[_Failure] = []
-        self._session: _Session | None = None
-        self._sockets: set[web.WebSocketResponse] = set()
+        self._sessions: list[_Session] = []  # open sessions, connected or awaiting a RESUME
+        self._identified = False  # some client has identified (events before that are an error)
+        self._conns: list[_Conn] = []  # open gateway sockets
+        self._written: list[_Written] = []  # what deliveries reports
+        self._pending: list[tuple[str, JSON]] = []  # world changes to dispatch before anything else
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_snowflake = 0
         self._changed = asyncio.Condition()
@@ -513,6 +678,35 @@ class FakeDiscord:
     @property
     def gateway_url(self) -> str:
         return _ws_url(self.base_url)
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        """Every dispatch a connection got, in order: (event, shard id, connection id).
+
+        A frame written to a socket that was going away and then replayed after RESUME counts
+        once, on the connection that resumed (the RESUME's sequence number says it was lost).
+        """
+        return [w.delivery for w in self._written]
+
+    def deliveries_of(self, event: str, object_id: int | str | None = None) -> list[Delivery]:
+        """Deliveries of ``event``, only those whose payload ``id`` is ``object_id`` if given.
+
+        ``fake.deliveries_of("MESSAGE_CREATE", msg["id"])`` tells which shards and connections
+        saw a message; more than one connection means two sessions could both answer it.
+        """
+        return [
+            w.delivery
+            for w in self._written
+            if w.delivery.event == event and (object_id is None or str(w.data.get("id")) == str(object_id))
+        ]
+
+    def sessions(self) -> list[GatewaySession]:
+        """The live gateway sessions (connected now), oldest first."""
+        return [
+            GatewaySession(s.id, s.shard_id, s.shard_count, s.conn.id, s.ready)
+            for s in self._sessions
+            if s.live and s.conn is not None
+        ]
 
     @property
     def intents(self) -> int | None:
@@ -539,19 +733,39 @@ class FakeDiscord:
         """Stop serving. Close the discord.py client first, or it will keep reconnecting."""
         for task in list(self._tasks):
             task.cancel()
-        for ws in list(self._sockets):
-            await ws.close(code=1001)
+        for conn in list(self._conns):
+            conn.closed_by_fake = True
+            await conn.ws.close(code=1001)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
 
-    async def wait_ready(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - test-facing API
-        """Wait until a client identified and was sent READY and every GUILD_CREATE."""
+    async def wait_ready(
+        self,
+        timeout: float = 10.0,  # noqa: ASYNC109 - test-facing API
+        *,
+        shards: Iterable[int] | None = None,
+    ) -> None:
+        """Wait until the latest IDENTIFY was answered with READY and its GUILD_CREATEs.
+
+        With ``shards``, wait instead until each of those shard ids has a live, ready session.
+        """
+        wanted = set(shards) if shards is not None else None
+
+        def shards_ready() -> bool:
+            return wanted is not None and wanted <= {s.shard_id for s in self._sessions if s.live and s.ready}
+
         try:
-            await asyncio.wait_for(self._ready.wait(), timeout)
+            if wanted is None:
+                await asyncio.wait_for(self._ready.wait(), timeout)
+            else:
+                async with self._changed:
+                    await asyncio.wait_for(self._changed.wait_for(shards_ready), timeout)
         except TimeoutError:
+            live = [s.shard for s in self.sessions()]
             raise AssertionError(
-                f"no client became ready within {timeout}s; calls so far:\n{self._dump_calls()}"
+                f"no client became ready within {timeout}s (live sessions: {live}); "
+                f"calls so far:\n{self._dump_calls()}"
             ) from None
 
     # ------------------------------------------------------------------ world setup
@@ -573,7 +787,8 @@ class FakeDiscord:
         """Add a guild. Channels are (id, name) text channels or (id, name, type).
 
         The bot is always a member. Add guilds before the client connects; a guild added
-        later is announced with a live GUILD_CREATE.
+        later is announced with a live GUILD_CREATE. The id decides the shard that gets the
+        guild's events (see ``guild_id_for_shard``).
         """
         chans: dict[int, FakeChannel] = {}
         for pos, spec in enumerate(channels):
@@ -588,9 +803,61 @@ class FakeDiscord:
         owner = owner_id if owner_id is not None else next(iter(members), self.bot).id
         guild = FakeGuild(id, name, owner, chans, mems)
         self.guilds[id] = guild
-        if self._session is not None:
-            self._spawn(self._dispatch("GUILD_CREATE", guild.payload()))
+        self._announce_soon("GUILD_CREATE", guild.payload())
         return guild
+
+    def add_thread(
+        self,
+        parent_channel_id: int,
+        thread_id: int,
+        name: str,
+        *,
+        owner: FakeUser | None = None,
+        private: bool = False,
+        joined: bool = False,
+        archived: bool = False,
+        locked: bool = False,
+    ) -> FakeThread:
+        """Add a thread under a guild text channel: type 11 (12 with ``private``; 10 when the
+        parent is an announcement channel).
+
+        Like guilds: one added before the client connects arrives in GUILD_CREATE's
+        ``threads`` (unless archived), one added later with a live THREAD_CREATE.
+        ``joined`` makes the bot a thread member. ``owner`` defaults to the guild owner.
+        """
+        parent = self._channels.get(parent_channel_id)
+        if parent is None or parent.guild_id is None or parent.type not in (0, 5):
+            raise ValueError(f"channel {parent_channel_id} is not a guild text channel")
+        if thread_id in self._channels:
+            raise ValueError(f"channel id {thread_id} is taken")
+        guild = self.guilds[parent.guild_id]
+        ttype = 10 if parent.type == 5 else 12 if private else 11
+        owner_id = owner.id if owner is not None else guild.owner_id
+        if owner is not None:
+            self.users.setdefault(owner.id, owner)
+        thread = self._new_thread(parent, thread_id, name, ttype, owner_id)
+        if joined:
+            thread.member_ids[self.bot.id] = thread.created_at
+        thread.archived, thread.locked = archived, locked
+        self._announce_soon("THREAD_CREATE", {**thread.payload(), "newly_created": True})
+        return thread
+
+    def archive_thread(self, thread_id: int, *, locked: bool = False) -> FakeThread:
+        """Archive a thread (as Discord does after auto_archive_duration); THREAD_UPDATE follows.
+
+        Posting in it again reopens it, unless ``locked``: then the bot gets 400 50083.
+        """
+        thread = self.thread(thread_id)
+        thread.archived, thread.locked = True, locked
+        thread.archive_timestamp = _iso_now()
+        self._announce_soon("THREAD_UPDATE", thread.payload())
+        return thread
+
+    def thread(self, thread_id: int) -> FakeThread:
+        chan = self._channels[thread_id]
+        if not isinstance(chan, FakeThread):
+            raise KeyError(f"channel {thread_id} is not a thread")
+        return chan
 
     def dm_channel(self, user: FakeUser) -> FakeChannel:
         """The DM channel (type 1) between the bot and ``user``, created on first use."""
@@ -621,6 +888,7 @@ class FakeDiscord:
         """Dispatch MESSAGE_CREATE from ``user``; returns the stored message payload."""
         self._require_session()
         chan = self._channel_for_event(channel_id, guild_id)
+        self._reopen(chan)
         self.users.setdefault(user.id, user)
         atts = [self._new_attachment(chan.id, name, data, ctype) for name, data, ctype in attachments]
         body: JSON = {"content": content, "embeds": list(embeds)}
@@ -726,21 +994,25 @@ class FakeDiscord:
 
     # ------------------------------------------------------------------ gateway control
 
-    async def request_reconnect(self) -> None:
+    # Each acts on the newest live session, or the newest one of shard ``shard_id``.
+
+    async def request_reconnect(self, *, shard_id: int | None = None) -> None:
         """Send op 7 RECONNECT; discord.py reconnects and RESUMEs."""
-        ws = self._live_ws()
-        await ws.send_str(json.dumps({"op": 7, "d": None, "s": None, "t": None}))
+        conn = self._live_conn(shard_id)
+        await conn.ws.send_str(json.dumps({"op": 7, "d": None, "s": None, "t": None}))
 
-    async def invalidate_session(self, resumable: bool = False) -> None:
+    async def invalidate_session(self, resumable: bool = False, *, shard_id: int | None = None) -> None:
         """Send op 9 INVALID_SESSION; non-resumable makes the client IDENTIFY again."""
-        ws = self._live_ws()
-        if not resumable and self._session is not None:
-            self._session.id = "invalidated-" + self._session.id
-        await ws.send_str(json.dumps({"op": 9, "d": resumable, "s": None, "t": None}))
+        conn = self._live_conn(shard_id)
+        if not resumable:
+            self._sessions = [s for s in self._sessions if s.conn is not conn]
+        await conn.ws.send_str(json.dumps({"op": 9, "d": resumable, "s": None, "t": None}))
 
-    async def drop_connection(self, code: int = 4000) -> None:
+    async def drop_connection(self, code: int = 4000, *, shard_id: int | None = None) -> None:
         """Close the gateway socket abruptly; discord.py will try to RESUME."""
-        await self._live_ws().close(code=code)
+        conn = self._live_conn(shard_id)
+        conn.closed_by_fake = True
+        await conn.ws.close(code=code)
 
     # ------------------------------------------------------------------ recording
 
@@ -839,7 +1111,8 @@ class FakeDiscord:
     async def _gateway(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(max_msg_size=0)
         await ws.prepare(request)
-        self._sockets.add(ws)
+        conn = _Conn(len(self.gateway_connections), ws)
+        self._conns.append(conn)
         self.gateway_connections.append(dict(request.query))
         try:
             await self._send_op(ws, 10, {"heartbeat_interval": self.heartbeat_interval_ms})
@@ -851,77 +1124,133 @@ class FakeDiscord:
                 except ValueError:
                     log.warning("gateway: undecodable frame %r", msg.data[:200])
                     continue
-                await self._on_frame(ws, frame)
+                await self._on_frame(conn, frame)
         finally:
-            self._sockets.discard(ws)
-            if self._session is not None and self._session.ws is ws:
-                self._session.ws = None
+            self._conns.remove(conn)
+            self._detach(conn)
         return ws
+
+    def _detach(self, conn: _Conn) -> None:
+        # A client closing with 1000/1001 ends its session, as on Discord; a socket lost any
+        # other way leaves the session waiting for a RESUME, collecting events to replay.
+        ended = not conn.closed_by_fake and conn.ws.close_code in (1000, 1001)
+        for session in [s for s in self._sessions if s.conn is conn]:
+            session.conn = None
+            if ended:
+                self._sessions.remove(session)
 
     async def _send_op(self, ws: web.WebSocketResponse, op: int, d: Any) -> None:
         await ws.send_str(json.dumps({"op": op, "d": d, "s": None, "t": None}))
 
-    async def _on_frame(self, ws: web.WebSocketResponse, frame: JSON) -> None:
+    async def _on_frame(self, conn: _Conn, frame: JSON) -> None:
         op, d = frame.get("op"), frame.get("d")
         if op == 1:
             self.heartbeats += 1
-            await self._send_op(ws, 11, None)
+            await self._send_op(conn.ws, 11, None)
         elif op == 2:
-            await self._identify(ws, d or {})
+            await self._identify(conn, d or {})
         elif op == 6:
-            await self._resume(ws, d or {})
+            await self._resume(conn, d or {})
         elif op == 8:
-            await self._member_chunk(d or {})
+            await self._member_chunk(conn, d or {})
         elif op in (3, 4):
             pass  # presence / voice state: accepted, ignored
         else:
             log.warning("gateway: unhandled op %s", op)
 
-    async def _identify(self, ws: web.WebSocketResponse, d: JSON) -> None:
+    async def _refuse(self, conn: _Conn, code: int, reason: str) -> None:
+        log.info("gateway: closing connection %s with %s %s", conn.id, code, reason)
+        conn.closed_by_fake = True
+        await conn.ws.close(code=code, message=reason.encode())
+
+    def _shard_of(self, d: JSON) -> tuple[int, int] | None:
+        """The [shard_id, shard_count] an IDENTIFY asks for; None when Discord would refuse it."""
+        raw = d.get("shard", [0, 1])
+        if not (isinstance(raw, list) and len(raw) == 2 and all(type(x) is int for x in raw)):
+            return None
+        shard_id, count = raw
+        if not 0 <= shard_id < count:
+            return None
+        # Every live session must agree on the shard count (no resharding mid-flight here).
+        if any(s.live and s.shard_count != count for s in self._sessions):
+            return None
+        return shard_id, count
+
+    def _guilds_of(self, shard_id: int, shard_count: int) -> list[FakeGuild]:
+        return [g for g in self.guilds.values() if shard_for_guild(g.id, shard_count) == shard_id]
+
+    async def _identify(self, conn: _Conn, d: JSON) -> None:
         token = d.get("token")
         if self.expected_token is not None and token != self.expected_token:
-            await ws.close(code=4004, message=b"Authentication failed.")
+            await self._refuse(conn, 4004, "Authentication failed.")
             return
         self.identify_payload = d
+        self.identify_payloads.append(d)
+        if any(s.conn is conn for s in self._sessions):
+            await self._refuse(conn, CLOSE_ALREADY_AUTHENTICATED, "Already authenticated.")
+            return
+        shard = self._shard_of(d)
+        if shard is None:
+            await self._refuse(conn, CLOSE_INVALID_SHARD, "Invalid shard.")
+            return
+        shard_id, shard_count = shard
+        if len(self._guilds_of(shard_id, shard_count)) > self.max_guilds_per_shard:
+            await self._refuse(conn, CLOSE_SHARDING_REQUIRED, "Sharding required.")
+            return
         self._ready.clear()
-        self._session = _Session(id=secrets.token_hex(16), ws=ws)
-        ready = {
-            "v": 10,
-            "user": {**self.bot.payload(), "verified": True, "mfa_enabled": False, "flags": 0},
-            "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds],
-            "session_id": self._session.id,
-            "session_type": "normal",
-            "resume_gateway_url": self.gateway_url,
-            "shard": d.get("shard", [0, 1]),
-            "application": {"id": str(self.application_id), "flags": 0},
-            "private_channels": [],
-            "presences": [],
-            "relationships": [],
-            "user_settings": {},
-            "guild_join_requests": [],
-            "geo_ordered_rtc_regions": [],
-        }
+        self._identified = True
+        session = _Session(secrets.token_hex(16), conn, shard_id, shard_count)
         async with self._send_lock:
-            await self._dispatch_locked("READY", ready)
-            for guild in self.guilds.values():
-                await self._dispatch_locked("GUILD_CREATE", guild.payload())
+            # World changes not yet sent belong to the sessions that already existed;
+            # the new one sees them in its READY and GUILD_CREATEs.
+            await self._flush_pending_locked()
+            self._sessions.append(session)
+            guilds = self._guilds_of(shard_id, shard_count)
+            ready = {
+                "v": 10,
+                "user": {**self.bot.payload(), "verified": True, "mfa_enabled": False, "flags": 0},
+                "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
+                "session_id": session.id,
+                "session_type": "normal",
+                "resume_gateway_url": self.gateway_url,
+                "shard": [shard_id, shard_count],
+                "application": {"id": str(self.application_id), "flags": 0},
+                "private_channels": [],
+                "presences": [],
+                "relationships": [],
+                "user_settings": {},
+                "guild_join_requests": [],
+                "geo_ordered_rtc_regions": [],
+            }
+            await self._send_locked(session, "READY", ready)
+            for guild in guilds:
+                await self._send_locked(session, "GUILD_CREATE", guild.payload())
+        session.ready = True
         self._ready.set()
+        async with self._changed:
+            self._changed.notify_all()
 
-    async def _resume(self, ws: web.WebSocketResponse, d: JSON) -> None:
-        session = self._session
-        if session is None or d.get("session_id") != session.id:
-            await self._send_op(ws, 9, False)
+    async def _resume(self, conn: _Conn, d: JSON) -> None:
+        session = next((s for s in self._sessions if s.id == d.get("session_id")), None)
+        if session is None:
+            await self._send_op(conn.ws, 9, False)
             return
         self.resumes += 1
         async with self._send_lock:
-            session.ws = ws
+            await self._flush_pending_locked()
+            session.conn = conn
             after = d.get("seq") or 0
+            self._written = [w for w in self._written if w.session_id != session.id or w.seq <= after]
             for frame in session.frames:
                 if frame["s"] > after:
-                    await ws.send_str(json.dumps(frame))
-            await self._dispatch_locked("RESUMED", {})
+                    await self._write(session, frame)
+            await self._send_locked(session, "RESUMED", {})
 
-    async def _member_chunk(self, d: JSON) -> None:
+    async def _member_chunk(self, conn: _Conn, d: JSON) -> None:
+        session = next((s for s in self._sessions if s.conn is conn), None)
+        if session is None:
+            log.warning("gateway: REQUEST_GUILD_MEMBERS before IDENTIFY on connection %s", conn.id)
+            return
         guild = self.guilds.get(int(d.get("guild_id", 0)))
         members = [] if guild is None else [guild.member_payload(u) for u in guild.members.values()]
         chunk = {
@@ -933,36 +1262,67 @@ class FakeDiscord:
         }
         if d.get("nonce") is not None:
             chunk["nonce"] = d["nonce"]
-        await self._dispatch("GUILD_MEMBERS_CHUNK", chunk)
+        # The answer goes to the session that asked, not to every session on the guild's shard.
+        async with self._send_lock:
+            await self._flush_pending_locked()
+            await self._send_locked(session, "GUILD_MEMBERS_CHUNK", chunk)
 
     async def _dispatch(self, event: str, data: JSON) -> None:
         async with self._send_lock:
+            await self._flush_pending_locked()
             await self._dispatch_locked(event, data)
 
     async def _dispatch_locked(self, event: str, data: JSON) -> None:
-        session = self._session
-        if session is None:
-            log.debug("gateway: no session, dropping %s", event)
-            return
+        guild_id = _event_guild(event, data)
+        targets = [s for s in self._sessions if s.receives(guild_id)]
+        if not targets:
+            log.debug("gateway: no session for %s (guild %s), dropping", event, guild_id)
+        for session in targets:
+            await self._send_locked(session, event, data)
+
+    async def _send_locked(self, session: _Session, event: str, data: JSON) -> None:
         session.seq += 1
         frame = {"op": 0, "t": event, "s": session.seq, "d": data}
         session.frames.append(frame)
-        ws = session.ws
-        if ws is None or ws.closed:
+        await self._write(session, frame)
+
+    async def _write(self, session: _Session, frame: JSON) -> None:
+        conn = session.conn
+        if conn is None or conn.ws.closed:
             return  # kept in frames; replayed on RESUME
         try:
-            await ws.send_str(json.dumps(frame))
+            await conn.ws.send_str(json.dumps(frame))
         except (ConnectionError, RuntimeError):
-            log.debug("gateway: send of %s failed; will replay on resume", event)
+            log.debug("gateway: send of %s failed; will replay on resume", frame["t"])
+            return
+        delivery = Delivery(frame["t"], session.shard_id, conn.id)
+        self._written.append(_Written(delivery, frame["d"], session.id, frame["s"]))
+
+    def _announce_soon(self, event: str, data: JSON) -> None:
+        """Dispatch a change made by a synchronous setup call, ahead of any later event."""
+        if not self._identified:
+            return  # nobody connected yet: READY and GUILD_CREATE will carry it
+        self._pending.append((event, data))
+        self._spawn(self._flush_pending())
+
+    async def _flush_pending(self) -> None:
+        async with self._send_lock:
+            await self._flush_pending_locked()
+
+    async def _flush_pending_locked(self) -> None:
+        while self._pending:
+            event, data = self._pending.pop(0)
+            await self._dispatch_locked(event, data)
 
     def _require_session(self) -> None:
-        if self._session is None:
+        if not self._identified:
             raise RuntimeError("no discord.py client has identified yet; await fake.wait_ready()")
 
-    def _live_ws(self) -> web.WebSocketResponse:
-        if self._session is None or self._session.ws is None:
-            raise RuntimeError("no gateway connection")
-        return self._session.ws
+    def _live_conn(self, shard_id: int | None = None) -> _Conn:
+        live = [s for s in self._sessions if s.live and (shard_id is None or s.shard_id == shard_id)]
+        if not live or live[-1].conn is None:
+            raise RuntimeError(f"no gateway connection (shard {shard_id})")
+        return live[-1].conn
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         async def run() -> None:
@@ -986,6 +1346,43 @@ class FakeDiscord:
         if guild_id is not None and chan.guild_id != guild_id:
             raise ValueError(f"channel {channel_id} is not in guild {guild_id}")
         return chan
+
+    def _new_thread(
+        self,
+        parent: FakeChannel,
+        thread_id: int,
+        name: str,
+        thread_type: int,
+        owner_id: int,
+        *,
+        auto_archive_duration: int = 1440,
+    ) -> FakeThread:
+        if parent.guild_id is None:
+            raise ValueError(f"channel {parent.id} is not in a guild")
+        thread = FakeThread(
+            thread_id,
+            name,
+            thread_type,
+            guild_id=parent.guild_id,
+            parent_id=parent.id,
+            owner_id=owner_id,
+            bot_id=self.bot.id,
+            auto_archive_duration=auto_archive_duration,
+        )
+        thread.member_ids[owner_id] = thread.created_at  # whoever starts a thread is in it
+        self._channels[thread_id] = thread
+        self.guilds[parent.guild_id].threads[thread_id] = thread
+        return thread
+
+    def _reopen(self, chan: FakeChannel) -> None:
+        """Posting in an archived thread unarchives it, as on Discord; a locked one refuses."""
+        if not isinstance(chan, FakeThread) or not chan.archived:
+            return
+        if chan.locked:
+            raise ApiError(400, 50083, "Thread is archived")
+        chan.archived = False
+        chan.archive_timestamp = _iso_now()
+        self._announce_soon("THREAD_UPDATE", chan.payload())
 
     def _find_command(self, name: str, guild_id: int | None) -> JSON | None:
         scopes: list[int | None] = [guild_id, None] if guild_id is not None else [None]
@@ -1149,6 +1546,10 @@ class FakeDiscord:
 
     def _store(self, channel_id: int, msg: JSON) -> None:
         self._messages[int(msg["id"])] = _Stored(msg, channel_id, [msg])
+        chan = self._channels.get(channel_id)
+        if isinstance(chan, FakeThread):
+            chan.message_count += 1
+            chan.last_message_id = int(msg["id"])
 
     def _gateway_message(self, msg: JSON, author: FakeUser | None = None) -> JSON:
         """A stored message as MESSAGE_CREATE/UPDATE carries it: plus guild_id and member."""
@@ -1258,6 +1659,11 @@ class FakeDiscord:
             ("PATCH", rf"/channels/{snow}/messages/{snow}", self._h_edit_message),
             ("DELETE", rf"/channels/{snow}/messages/{snow}", self._h_delete_message),
             ("POST", rf"/channels/{snow}/typing", self._h_typing),
+            ("POST", rf"/channels/{snow}/threads", self._h_start_thread),
+            ("POST", rf"/channels/{snow}/messages/{snow}/threads", self._h_start_thread_from_message),
+            ("PUT", rf"/channels/{snow}/thread-members/@me", self._h_join_thread),
+            ("DELETE", rf"/channels/{snow}/thread-members/@me", self._h_leave_thread),
+            ("GET", rf"/guilds/{snow}/threads/active", self._h_active_threads),
             ("PUT", rf"/channels/{snow}/messages/{snow}/reactions/([^/]+)/@me", self._h_reaction),
             ("DELETE", rf"/channels/{snow}/messages/{snow}/reactions/([^/]+)/@me", self._h_reaction),
             ("POST", rf"/interactions/{snow}/([^/]+)/callback", self._h_callback),
@@ -1403,6 +1809,7 @@ class FakeDiscord:
         interaction: FakeInteraction | None = None,
     ) -> JSON:
         self._validate(body, uploads, require_something=True)
+        self._reopen(chan)
         atts = self._attachments_for(chan.id, body.get("attachments"), uploads, [])
         flags = (int(body.get("flags") or 0) & allowed_flags) | extra_flags
         msg = self._build_message(
@@ -1466,14 +1873,15 @@ class FakeDiscord:
         return {"url": self.gateway_url}
 
     async def _h_gateway_bot(self, req: _Req) -> Any:
+        total = 1000
         return {
             "url": self.gateway_url,
-            "shards": 1,
+            "shards": self.recommended_shards,
             "session_start_limit": {
-                "total": 1000,
-                "remaining": 999,
+                "total": total,
+                "remaining": max(0, total - len(self.identify_payloads)),
                 "reset_after": 14400000,
-                "max_concurrency": 1,
+                "max_concurrency": self.max_concurrency,
             },
         }
 
@@ -1619,6 +2027,77 @@ class FakeDiscord:
     async def _h_reaction(self, req: _Req) -> Any:
         self._stored_in(int(req.args[0]), int(req.args[1]))
         return None
+
+    # ------------------------------------------------------------------ threads
+
+    def _thread_parent(self, channel_id: str) -> FakeChannel:
+        parent = self._known_channel(channel_id)
+        if parent.guild_id is None or parent.type not in (0, 5):
+            raise ApiError(400, 50024, "Cannot execute action on this channel type")
+        return parent
+
+    def _known_thread(self, channel_id: str) -> FakeThread:
+        chan = self._known_channel(channel_id)
+        if not isinstance(chan, FakeThread):
+            raise ApiError(400, 50024, "Cannot execute action on this channel type")
+        return chan
+
+    @staticmethod
+    def _thread_settings(body: JSON) -> tuple[str, int]:
+        name = body.get("name")
+        if not isinstance(name, str) or not 1 <= len(name) <= 100:
+            raise _form_error("name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+        minutes = int(body.get("auto_archive_duration") or 1440)
+        if minutes not in AUTO_ARCHIVE_MINUTES:
+            raise _form_error(
+                "auto_archive_duration", "BASE_TYPE_CHOICES", f"Value must be one of {AUTO_ARCHIVE_MINUTES}."
+            )
+        return name, minutes
+
+    async def _h_start_thread(self, req: _Req) -> Any:
+        parent = self._thread_parent(req.args[0])
+        name, minutes = self._thread_settings(req.body)
+        thread_type = int(req.body.get("type") or 12)  # Discord's default: private
+        if thread_type not in THREAD_TYPES or (thread_type == 10) != (parent.type == 5):
+            raise _form_error("type", "BASE_TYPE_CHOICES", f"Invalid thread type {thread_type} here.")
+        thread = self._new_thread(
+            parent, self._snowflake(), name, thread_type, self.bot.id, auto_archive_duration=minutes
+        )
+        await self._dispatch("THREAD_CREATE", {**thread.payload(), "newly_created": True})
+        return thread.payload()
+
+    async def _h_start_thread_from_message(self, req: _Req) -> Any:
+        parent = self._thread_parent(req.args[0])
+        stored = self._stored_in(parent.id, int(req.args[1]))
+        if int(req.args[1]) in self._channels:
+            raise ApiError(400, 160004, "A thread has already been created for this message")
+        name, minutes = self._thread_settings(req.body)
+        # A thread started from a message shares the message's id.
+        thread_type = 10 if parent.type == 5 else 11
+        thread = self._new_thread(
+            parent, int(req.args[1]), name, thread_type, self.bot.id, auto_archive_duration=minutes
+        )
+        stored.payload = {**stored.payload, "thread": thread.payload()}  # not an edit: no new version
+        await self._dispatch("THREAD_CREATE", {**thread.payload(), "newly_created": True})
+        return thread.payload()
+
+    async def _h_join_thread(self, req: _Req) -> Any:
+        thread = self._known_thread(req.args[0])
+        if thread.archived:
+            raise ApiError(400, 50083, "Thread is archived")
+        thread.member_ids.setdefault(self.bot.id, _iso_now())
+        return None
+
+    async def _h_leave_thread(self, req: _Req) -> Any:
+        self._known_thread(req.args[0]).member_ids.pop(self.bot.id, None)
+        return None
+
+    async def _h_active_threads(self, req: _Req) -> Any:
+        guild = self.guilds.get(int(req.args[0]))
+        if guild is None:
+            raise ApiError(404, 10004, "Unknown Guild")
+        threads = [t.payload() for t in guild.threads.values() if not t.archived]
+        return {"threads": threads, "members": [t["member"] for t in threads if "member" in t]}
 
     # ------------------------------------------------------------------ interactions
 

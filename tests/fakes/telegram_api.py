@@ -7,7 +7,11 @@ unmodified. Point a bot at it with ``AiohttpSession(api=fake.api_server)`` or ``
 What it models, because bots get these wrong in production:
 
 * long polling with ``offset`` confirmation, ``limit``, ``timeout``, persistent
-  ``allowed_updates`` and the 409 conflict when a second poller shows up;
+  ``allowed_updates`` and the 409 conflicts: a newer getUpdates terminates the one still open,
+  getUpdates is refused while a webhook is set (every 409 is counted in ``fake.conflicts``);
+* webhooks: setWebhook / deleteWebhook / getWebhookInfo, updates POSTed one at a time in
+  order with the secret-token header, retried with backoff until a 2xx, a method in the 2xx
+  answer executed, and ``redeliver_fraction`` to send confirmed updates again (duplicates);
 * the HTML parse mode (the one the bot uses) ported from tdlib, with Telegram's error texts
   ("can't parse entities: ..."), UTF-16 entity offsets and whitespace trimming;
 * length limits, "message is not modified", unknown messages, callback_data size,
@@ -16,7 +20,8 @@ What it models, because bots get these wrong in production:
 
 Everything the bot calls is recorded as a :class:`Call` (``fake.calls``); uploaded file
 bytes are kept in ``Call.files`` keyed by parameter (``"photo"``, ``"document"``,
-``"media.0"``...). ``getUpdates`` is counted but not recorded unless asked for.
+``"media.0"``...). ``getUpdates`` is counted but recorded only when it fails or when asked for.
+Webhook POSTs are recorded as :class:`WebhookDelivery` (``fake.webhook_deliveries``).
 """
 
 from __future__ import annotations
@@ -29,15 +34,18 @@ import itertools
 import json
 import logging
 import mimetypes
+import random
 import re
 import socket
 import string
 import time
+import urllib.parse
 import warnings
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from aiohttp import web
 from PIL import Image
 
@@ -91,6 +99,20 @@ ERR_BLOCKED = "Forbidden: bot was blocked by the user"
 ERR_CONFLICT = (
     "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
 )
+ERR_WEBHOOK_ACTIVE = (
+    "Conflict: can't use getUpdates method while webhook is active; "
+    "use deleteWebhook to delete the webhook first"
+)
+ERR_TERMINATED_BY_SET_WEBHOOK = "Conflict: terminated by setWebhook request"
+ERR_WEBHOOK_HTTPS = "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"
+ERR_WEBHOOK_URL = "Bad Request: invalid webhook URL specified"
+ERR_SECRET_TOO_LONG = "Bad Request: secret token is too long"
+ERR_SECRET_CHARS = "Bad Request: secret token contains unallowed characters"
+
+SECRET_TOKEN_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_SECRET_TOKEN_LENGTH = 256
+DEFAULT_MAX_CONNECTIONS = 40
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]*")
 
 # Update types Telegram withholds unless explicitly listed in allowed_updates.
 _OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
@@ -151,6 +173,8 @@ _STRING_FIELDS = frozenset(
         "title",
         "description",
         "name",
+        "secret_token",
+        "ip_address",
     }
 )
 _FILE_FIELDS = ("photo", "document", "sticker", "thumbnail", "video", "audio", "animation", "voice")
@@ -187,6 +211,8 @@ class Call:
     result: Any = None
     error: str | None = None
     error_code: int | None = None
+    # Made in the body of a 2xx webhook answer rather than as a request of its own.
+    webhook_reply: bool = False
     at: float = field(default_factory=time.monotonic)
 
     @property
@@ -199,7 +225,24 @@ class Call:
             params = params[:width] + "…"
         files = {k: f"{len(v)} bytes" for k, v in self.files.items()}
         status = "ok" if self.ok else f"ERROR {self.error_code} {self.error!r}"
-        return f"{self.method} [{status}] {params}" + (f" files={files}" if files else "")
+        via = " (webhook reply)" if self.webhook_reply else ""
+        return f"{self.method}{via} [{status}] {params}" + (f" files={files}" if files else "")
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One POST of an update to the webhook, as the fake made it (retries and duplicates too)."""
+
+    update_id: int
+    url: str
+    status: int | None  # the receiver's HTTP status; None when no answer came
+    error: str | None  # what getWebhookInfo would report: non-2xx, refused, timed out
+    redelivery: bool  # a duplicate of an update already confirmed (``redeliver_fraction``)
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
 
 
 @dataclass
@@ -208,6 +251,13 @@ class _Failure:
     description: str
     retry_after: int | None
     times: int
+
+
+@dataclass(frozen=True)
+class _Webhook:
+    url: str
+    secret_token: str | None
+    max_connections: int
 
 
 @dataclass
@@ -646,7 +696,19 @@ _Handler = Callable[[dict[str, Any], dict[str, bytes], dict[str, str]], Coroutin
 
 
 class FakeTelegram:
-    """An in-process Telegram Bot API server (see the module docstring)."""
+    """An in-process Telegram Bot API server (see the module docstring).
+
+    Updates wait in one queue whichever way they leave it: ``getUpdates`` confirms them with
+    ``offset``; while a webhook is set, a worker task POSTs them and a 2xx confirms them.
+    Public knobs and records besides ``calls``:
+
+    * ``conflicts``: 409 answers that reached a client (see ``_handle_method``);
+    * ``webhook_deliveries``: every webhook POST attempt (:class:`WebhookDelivery`);
+    * ``redeliver_fraction`` / ``rng``: after a 2xx, POST the same update again with this
+      probability, so a test can prove the bot drops duplicates;
+    * ``webhook_retry_min`` / ``webhook_retry_max`` / ``webhook_timeout``: retry backoff
+      (doubling) and per-POST timeout. Failed deliveries are retried forever, in order.
+    """
 
     def __init__(
         self,
@@ -656,6 +718,8 @@ class FakeTelegram:
         bot_first_name: str = "Wenwen Test",
         privacy_mode: bool = False,
         record_get_updates: bool = False,
+        redeliver_fraction: float = 0.0,
+        seed: int = 0,
     ) -> None:
         self.token = token
         self.bot_username = bot_username
@@ -672,6 +736,9 @@ class FakeTelegram:
 
         self.calls: list[Call] = []
         self.get_updates_count = 0
+        # Every 409 answered to a client still listening: overlapping long polls, getUpdates
+        # while a webhook is set, injected ones. A poll whose client hung up is not counted.
+        self.conflicts = 0
         self.callback_answers: dict[str, JSON] = {}
         self.blocked_chats: set[int] = set()
 
@@ -701,10 +768,28 @@ class FakeTelegram:
         self._base_url: str | None = None
         self._sticker_data: bytes | None = None
 
+        # Webhook mode. Every POST attempt is recorded; after a 2xx the update is sent once more
+        # with probability ``redeliver_fraction`` (drawn from ``rng``; reseed it at will).
+        self.webhook_deliveries: list[WebhookDelivery] = []
+        self.redeliver_fraction = redeliver_fraction
+        self.rng = random.Random(seed)
+        self.webhook_retry_min = 0.2  # seconds before the first retry, doubling up to the max
+        self.webhook_retry_max = 2.0
+        self.webhook_timeout = 10.0  # per POST; a timeout counts as a failed delivery
+        self._webhook: _Webhook | None = None
+        self._webhook_error: tuple[int, str] | None = None  # (unix time, message) of the last failure
+        self._webhook_in_flight = False
+        self._redeliver_id: int | None = None  # confirmed once, due to be POSTed again
+        self._webhook_event = asyncio.Event()
+        self._webhook_task: asyncio.Task[None] | None = None
+        self._webhook_session: aiohttp.ClientSession | None = None
+
         self._handlers: dict[str, _Handler] = {
             "getMe": self._get_me,
             "getUpdates": self._get_updates,
-            "deleteWebhook": self._true,
+            "setWebhook": self._set_webhook,
+            "deleteWebhook": self._delete_webhook,
+            "getWebhookInfo": self._get_webhook_info,
             "close": self._true,
             "logOut": self._true,
             "setMyCommands": self._set_my_commands,
@@ -748,7 +833,15 @@ class FakeTelegram:
     async def stop(self) -> None:
         # Release parked long polls first, otherwise cleanup waits out their timeout.
         self._stopping = True
-        self._wake_pollers()
+        self._webhook_changed()
+        if self._webhook_task is not None:
+            self._webhook_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._webhook_task
+            self._webhook_task = None
+        if self._webhook_session is not None:
+            await self._webhook_session.close()
+            self._webhook_session = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -1040,7 +1133,7 @@ class FakeTelegram:
 
     @property
     def pending_updates(self) -> int:
-        """Queued updates the bot has not confirmed yet (via getUpdates ``offset``)."""
+        """Queued updates not confirmed yet (getUpdates ``offset``, or a 2xx to the webhook)."""
         return len(self._updates)
 
     async def wait_updates_consumed(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
@@ -1056,6 +1149,30 @@ class FakeTelegram:
                 raise AssertionError(
                     f"{len(self._updates)} update(s) still unconfirmed after {timeout}s; "
                     f"recorded calls:\n{self.dump_calls()}"
+                )
+            await asyncio.sleep(0.02)
+
+    @property
+    def webhook_url(self) -> str | None:
+        """The URL setWebhook set, or None in polling mode."""
+        return self._webhook.url if self._webhook is not None else None
+
+    async def wait_webhook_idle(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Wait until no update is queued and no webhook POST is in flight.
+
+        Idle means the receiver answered 2xx to everything (duplicates included); handlers it
+        runs in the background may still be working. Raises AssertionError on timeout, e.g.
+        when updates are queued but no webhook is set.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._webhook_in_flight or self._pending_count():
+            if loop.time() >= deadline:
+                recent = "\n".join(f"  {d}" for d in self.webhook_deliveries[-10:]) or "  (none)"
+                raise AssertionError(
+                    f"webhook not idle after {timeout}s: {self._pending_count()} update(s) queued, "
+                    f"in flight: {self._webhook_in_flight}, webhook: {self.webhook_url}; "
+                    f"last deliveries:\n{recent}"
                 )
             await asyncio.sleep(0.02)
 
@@ -1115,26 +1232,41 @@ class FakeTelegram:
         if method == "getUpdates":
             self.get_updates_count += 1
         call = Call(method, {})
-        try:
-            params, files, names = await self._read_params(request)
-            call.params, call.files, call.file_names = params, files, names
-            self._raise_injected(method)
-            handler = self._handlers.get(method)
-            if handler is None:
-                raise TelegramError(404, "Not Found: method not found")
-            call.result = await handler(params, files, names)
-            body: JSON = {"ok": True, "result": call.result}
-            status = 200
-        except TelegramError as exc:
-            call.error, call.error_code = exc.description, exc.code
-            body, status = exc.body(), exc.code
-        except Exception as exc:  # a bug in the fake; report it loudly but keep serving
-            logger.exception("fake Telegram crashed in %s", method)
-            call.error, call.error_code = f"Internal Server Error: {exc!r}", 500
-            body, status = {"ok": False, "error_code": 500, "description": call.error}, 500
-        if method != "getUpdates" or self.record_get_updates:
+        body, status = await self._execute(call, request)
+        if status == 409:
+            if request.transport is None:
+                # The client hung up while its long poll was parked (a poller that stopped):
+                # the answer reaches nobody, so it is no conflict the bot saw.
+                logger.debug("fake Telegram: 409 to a closed %s request dropped", method)
+                return self._json(body, status)
+            self.conflicts += 1
+        if method != "getUpdates" or self.record_get_updates or not call.ok:
             self._record(call)
         return self._json(body, status)
+
+    async def _execute(
+        self, call: Call, source: web.Request | tuple[dict[str, Any], dict[str, _Upload]]
+    ) -> tuple[JSON, int]:
+        """Read the parameters (from a request or already read), run ``call.method``, fill ``call``.
+
+        Returns the JSON body and HTTP status to answer with.
+        """
+        try:
+            raw, uploads = await self._read_request(source) if isinstance(source, web.Request) else source
+            call.params, call.files, call.file_names = self._resolve_params(raw, uploads)
+            self._raise_injected(call.method)
+            handler = self._handlers.get(call.method)
+            if handler is None:
+                raise TelegramError(404, "Not Found: method not found")
+            call.result = await handler(call.params, call.files, call.file_names)
+            return {"ok": True, "result": call.result}, 200
+        except TelegramError as exc:
+            call.error, call.error_code = exc.description, exc.code
+            return exc.body(), exc.code
+        except Exception as exc:  # a bug in the fake; report it loudly but keep serving
+            logger.exception("fake Telegram crashed in %s", call.method)
+            call.error, call.error_code = f"Internal Server Error: {exc!r}", 500
+            return {"ok": False, "error_code": 500, "description": call.error}, 500
 
     async def _handle_file(self, request: web.Request) -> web.Response:
         stored = self._files_by_path.get(request.match_info["path"])
@@ -1146,9 +1278,9 @@ class FakeTelegram:
     def _json(body: JSON, status: int) -> web.Response:
         return web.json_response(body, status=status, dumps=lambda obj: json.dumps(obj, ensure_ascii=False))
 
-    async def _read_params(
-        self, request: web.Request
-    ) -> tuple[dict[str, Any], dict[str, bytes], dict[str, str]]:
+    @staticmethod
+    async def _read_request(request: web.Request) -> tuple[dict[str, Any], dict[str, _Upload]]:
+        """Query, JSON or form fields as sent, and the uploaded files."""
         raw: dict[str, Any] = dict(request.query)
         uploads: dict[str, _Upload] = {}
         if request.can_read_body:
@@ -1169,6 +1301,12 @@ class FakeTelegram:
                             uploads[key] = _Upload(value.file.read(), value.filename, value.content_type)
                     else:
                         raw[key] = value
+        return raw, uploads
+
+    def _resolve_params(
+        self, raw: dict[str, Any], uploads: dict[str, _Upload]
+    ) -> tuple[dict[str, Any], dict[str, bytes], dict[str, str]]:
+        """Typed parameters, and file bytes / names keyed by the parameter that attached them."""
         params = {key: self._normalize(key, value) for key, value in raw.items()}
         files: dict[str, bytes] = {}
         names: dict[str, str] = {}
@@ -1591,13 +1729,12 @@ class FakeTelegram:
         }
 
     async def _get_updates(self, params: dict[str, Any], files: Any, names: Any) -> list[JSON]:
+        if self._webhook is not None:
+            raise TelegramError(409, ERR_WEBHOOK_ACTIVE)
         offset = params.get("offset")
         limit = min(max(int(params.get("limit") or 100), 1), 100)
         timeout = max(float(params.get("timeout") or 0), 0.0)
-        allowed = params.get("allowed_updates")
-        if allowed is not None:
-            # Telegram remembers the last list given; an empty list means "the default set".
-            self._allowed_updates = frozenset(allowed) or None
+        self._remember_allowed_updates(params)
         if offset:
             offset = int(offset)
             if offset > 0:
@@ -1613,6 +1750,8 @@ class FakeTelegram:
         while True:
             if generation != self._poll_generation:
                 raise TelegramError(409, ERR_CONFLICT)
+            if self._webhook is not None:
+                raise TelegramError(409, ERR_TERMINATED_BY_SET_WEBHOOK)
             batch = self._deliverable(limit)
             if batch or self._stopping:
                 return batch
@@ -1623,7 +1762,26 @@ class FakeTelegram:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), remaining)
 
+    def _remember_allowed_updates(self, params: dict[str, Any]) -> None:
+        allowed = params.get("allowed_updates")
+        if allowed is None:
+            return
+        if not isinstance(allowed, list) or not all(isinstance(kind, str) for kind in allowed):
+            raise _bad_request("Bad Request: can't parse allowed_updates JSON object")
+        # Telegram remembers the last list given (getUpdates and setWebhook share it); an empty
+        # list means "the default set".
+        self._allowed_updates = frozenset(allowed) or None
+
     def _deliverable(self, limit: int) -> list[JSON]:
+        self._drop_unwanted()
+        return copy.deepcopy(self._updates[:limit])
+
+    def _pending_count(self) -> int:
+        self._drop_unwanted()
+        return len(self._updates)
+
+    def _drop_unwanted(self) -> None:
+        """Forget queued updates of kinds the bot did not ask for (``allowed_updates``)."""
         kept: list[JSON] = []
         for update in self._updates:
             kind = next(key for key in update if key != "update_id")
@@ -1637,7 +1795,190 @@ class FakeTelegram:
             else:
                 logger.debug("update %s (%s) dropped by allowed_updates", update["update_id"], kind)
         self._updates = kept
-        return copy.deepcopy(kept[:limit])
+
+    async def _set_webhook(self, params: dict[str, Any], files: Any, names: Any) -> bool:
+        url = str(params.get("url") or "").strip()
+        if not url:  # Telegram: an empty URL removes the webhook
+            return await self._delete_webhook(params, files, names)
+        try:
+            parts = urllib.parse.urlsplit(url)
+        except ValueError:
+            raise _bad_request(ERR_WEBHOOK_URL) from None
+        # Telegram wants HTTPS on ports 80/88/443/8443; the fake takes plain HTTP on any port
+        # so a test can run the receiver locally.
+        if parts.scheme.lower() not in ("http", "https"):
+            raise _bad_request(ERR_WEBHOOK_HTTPS)
+        if not parts.hostname:
+            raise _bad_request(ERR_WEBHOOK_URL)
+        # An empty secret_token is no secret (the API server cannot tell "" from absent).
+        secret = str(params.get("secret_token") or "")
+        if len(secret) > MAX_SECRET_TOKEN_LENGTH:
+            raise _bad_request(ERR_SECRET_TOO_LONG)
+        if not _SECRET_TOKEN.fullmatch(secret):
+            raise _bad_request(ERR_SECRET_CHARS)
+        try:
+            max_connections = int(params.get("max_connections") or DEFAULT_MAX_CONNECTIONS)
+        except (TypeError, ValueError):
+            raise _bad_request("Bad Request: invalid max_connections specified") from None
+        self._remember_allowed_updates(params)
+        if params.get("drop_pending_updates"):
+            self._drop_pending()
+        # Telegram clamps max_connections to 1..100. The fake delivers one update at a time
+        # whatever it says, which is what max_connections=1 gives on Telegram.
+        self._webhook = _Webhook(url, secret or None, min(max(max_connections, 1), 100))
+        self._webhook_error = None
+        self._webhook_changed()
+        return True
+
+    async def _delete_webhook(self, params: dict[str, Any], files: Any, names: Any) -> bool:
+        if params.get("drop_pending_updates"):
+            self._drop_pending()
+        if self._webhook is not None:
+            self._webhook = None
+            self._webhook_error = None
+            self._webhook_changed()
+        return True
+
+    async def _get_webhook_info(self, params: dict[str, Any], files: Any, names: Any) -> JSON:
+        info: JSON = {
+            "url": "",
+            "has_custom_certificate": False,
+            "pending_update_count": self._pending_count(),
+        }
+        webhook = self._webhook
+        if webhook is not None:
+            info["url"] = webhook.url
+            info["max_connections"] = webhook.max_connections
+            if self._allowed_updates is not None:
+                info["allowed_updates"] = sorted(self._allowed_updates)
+        if self._webhook_error is not None:
+            info["last_error_date"], info["last_error_message"] = self._webhook_error
+        return info
+
+    def _drop_pending(self) -> None:
+        logger.debug("fake Telegram: %d pending update(s) dropped", len(self._updates))
+        self._updates = []
+        self._redeliver_id = None
+
+    # ---- webhook delivery ------------------------------------------------------------------
+
+    def _webhook_changed(self) -> None:
+        """After setWebhook, deleteWebhook or stop: wake parked polls and the delivery worker."""
+        self._wake_pollers()
+        self._webhook_event.set()
+        self._webhook_event = asyncio.Event()
+        worker_idle = self._webhook_task is None or self._webhook_task.done()
+        if self._webhook is not None and not self._stopping and worker_idle:
+            self._webhook_task = asyncio.create_task(self._deliver_webhooks(), name="fake-telegram-webhook")
+
+    async def _deliver_webhooks(self) -> None:
+        """POST queued updates one at a time, in order, until the webhook is deleted.
+
+        Like Telegram, the next update waits for a 2xx to the current one; a failure is retried
+        (the same update, first in line) after a growing delay.
+        """
+        delay = self.webhook_retry_min
+        while (webhook := self._webhook) is not None and not self._stopping:
+            batch = self._deliverable(1)
+            if not batch:
+                await self._updates_event.wait()
+                continue
+            update = batch[0]
+            update_id = update["update_id"]
+            redelivery = self._redeliver_id == update_id
+            self._webhook_in_flight = True
+            try:
+                delivered = await self._post_update(webhook, update, redelivery=redelivery)
+            finally:
+                self._webhook_in_flight = False
+            if not delivered:
+                if self._webhook != webhook:  # changed or deleted meanwhile: go on at once
+                    delay = self.webhook_retry_min
+                    continue
+                event = self._webhook_event  # a new setWebhook / deleteWebhook cuts the wait short
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), delay)
+                delay = min(delay * 2, self.webhook_retry_max)
+                continue
+            delay = self.webhook_retry_min
+            if not redelivery and self.redeliver_fraction > 0 and self.rng.random() < self.redeliver_fraction:
+                self._redeliver_id = update_id  # stays first in line: it goes out once more
+            else:
+                self._redeliver_id = None
+                self._updates = [u for u in self._updates if u["update_id"] != update_id]
+
+    async def _post_update(self, webhook: _Webhook, update: JSON, *, redelivery: bool) -> bool:
+        """One delivery attempt, recorded; True when the receiver answered 2xx."""
+        if self._webhook_session is None:
+            self._webhook_session = aiohttp.ClientSession()
+        headers = {"Content-Type": "application/json"}
+        if webhook.secret_token is not None:
+            headers[SECRET_TOKEN_HEADER] = webhook.secret_token
+        status: int | None = None
+        error: str | None = None
+        try:
+            async with self._webhook_session.post(
+                webhook.url,
+                data=json.dumps(update, ensure_ascii=False).encode("utf-8"),
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=self.webhook_timeout),
+                allow_redirects=False,
+            ) as response:
+                status = response.status
+                if 200 <= status < 300:
+                    await self._run_webhook_reply(response)
+                else:
+                    error = f"Wrong response from the webhook: {status} {response.reason or ''}".rstrip()
+        except TimeoutError:
+            error = "Read timeout expired"
+        except aiohttp.ClientConnectorError:
+            error = "Connection refused"
+        except aiohttp.ClientError as exc:
+            error = f"Connection error: {exc or type(exc).__name__}"
+        except Exception as exc:  # a bug in the fake; keep the worker alive and say so
+            logger.exception("fake Telegram crashed delivering update %s", update["update_id"])
+            error = f"Internal error of the fake: {exc!r}"
+        delivery = WebhookDelivery(update["update_id"], webhook.url, status, error, redelivery)
+        self.webhook_deliveries.append(delivery)
+        if error is not None:
+            self._webhook_error = (int(time.time()), error)
+            logger.debug("fake Telegram: webhook delivery failed: %s", delivery)
+        return delivery.ok
+
+    async def _run_webhook_reply(self, response: aiohttp.ClientResponse) -> None:
+        """Run a method the bot put in its 2xx answer, as Telegram does (nobody sees the result).
+
+        JSON, urlencoded and multipart bodies (aiogram's ``handle_in_background=False``) are
+        understood; a body without ``method`` (e.g. ``{}``) is just an acknowledgement.
+        """
+        raw: dict[str, Any] = {}
+        uploads: dict[str, _Upload] = {}
+        try:
+            if response.content_type == "application/json":
+                body = json.loads(await response.read() or b"{}")
+                if isinstance(body, dict):
+                    raw.update(body)
+            elif response.content_type == "application/x-www-form-urlencoded":
+                raw.update(urllib.parse.parse_qsl(await response.text()))
+            elif response.content_type == "multipart/form-data":
+                async for part in aiohttp.MultipartReader(response.headers, response.content):
+                    if not isinstance(part, aiohttp.BodyPartReader) or not part.name:
+                        continue
+                    data = bytes(await part.read())
+                    if part.filename is None:
+                        raw[part.name] = data.decode("utf-8")
+                    else:
+                        content_type = part.headers.get(aiohttp.hdrs.CONTENT_TYPE)
+                        uploads[part.name] = _Upload(data, part.filename, content_type)
+        except (ValueError, aiohttp.ClientError):
+            logger.warning("fake Telegram: unreadable webhook answer ignored", exc_info=True)
+            return
+        name = raw.pop("method", None)
+        if not isinstance(name, str) or not name:
+            return
+        call = Call(self._method_names.get(name.lower(), name), {}, webhook_reply=True)
+        await self._execute(call, (raw, uploads))
+        self._record(call)
 
     async def _set_my_commands(self, params: dict[str, Any], files: Any, names: Any) -> bool:
         commands = params.get("commands")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
+import socket
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -12,8 +15,14 @@ import pytest
 from aiogram import Bot, Dispatcher, F, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramConflictError,
+    TelegramForbiddenError,
+    TelegramRetryAfter,
+)
 from aiogram.filters import Command
+from aiogram.methods import TelegramMethod
 from aiogram.types import (
     BufferedInputFile,
     CallbackQuery,
@@ -23,10 +32,17 @@ from aiogram.types import (
     Message,
     ReplyParameters,
 )
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
 from PIL import Image
 
 from tests.fakes.telegram_api import (
+    ERR_CONFLICT,
     ERR_NOT_MODIFIED,
+    ERR_TERMINATED_BY_SET_WEBHOOK,
+    ERR_WEBHOOK_ACTIVE,
+    JSON,
+    SECRET_TOKEN_HEADER,
     Call,
     FakeTelegram,
     format_text,
@@ -57,6 +73,51 @@ async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
     bot = Bot(TOKEN, session=session)
     yield bot
     await bot.session.close()
+
+
+@contextlib.asynccontextmanager
+async def serving(app: web.Application) -> AsyncIterator[str]:
+    """Serve ``app`` on a free localhost port for the ``async with`` body; yields the base URL."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    await web.SockSite(runner, sock).start()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        await runner.cleanup()
+
+
+@dataclass
+class Receiver:
+    """A webhook endpoint: records each POST, answers ``statuses`` in turn, then 200 + ``reply``."""
+
+    url: str = ""
+    bodies: list[JSON] = field(default_factory=list)
+    secrets: list[str | None] = field(default_factory=list)
+    statuses: list[int] = field(default_factory=list)
+    reply: JSON = field(default_factory=dict)
+
+    @property
+    def update_ids(self) -> list[int]:
+        return [body["update_id"] for body in self.bodies]
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.bodies.append(await request.json())
+        self.secrets.append(request.headers.get(SECRET_TOKEN_HEADER))
+        status = self.statuses.pop(0) if self.statuses else 200
+        return web.json_response(self.reply if status == 200 else {}, status=status)
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    endpoint = Receiver()
+    app = web.Application()
+    app.router.add_post("/hook", endpoint.handle)
+    async with serving(app) as base_url:
+        endpoint.url = f"{base_url}/hook"
+        yield endpoint
 
 
 # ---- through the Dispatcher ------------------------------------------------------------------
@@ -438,3 +499,276 @@ async def test_wait_for_times_out_with_a_dump(fake: FakeTelegram, bot: Bot) -> N
     predicate: Any = lambda c: c.params["text"] == "only this"  # noqa: E731
     found: Call = await fake.wait_for("sendMessage", predicate)
     assert found.result["text"] == "only this"
+
+
+# ---- 409 conflicts -----------------------------------------------------------------------------
+
+
+async def test_overlapping_long_polls_terminate_the_older_with_409(fake: FakeTelegram) -> None:
+    url = f"{fake.base_url}/bot{TOKEN}"
+    async with aiohttp.ClientSession() as http:
+        parked = asyncio.create_task(http.post(f"{url}/getUpdates", json={"timeout": 5}))
+        await asyncio.sleep(0.1)
+        async with http.post(f"{url}/getUpdates", json={"timeout": 0}) as resp:
+            assert resp.status == 200
+            assert await resp.json() == {"ok": True, "result": []}
+        async with await parked as resp:
+            assert resp.status == 409
+            assert await resp.json() == {"ok": False, "error_code": 409, "description": ERR_CONFLICT}
+
+    assert fake.conflicts == 1
+    [failed] = [call for call in fake.calls if not call.ok]  # getUpdates is recorded when it fails
+    assert (failed.method, failed.error_code, failed.params) == ("getUpdates", 409, {"timeout": 5})
+    assert fake.calls_of("getUpdates") == [failed]
+
+
+async def test_one_poller_restarting_sees_no_conflict(fake: FakeTelegram) -> None:
+    router = Router()
+
+    @router.message(F.text)
+    async def on_text(message: Message) -> None:
+        await message.answer(f"got {message.text}")
+
+    dp = Dispatcher()
+    dp.include_router(router)
+    ann = fake.user()
+    chat = fake.private_chat(ann)
+
+    # Each stop leaves a long poll parked on the server whose client has gone: the next poll
+    # terminates it, but that 409 reaches nobody and is not a conflict.
+    for round_ in range(3):
+        bot = fake.make_bot()
+        async with polling(dp, bot):
+            await asyncio.sleep(0.2)  # the new poll is parked before an update wakes the old one
+            fake.send_text(chat, ann, f"round {round_}")
+            await fake.wait_for("sendMessage", count=round_ + 1)
+            await asyncio.sleep(0.1)  # parked again
+    await asyncio.sleep(0.1)
+
+    assert fake.conflicts == 0
+    assert [call for call in fake.calls if not call.ok] == []
+
+
+async def test_get_updates_while_a_webhook_is_set_is_a_conflict(
+    fake: FakeTelegram, bot: Bot, receiver: Receiver
+) -> None:
+    parked = asyncio.create_task(bot.get_updates(timeout=5))
+    await asyncio.sleep(0.1)
+    assert await bot.set_webhook(receiver.url) is True
+    with pytest.raises(TelegramConflictError) as terminated:
+        await parked
+    assert terminated.value.message == ERR_TERMINATED_BY_SET_WEBHOOK
+
+    url = f"{fake.base_url}/bot{TOKEN}"
+    async with aiohttp.ClientSession() as http, http.post(f"{url}/getUpdates", json={}) as resp:
+        assert resp.status == 409
+        assert await resp.json() == {"ok": False, "error_code": 409, "description": ERR_WEBHOOK_ACTIVE}
+
+    assert fake.conflicts == 2
+    assert [(c.method, c.error) for c in fake.calls if not c.ok] == [
+        ("getUpdates", ERR_TERMINATED_BY_SET_WEBHOOK),
+        ("getUpdates", ERR_WEBHOOK_ACTIVE),
+    ]
+
+
+# ---- webhooks --------------------------------------------------------------------------------
+
+
+async def test_set_webhook_validates_url_and_secret_token(fake: FakeTelegram, bot: Bot) -> None:
+    hook = "https://bot.example.org/hook"
+    with pytest.raises(TelegramBadRequest, match="secret token contains unallowed characters"):
+        await bot.set_webhook(hook, secret_token="base64+with/slashes=")
+    with pytest.raises(TelegramBadRequest, match="secret token is too long"):
+        await bot.set_webhook(hook, secret_token="a" * 257)
+    with pytest.raises(TelegramBadRequest, match="An HTTPS URL must be provided for webhook"):
+        await bot.set_webhook("ftp://bot.example.org/hook")
+    with pytest.raises(TelegramBadRequest, match="invalid webhook URL specified"):
+        await bot.set_webhook("https:///hook")
+    assert [c.error_code for c in fake.calls_of("setWebhook")] == [400] * 4
+    assert fake.webhook_url is None
+
+    assert await bot.set_webhook(hook, secret_token="A-z_09" * 42 + "abcd", max_connections=500)
+    info = await bot.get_webhook_info()
+    assert (info.url, info.max_connections) == (hook, 100)  # clamped like Telegram
+
+
+async def test_webhook_delivers_in_order_with_the_secret_and_reports_info(
+    fake: FakeTelegram, bot: Bot, receiver: Receiver
+) -> None:
+    ann = fake.user()
+    chat = fake.private_chat(ann)
+    dropped = fake.send_text(chat, ann, "dropped by drop_pending_updates")
+    assert await bot.set_webhook("http://127.0.0.1:9/parked", drop_pending_updates=True)
+    assert await bot.delete_webhook()
+    before = fake.send_text(chat, ann, "queued while no webhook is set")
+    info = await bot.get_webhook_info()
+    assert (info.url, info.has_custom_certificate, info.pending_update_count) == ("", False, 1)
+
+    assert await bot.set_webhook(
+        receiver.url, secret_token="s3cret_-X", max_connections=3, allowed_updates=["message"]
+    )
+    after = fake.send_text(chat, ann, "sent while the webhook is set")
+    fake.edit_text(chat, ann, after["message"]["message_id"], "edited")  # not an allowed update
+    third = fake.send_text(chat, ann, "third")
+    await fake.wait_webhook_idle(5)
+
+    assert receiver.bodies == [before, after, third]
+    assert dropped["update_id"] not in receiver.update_ids
+    assert receiver.secrets == ["s3cret_-X"] * 3
+    assert [(d.update_id, d.status, d.error, d.redelivery) for d in fake.webhook_deliveries] == [
+        (update["update_id"], 200, None, False) for update in (before, after, third)
+    ]
+    info = await bot.get_webhook_info()
+    assert info.url == receiver.url
+    assert info.has_custom_certificate is False
+    assert info.pending_update_count == 0
+    assert info.max_connections == 3
+    assert info.allowed_updates == ["message"]
+    assert info.last_error_date is None and info.last_error_message is None
+    assert fake.conflicts == 0
+
+
+async def test_failed_deliveries_are_retried_with_backoff_until_2xx(
+    fake: FakeTelegram, bot: Bot, receiver: Receiver
+) -> None:
+    fake.webhook_retry_min = 0.05
+    ann = fake.user()
+    chat = fake.private_chat(ann)
+    first = fake.send_text(chat, ann, "one")
+    second = fake.send_text(chat, ann, "two")
+
+    # Nothing listens on this port: refused, retried; a new setWebhook cuts the backoff short.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}/hook"
+    assert await bot.set_webhook(dead)
+    for _ in range(500):  # refused at once, then again after 0.05 s
+        if len(fake.webhook_deliveries) >= 2:
+            break
+        await asyncio.sleep(0.01)
+    info = await bot.get_webhook_info()
+    assert info.last_error_message == "Connection refused"
+    assert info.last_error_date is not None
+    assert info.pending_update_count == 2
+
+    receiver.statuses = [500, 500]
+    assert await bot.set_webhook(receiver.url)
+    await fake.wait_webhook_idle(5)
+
+    to_receiver = [d for d in fake.webhook_deliveries if d.url == receiver.url]
+    assert [(d.update_id, d.status) for d in to_receiver] == [
+        (first["update_id"], 500),
+        (first["update_id"], 500),
+        (first["update_id"], 200),
+        (second["update_id"], 200),
+    ]
+    assert to_receiver[0].error == "Wrong response from the webhook: 500 Internal Server Error"
+    assert to_receiver[1].at - to_receiver[0].at >= 0.045
+    assert to_receiver[2].at - to_receiver[1].at >= 0.09  # the delay doubles
+    assert receiver.update_ids == [first["update_id"]] * 3 + [second["update_id"]]
+    info = await bot.get_webhook_info()
+    assert info.pending_update_count == 0
+    assert info.last_error_message == "Wrong response from the webhook: 500 Internal Server Error"
+
+
+async def test_redeliver_fraction_posts_confirmed_updates_again(
+    fake: FakeTelegram, bot: Bot, receiver: Receiver
+) -> None:
+    fake.redeliver_fraction = 1.0
+    ann = fake.user()
+    chat = fake.private_chat(ann)
+    ids = [fake.send_text(chat, ann, text)["update_id"] for text in ("a", "b", "c")]
+
+    assert await bot.set_webhook(receiver.url)
+    await fake.wait_webhook_idle(5)
+
+    assert receiver.update_ids == [ids[0], ids[0], ids[1], ids[1], ids[2], ids[2]]
+    assert receiver.bodies[0] == receiver.bodies[1]
+    assert [d.redelivery for d in fake.webhook_deliveries] == [False, True] * 3
+
+    # Seeded: the same seed picks the same updates to send twice.
+    patterns = []
+    for _ in range(2):
+        fake.rng.seed(7)
+        fake.redeliver_fraction = 0.5
+        start = len(fake.webhook_deliveries)
+        for n in range(10):
+            fake.send_text(chat, ann, f"seeded {n}")
+        await fake.wait_webhook_idle(5)
+        patterns.append([d.redelivery for d in fake.webhook_deliveries[start:]])
+    assert patterns[0] == patterns[1]
+    assert 10 < len(patterns[0]) < 20
+
+
+async def test_delete_webhook_brings_polling_back(fake: FakeTelegram, bot: Bot, receiver: Receiver) -> None:
+    ann = fake.user()
+    chat = fake.private_chat(ann)
+    assert await bot.set_webhook(receiver.url)
+    by_webhook = fake.send_text(chat, ann, "by webhook")
+    await fake.wait_webhook_idle(5)
+
+    assert await bot.delete_webhook()
+    by_polling = fake.send_text(chat, ann, "by polling")
+    await asyncio.sleep(0.1)
+    updates = await bot.get_updates(timeout=0)
+    assert [u.update_id for u in updates] == [by_polling["update_id"]]
+    assert receiver.update_ids == [by_webhook["update_id"]]
+    assert (await bot.get_webhook_info()).url == ""
+
+    fake.send_text(chat, ann, "never delivered")
+    assert await bot.delete_webhook(drop_pending_updates=True)
+    assert fake.pending_updates == 0
+    assert await bot.get_updates(timeout=0) == []
+    assert fake.conflicts == 0
+
+
+async def test_methods_in_the_webhook_answer_are_executed(
+    fake: FakeTelegram, bot: Bot, receiver: Receiver
+) -> None:
+    """aiogram's handle_in_background=False answers with the handler's method (multipart)."""
+    router = Router()
+    image = make_image(64, 48)
+
+    @router.message(F.text == "photo")
+    async def on_photo(message: Message) -> TelegramMethod[Any]:
+        return message.answer_photo(BufferedInputFile(image, "p.jpg"), caption="here")
+
+    @router.message(F.text)
+    async def on_text(message: Message) -> TelegramMethod[Any]:
+        return message.answer(f"echo: {message.text}")
+
+    dp = Dispatcher()
+    dp.include_router(router)
+    app = web.Application()
+    handler = SimpleRequestHandler(dp, bot, handle_in_background=False, secret_token="tok")
+    handler.register(app, path="/aiogram")
+    ann = fake.user()
+    chat = fake.private_chat(ann)
+
+    async with serving(app) as base_url:
+        assert await bot.set_webhook(f"{base_url}/aiogram", secret_token="tok")
+        fake.send_text(chat, ann, "hi")
+        fake.send_text(chat, ann, "photo")
+        await fake.wait_webhook_idle(5)
+
+        # A plain JSON answer works too.
+        receiver.reply = {"method": "sendMessage", "chat_id": 1001, "text": "from json"}
+        assert await bot.set_webhook(receiver.url)
+        fake.send_text(chat, ann, "json")
+        await fake.wait_webhook_idle(5)
+
+    echo, from_json = fake.calls_of("sendMessage")
+    assert echo.webhook_reply and echo.ok and echo.params == {"chat_id": 1001, "text": "echo: hi"}
+    assert from_json.webhook_reply and from_json.result["text"] == "from json"
+    [photo] = fake.calls_of("sendPhoto")
+    assert photo.webhook_reply and photo.ok
+    assert photo.files == {"photo": image} and photo.params["caption"] == "here"
+    assert [m.get("text") or m.get("caption") for m in fake.messages_in(1001)] == [
+        "hi",
+        "photo",
+        "echo: hi",
+        "here",
+        "json",
+        "from json",
+    ]
+    assert "(webhook reply)" in echo.summary()

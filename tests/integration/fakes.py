@@ -18,6 +18,7 @@ from PIL import Image
 
 from bot.app import Services, build_services
 from bot.config import Settings
+from bot.coordination.choose import shared_state
 from bot.core import Core
 from bot.gateway.downloads import Downloader, DownloadPolicy
 from bot.lifecycle.instance import Instance
@@ -31,6 +32,7 @@ from bot.model import (
     SentMessage,
     User,
 )
+from bot.observability import Metrics
 from bot.rich import Rich
 from storage import Database
 from storage.instances import liveness_for
@@ -64,7 +66,8 @@ async def services(db: Database, routes: dict[str, Route], **values: Any) -> Asy
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
         downloader = Downloader(DownloadPolicy.for_gateway(chosen.wenwen_base_url), http)
         try:
-            yield build_services(chosen, http, downloader, db, instance)
+            shared = shared_state(chosen, db, instance, None)
+            yield build_services(chosen, http, downloader, db, instance, shared=shared, metrics=Metrics())
         finally:
             await downloader.aclose()
             await instance.stop()

@@ -30,6 +30,10 @@ TABLES = {"chats", "usage_events", "conversation_turns", "turn_images", "mj_task
     "jobs",
     "job_results",
     "inbound",
+    "leases",
+    "album_parts",
+    "rate_hits",
+    "job_slots",
 }
 # The newest migration, from the scripts themselves.
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()

@@ -156,6 +156,7 @@ def make_settings(
         "connect_timeout": 2.0,
         # A test ends by stopping the bot: work still running gets a short grace, not 90 s.
         "shutdown_grace": 2.0,
+        "http_port": 0,  # any free port: tests run side by side
     }
     values.update(extra)
     return Settings(_env_file=None, **values)

@@ -9,7 +9,6 @@ import discord
 import pytest
 from pydantic import SecretStr
 
-from adapters.discord.platform import DiscordPlatform
 from bot.router import COMMANDS
 from simulator import Simulator
 from tests.e2e.discord.conftest import GENERAL, GUILD, DiscordWorld, RunBot, discord_platform
@@ -112,16 +111,6 @@ async def test_the_token_is_never_logged(
         await world.wait_text(GENERAL, "Usage in this chat")
     assert caplog.records
     assert not any(token in r.getMessage() for r in caplog.records)
-
-
-async def test_a_platform_refuses_to_start_without_a_token(world: DiscordWorld, run_bot: RunBot) -> None:
-    from bot.errors import ConfigError
-    from bot.lifecycle.inbound import Inbound
-
-    async with run_bot() as app:
-        settings = app.services.settings.model_copy(update={"discord_bot_token": None})
-        with pytest.raises(ConfigError, match="DISCORD_BOT_TOKEN"):
-            DiscordPlatform(settings, app.core, Inbound(app.services.db, app.instance.id))
 
 
 async def test_telegram_and_discord_side_by_side(world: DiscordWorld, run_bot: RunBot, dm: int) -> None:

@@ -74,6 +74,7 @@ def make_settings(sim: Simulator, tg_base: str, tmp_path: Path, database_url: st
         "connect_timeout": 2.0,
         # A test ends by stopping the bot: work still running gets a short grace, not 90 s.
         "shutdown_grace": 2.0,
+        "http_port": 0,  # any free port: tests run side by side
     }
     values.update(extra)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

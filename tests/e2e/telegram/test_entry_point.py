@@ -25,6 +25,7 @@ async def test_the_real_entry_point_serves_telegram(
         DATABASE_URL=database_url,
         DATA_DIR=str(tmp_path),
         CAPTION_MODE="edit",
+        HTTP_PORT="0",
     )
     process = await asyncio.create_subprocess_exec(
         sys.executable,

@@ -1,0 +1,57 @@
+"""Telegram API errors counted by code, for the replica's metrics (an aiogram request middleware)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aiogram import Bot
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramConflictError,
+    TelegramEntityTooLarge,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.methods import TelegramMethod
+from aiogram.methods.base import Response, TelegramType
+
+CountError = Callable[[str, int | str], None]
+
+_CODES: tuple[tuple[type[TelegramAPIError], int | str], ...] = (
+    (TelegramRetryAfter, 429),
+    (TelegramBadRequest, 400),
+    (TelegramUnauthorizedError, 401),
+    (TelegramForbiddenError, 403),
+    (TelegramNotFound, 404),
+    (TelegramConflictError, 409),
+    (TelegramEntityTooLarge, 413),
+    (TelegramServerError, 500),
+    (TelegramNetworkError, "network"),
+)
+
+
+def code_of(exc: TelegramAPIError) -> int | str:
+    return next((code for kind, code in _CODES if isinstance(exc, kind)), "other")
+
+
+class CountErrors(BaseRequestMiddleware):
+    def __init__(self, count: CountError) -> None:
+        self._count = count
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        try:
+            return await make_request(bot, method)
+        except TelegramAPIError as exc:
+            self._count("tg", code_of(exc))
+            raise

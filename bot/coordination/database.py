@@ -1,0 +1,84 @@
+"""Rate limits, job slots and locks shared through the database (replicas without Redis)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from sqlalchemy import text
+
+from bot.admission.ratelimit import SlotsFull, Throttled
+from bot.lifecycle.instance import Instance
+from storage import Database
+from storage.clock import utc_now
+
+
+class DatabaseRateLimiter:
+    """At most `limit` hits per `window` seconds per key, counted in the `rate_hits` table."""
+
+    def __init__(self, db: Database, limit: int, window: float = 60.0) -> None:
+        self._db = db
+        self._limit = limit
+        self._window = timedelta(seconds=window)
+        self._told: dict[str, float] = {}
+
+    async def hit(self, key: str) -> Throttled | None:
+        if self._limit <= 0:
+            return None
+        now = utc_now()
+        async with self._db.unit_of_work() as uow:
+            oldest = await uow.rates.hit(key, now - self._window, self._limit)
+            await uow.commit()
+        if oldest is None:
+            return None
+        free_at = oldest + self._window
+        # "Told once per burst" is a courtesy: each replica keeps its own note of it.
+        first = self._told.get(key, 0.0) <= now.timestamp()
+        self._told[key] = free_at.timestamp()
+        return Throttled(retry_after=max((free_at - now).total_seconds(), 0.0), first=first)
+
+
+class DatabaseSlots:
+    """At most `limit` jobs at once per key, held as `job_slots` rows owned by an instance."""
+
+    def __init__(self, db: Database, instance: Instance, limit: int) -> None:
+        self._db = db
+        self._instance = instance
+        self._limit = limit
+
+    @asynccontextmanager
+    async def take(self, key: str) -> AsyncIterator[None]:
+        if self._limit <= 0:
+            yield
+            return
+        slot = uuid.uuid4().hex
+        gone = await self._instance.gone()
+        async with self._db.unit_of_work() as uow:
+            running = await uow.slots.take(key, slot, self._instance.id, self._limit, gone=gone)
+            await uow.commit()
+        if running >= self._limit:
+            raise SlotsFull(running)
+        try:
+            yield
+        finally:
+            async with self._db.unit_of_work() as uow:
+                await uow.slots.release(slot)
+                await uow.commit()
+
+
+class PostgresLocks:
+    """Session advisory locks, held on a connection of their own while the block runs."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @asynccontextmanager
+    async def lock(self, name: str) -> AsyncIterator[None]:
+        async with self._db.engine.connect() as conn:
+            await conn.execute(text("SELECT pg_advisory_lock(hashtext(:name))"), {"name": name})
+            try:
+                yield
+            finally:
+                await conn.execute(text("SELECT pg_advisory_unlock(hashtext(:name))"), {"name": name})
