@@ -22,7 +22,6 @@ class DatabaseRateLimiter:
         self._db = db
         self._limit = limit
         self._window = timedelta(seconds=window)
-        self._told: dict[str, float] = {}
 
     async def hit(self, key: str) -> Throttled | None:
         if self._limit <= 0:
@@ -34,9 +33,10 @@ class DatabaseRateLimiter:
         if oldest is None:
             return None
         free_at = oldest + self._window
-        # "Told once per burst" is a courtesy: each replica keeps its own note of it.
-        first = self._told.get(key, 0.0) <= now.timestamp()
-        self._told[key] = free_at.timestamp()
+        # One "slow down" per burst for all replicas: a lease nobody renews, taken by the first.
+        async with self._db.unit_of_work() as uow:
+            first = await uow.leases.acquire(f"told:{key}", uuid.uuid4().hex, free_at)
+            await uow.commit()
         return Throttled(retry_after=max((free_at - now).total_seconds(), 0.0), first=first)
 
 
