@@ -5,7 +5,7 @@ COPY bot ./bot
 COPY adapters ./adapters
 COPY storage ./storage
 COPY simulator ./simulator
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir '.[postgres]'
 # The database lives on a volume; migrations run at start-up.
 ENV DATA_DIR=/data DATABASE_URL=sqlite+aiosqlite:////data/wenwen.db
 VOLUME ["/data"]

@@ -9,7 +9,7 @@ import sys
 
 from sqlalchemy import make_url
 
-from bot.app import run, wants_demo
+from bot.app import migrate, run, wants_demo
 from bot.config import load_settings
 from bot.errors import ConfigError
 from bot.logs import configure_logging
@@ -21,6 +21,11 @@ def main(argv: list[str] | None = None) -> int:
         "--simulate",
         action="store_true",
         help="run against the built-in gateway simulator (no API key needed)",
+    )
+    parser.add_argument(
+        "--migrate",
+        action="store_true",
+        help="bring the database schema up to date, then exit (a deployment's one-shot step)",
     )
     args = parser.parse_args(argv)
     try:
@@ -45,7 +50,10 @@ def main(argv: list[str] | None = None) -> int:
             secrets.append(str(password))
     console = settings.telegram_bot_token is None and settings.discord_bot_token is None
     log_file = settings.data_dir / "wenwen.log" if console else None
-    configure_logging(settings.log_level, secrets, log_file=log_file)
+    configure_logging(settings.log_level, secrets, log_file=None if args.migrate else log_file)
+    if args.migrate:
+        asyncio.run(migrate(settings.database_url))
+        return 0
     simulate = args.simulate or wants_demo(settings)
     if simulate and not args.simulate:
         logging.getLogger("bot").info("no WENWEN_API_KEY and no bot token: starting the offline demo")

@@ -333,6 +333,16 @@ def _connected(platform: Platform) -> Check:
     return check
 
 
+async def migrate(database_url: str) -> None:
+    """`python -m bot --migrate`: the schema up to date, nothing else."""
+    db = Database(database_url)
+    try:
+        await db.migrate()
+    finally:
+        await db.dispose()
+    log.info("database schema is up to date")
+
+
 async def run(settings: Settings, *, simulate: bool) -> None:
     """Serve until a platform stops or SIGTERM/SIGINT asks us to; then shut down in order."""
     _stop_on_signals()

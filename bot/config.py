@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./data")
     # Shared limits and locks across replicas (rate limits, job slots, the Midjourney cap).
     redis_url: SecretStr | None = None
+    # Every key starts with this, so several bots (or test runs) can share one Redis.
+    redis_prefix: str = Field(default="wenwen", min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")
     # Health, metrics and the Telegram webhook: one HTTP server per replica (port 0: any free port).
     http_host: str = "0.0.0.0"  # noqa: S104 - a container's service port; the proxy is in front
     http_port: int = Field(default=8080, ge=0, le=65535)

@@ -7,7 +7,7 @@ why SQLite needs that); PostgreSQL serializes per key with transaction advisory 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -112,11 +112,13 @@ class RateRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def hit(self, key: str, window_start: datetime, limit: int) -> datetime | None:
-        """Count a hit if fewer than `limit` since `window_start`; else the oldest hit still counting."""
+    async def hit(self, key: str, window: timedelta, limit: int) -> timedelta | None:
+        """Count a hit if fewer than `limit` within `window`; else how long until one expires."""
         await _lock_key(self._session, f"rate:{key}")
+        # Read the clock under the lock, so hits are stamped in the order they are counted.
+        now = utc_now()
         await self._session.execute(
-            delete(RateHitRow).where(RateHitRow.key == key, RateHitRow.at <= as_utc(window_start))
+            delete(RateHitRow).where(RateHitRow.key == key, RateHitRow.at <= as_utc(now - window))
         )
         hits = list(
             await self._session.scalars(
@@ -124,8 +126,8 @@ class RateRepository:
             )
         )
         if len(hits) >= limit:
-            return hits[0]
-        self._session.add(RateHitRow(key=key, at=utc_now()))
+            return max(as_utc(hits[0]) + window - now, timedelta(0))
+        self._session.add(RateHitRow(key=key, at=now))
         await self._session.flush()
         return None
 

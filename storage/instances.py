@@ -131,9 +131,13 @@ class PostgresLiveness:
         return {keys[key] for key in keys if key in held}
 
     async def release(self) -> None:
-        if self._conn is not None:
-            await self._conn.close()  # closing the session drops its advisory locks
-            self._conn = None
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        # Not close(): that hands the session back to the pool with its advisory lock still
+        # held. Invalidating ends the session, and the server drops the lock with it.
+        await conn.invalidate()
+        await conn.close()
 
 
 def _signed64(value: int) -> int:

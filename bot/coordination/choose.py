@@ -30,10 +30,11 @@ def shared_state(
     job_ttl = settings.image_timeout + 60
     lock_ttl = settings.mj_timeout * settings.mj_busy_attempts + 120
     if redis is not None:
+        prefix = settings.redis_prefix.rstrip(":")
         return Shared(
-            RedisRateLimiter(redis, settings.rate_limit_per_minute),
-            RedisSlots(redis, settings.image_jobs_per_chat, ttl=job_ttl),
-            RedisLocks(redis, timeout=lock_ttl),
+            RedisRateLimiter(redis, settings.rate_limit_per_minute, prefix=prefix),
+            RedisSlots(redis, settings.image_jobs_per_chat, ttl=job_ttl, prefix=prefix),
+            RedisLocks(redis, timeout=lock_ttl, prefix=prefix),
             "Redis",
         )
     if db.engine.dialect.name == "postgresql":

@@ -26,18 +26,17 @@ class DatabaseRateLimiter:
     async def hit(self, key: str) -> Throttled | None:
         if self._limit <= 0:
             return None
-        now = utc_now()
         async with self._db.unit_of_work() as uow:
-            oldest = await uow.rates.hit(key, now - self._window, self._limit)
+            wait = await uow.rates.hit(key, self._window, self._limit)
             await uow.commit()
-        if oldest is None:
+        if wait is None:
             return None
-        free_at = oldest + self._window
+        free_at = utc_now() + wait
         # One "slow down" per burst for all replicas: a lease nobody renews, taken by the first.
         async with self._db.unit_of_work() as uow:
             first = await uow.leases.acquire(f"told:{key}", uuid.uuid4().hex, free_at)
             await uow.commit()
-        return Throttled(retry_after=max((free_at - now).total_seconds(), 0.0), first=first)
+        return Throttled(retry_after=wait.total_seconds(), first=first)
 
 
 class DatabaseSlots:
@@ -77,8 +76,14 @@ class PostgresLocks:
     @asynccontextmanager
     async def lock(self, name: str) -> AsyncIterator[None]:
         async with self._db.engine.connect() as conn:
-            await conn.execute(text("SELECT pg_advisory_lock(hashtext(:name))"), {"name": name})
             try:
-                yield
-            finally:
-                await conn.execute(text("SELECT pg_advisory_unlock(hashtext(:name))"), {"name": name})
+                await conn.execute(text("SELECT pg_advisory_lock(hashtext(:name))"), {"name": name})
+                try:
+                    yield
+                finally:
+                    await conn.execute(text("SELECT pg_advisory_unlock(hashtext(:name))"), {"name": name})
+            except BaseException:
+                # Cancelled or failed half-way, the session may still hold the lock: end it
+                # rather than hand it back to the pool, or the name stays locked for good.
+                await conn.invalidate()
+                raise

@@ -87,13 +87,15 @@ class MjTracker:
         """Poll until cancelled; an error in one round never stops the loop."""
         try:
             while True:
+                # Cleared before the round, not after: a task submitted while the round
+                # runs must still wake the next one.
+                self._wake.clear()
                 try:
                     busy = await self.poll_once()
                 except Exception:
                     log.exception("midjourney polling round failed")
                     busy = True
                 timeout = self._timing.poll_interval if busy else None
-                self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout)
         finally:

@@ -112,6 +112,7 @@ async def test_one_rate_limit_for_every_replica(
     extra = {"RATE_LIMIT_PER_MINUTE": "3"}
     if shared_in == "redis":
         extra["REDIS_URL"] = request.getfixturevalue("redis_url")
+        extra["REDIS_PREFIX"] = request.getfixturevalue("redis_prefix")
     async with Replicas(tmp_path, database_url, extra_env=extra) as world:
         await world.start(3)
         user = world.tg.user(id=7200, first_name="Fast", username="fast")
