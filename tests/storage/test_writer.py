@@ -1,0 +1,152 @@
+"""Group commit: many requests' writes share a transaction, and each caller gets its own outcome."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import event, func, select
+
+from storage import Database, UsageEvent
+from storage.inbound import HANDLED, RECEIVED
+from storage.tables import InboundRow, TurnRow, UsageEventRow
+from storage.writer import Writer
+from storage.writes import Journal, NewTurn, Writes, Written
+
+from .conftest import add_chat
+
+CHAT = "tg:-100123"
+
+
+@pytest.fixture
+async def writer(db: Database) -> AsyncIterator[Writer]:
+    await add_chat(db, CHAT)
+    writer = Writer(db)
+    yield writer
+    await writer.close()
+
+
+def commits(db: Database) -> list[int]:
+    """A list that grows by one on every real COMMIT of the engine."""
+    seen: list[int] = []
+    event.listen(db.engine.sync_engine, "commit", lambda _conn: seen.append(1))
+    return seen
+
+
+def turn(text: str, chat: str = CHAT) -> NewTurn:
+    return NewTurn(chat, 0, "user", text, tokens=len(text), user_id="7")
+
+
+def usage(key: str, chat: str = CHAT) -> UsageEvent:
+    return UsageEvent(chat, "tg", "7", "Ann", "chat", "gpt-4o", 10, 5, 15, request_key=key)
+
+
+def journal(update_id: str) -> Journal:
+    return Journal("tg", update_id, "{}", "me")
+
+
+async def count(db: Database, table: type[TurnRow] | type[UsageEventRow]) -> int:
+    async with db.engine.connect() as conn:
+        return int(await conn.scalar(select(func.count()).select_from(table)) or 0)
+
+
+async def test_concurrent_requests_share_few_commits(db: Database, writer: Writer) -> None:
+    seen = commits(db)
+    results = await asyncio.gather(
+        *(writer.write(Writes(turns=(turn(f"q{i}"),), events=(usage(f"r{i}"),))) for i in range(150))
+    )
+    assert all(result == Written() for result in results)
+    assert await count(db, TurnRow) == 150
+    assert await count(db, UsageEventRow) == 150
+    # The first write commits alone; everything queued meanwhile goes in one or two more.
+    assert 1 <= len(seen) <= 4, seen
+
+
+async def test_a_bad_write_fails_only_its_own_caller(db: Database, writer: Writer) -> None:
+    good = [writer.submit(Writes(turns=(turn(f"ok{i}"),))) for i in range(5)]
+    bad = writer.submit(Writes(turns=(turn("orphan", chat="tg:unknown"),)))  # no such chat
+    more = [writer.submit(Writes(events=(usage(f"e{i}"),))) for i in range(5)]
+
+    outcomes = await asyncio.gather(*good, bad, *more, return_exceptions=True)
+
+    failed = [o for o in outcomes if isinstance(o, BaseException)]
+    assert len(failed) == 1 and outcomes[5] is failed[0]
+    assert await count(db, TurnRow) == 5
+    assert await count(db, UsageEventRow) == 5
+
+
+async def test_the_first_claimant_of_an_update_wins_even_within_one_batch(
+    db: Database, writer: Writer
+) -> None:
+    await writer.write(Writes(journal=(journal("1"),)))
+    first, second, old = await asyncio.gather(
+        writer.write(Writes(journal=(journal("2"),))),
+        writer.write(Writes(journal=(journal("2"),))),  # the same update delivered twice at once
+        writer.write(Writes(journal=(journal("1"),))),  # journaled before: a redelivery
+    )
+    assert first.fresh == {("tg", "2")}
+    assert second.fresh == frozenset()
+    assert old.fresh == frozenset()
+
+
+async def test_handled_marks_and_a_repeated_usage_event_are_written_once(
+    db: Database, writer: Writer
+) -> None:
+    await writer.write(Writes(journal=(journal("5"), journal("6"))))
+    await asyncio.gather(
+        writer.write(Writes(events=(usage("same"),), handled=(("tg", "5"),))),
+        writer.write(Writes(events=(usage("same"),))),  # a retried request: one ledger row
+    )
+    async with db.engine.connect() as conn:
+        rows = await conn.execute(select(InboundRow.update_id, InboundRow.state))
+    states = dict(rows.all())
+    assert states == {"5": HANDLED, "6": RECEIVED}
+    assert await count(db, UsageEventRow) == 1
+
+
+async def test_close_commits_what_is_queued_and_refuses_more(db: Database, writer: Writer) -> None:
+    queued = [writer.submit(Writes(turns=(turn(f"late{i}"),))) for i in range(20)]
+    await writer.close()
+    assert all(f.done() and f.exception() is None for f in queued)
+    assert await count(db, TurnRow) == 20
+    with pytest.raises(RuntimeError):
+        writer.submit(Writes(turns=(turn("after"),)))
+
+
+async def test_flushed_waits_for_everything_submitted_before(db: Database, writer: Writer) -> None:
+    queued = [writer.submit(Writes(journal=(journal(str(i)),))) for i in range(30)]
+    await writer.flushed()
+    assert all(f.done() for f in queued)
+    await writer.flushed()  # nothing queued: returns at once
+
+
+async def test_a_cancelled_caller_does_not_cancel_the_commit(db: Database, writer: Writer) -> None:
+    call = asyncio.create_task(writer.write(Writes(turns=(turn("kept"),))))
+    await asyncio.sleep(0)
+    call.cancel()
+    await writer.flushed()
+    assert await count(db, TurnRow) == 1
+
+
+async def test_writes_after_the_writer_task_was_cancelled_still_commit(db: Database, writer: Writer) -> None:
+    """The loop closing cancels every task at once: code still writing in a `finally` goes on."""
+    await writer.write(Writes(turns=(turn("first"),)))
+    running = writer._task  # the committing task, cancelled as the loop's shutdown would
+    assert running is not None
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    await asyncio.wait_for(writer.write(Writes(turns=(turn("from a finally"),))), 10)
+    assert await count(db, TurnRow) == 2
+
+
+async def test_close_returns_when_the_writer_task_ended_already(db: Database, writer: Writer) -> None:
+    """A writer whose task the closing loop cancelled is closed at once, not waited for."""
+    await writer.write(Writes(turns=(turn("first"),)))
+    running = writer._task
+    assert running is not None
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    await asyncio.wait_for(writer.close(), 10)
