@@ -31,6 +31,13 @@ class Platform(Protocol):
     async def run(self) -> None:
         """Serve until cancelled; then stop taking new work, drain with grace, clean up."""
 
+    async def close(self) -> None:
+        """Release what is still open once everything else has stopped (the app calls it last).
+
+        Background work (Midjourney deliveries, recovery) may still send a message after
+        `run` ended; a client that reopens its connections for that must not leak them.
+        """
+
 
 @runtime_checkable
 class Journaled(Protocol):

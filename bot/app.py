@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
-import redis.asyncio as aioredis
 from pydantic import SecretStr
+from sqlalchemy import event
 from sqlalchemy.pool import QueuePool
 
 from adapters import Journaled, Platform, Wiring, build_platforms
@@ -21,6 +23,7 @@ from bot.admission.admission import Admission, Caps
 from bot.admission.permissions import Permissions
 from bot.chat.llm import Llm
 from bot.chat.memory import Memory, MemorySettings
+from bot.chat.running import RemoteStops, RunningAnswers
 from bot.chat.tools import Tools
 from bot.config import Settings
 from bot.coordination.choose import Shared, shared_state
@@ -29,6 +32,8 @@ from bot.core import Core, Deps
 from bot.errors import ConfigError
 from bot.gateway.client import GatewayClient, Timeouts
 from bot.gateway.downloads import Downloader, DownloadPolicy
+from bot.gateway.transport import gateway_client, uses_aiohttp
+from bot.i18n import Catalog
 from bot.lifecycle.albums import SharedAlbums
 from bot.lifecycle.inbound import Inbound
 from bot.lifecycle.instance import Instance
@@ -46,9 +51,15 @@ from bot.usecases.caption import Classifier
 from bot.usecases.chat import ChatLimits, ChatTurns
 from bot.usecases.chats import Chats, Defaults
 from bot.usecases.images import ImageModels, Images
+from bot.usecases.languages import Languages
 from bot.usecases.midjourney import Midjourney
-from storage import Database
+from bot.usecases.voice import Voice, VoiceSettings
+from storage import Database, Pool
 from storage.instances import liveness_for
+from storage.writer import Writer
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +104,7 @@ def build_services(
     db: Database,
     instance: Instance,
     *,
+    writer: Writer,
     shared: Shared,
     metrics: Metrics,
 ) -> Services:
@@ -107,6 +119,7 @@ def build_services(
             chat=settings.chat_timeout,
             image=settings.image_timeout,
             mj=settings.mj_timeout,
+            pool=settings.gateway_pool_wait,
         ),
         downloads=downloader,
         mj_busy_attempts=settings.mj_busy_attempts,
@@ -114,6 +127,7 @@ def build_services(
         observe=metrics.gateway_request,
     )
     prices = load_prices(settings.prices_file)
+    catalog = Catalog.load()
     recorder = Recorder(Ledger(prices), db)
     budgets = Budgets(
         db,
@@ -141,6 +155,7 @@ def build_services(
             progress_edit_interval=settings.progress_edit_interval,
         ),
         metrics,
+        catalog=catalog,
     )
     admission = Admission(
         access=access,
@@ -192,15 +207,18 @@ def build_services(
         estimator=estimator,
         downloader=downloader,
         db=db,
+        writer=writer,
         jobs=jobs,
         limits=ChatLimits(settings.max_tool_rounds, settings.max_image_bytes),
+        # ⏹ pressed at another replica reaches the one streaming the answer through the database.
+        running=RunningAnswers(RemoteStops(db) if db.engine.dialect.name == "postgresql" else None),
     )
     deps = Deps(
         settings=settings,
         db=db,
         gateway=gateway,
         prices=prices,
-        chats=Chats(db, Defaults(settings.chat_model, settings.system_prompt)),
+        chats=Chats(db, writer, Defaults(settings.chat_model, settings.system_prompt)),
         access=access,
         permissions=permissions,
         admission=admission,
@@ -209,7 +227,20 @@ def build_services(
         classifier=Classifier(llm, recorder, settings.classifier_model),
         images=images,
         midjourney=midjourney,
+        voice=Voice(
+            gateway,
+            recorder,
+            VoiceSettings(
+                transcribe_model=settings.transcribe_model,
+                tts_model=settings.tts_model,
+                tts_voice=settings.tts_voice,
+                max_seconds=settings.voice_max_seconds,
+                max_bytes=settings.voice_max_bytes,
+                tts_max_chars=settings.tts_max_chars,
+            ),
+        ),
         metrics=metrics,
+        languages=Languages(db, catalog),
     )
     return Services(deps, tracker, jobs)
 
@@ -251,13 +282,38 @@ class App:
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
+            for platform in self.platforms:
+                await platform.close()
+
+
+def pool_of(settings: Settings) -> Pool:
+    return Pool(settings.db_pool_size, settings.db_pool_overflow, settings.db_pool_wait)
+
+
+async def open_redis(settings: Settings, stack: AsyncExitStack, health: Health) -> Redis | None:
+    """The Redis client when REDIS_URL is set (closed with the app), else None."""
+    if settings.redis_url is None:
+        return None
+    from redis.asyncio import from_url  # imported only when needed: it costs start-up time
+
+    redis = from_url(settings.redis_url.get_secret_value())
+    stack.push_async_callback(redis.aclose)
+    health.add_check("redis", redis_check(redis))
+    return redis
 
 
 @asynccontextmanager
 async def open_app(settings: Settings, *, console: bool | None = None) -> AsyncIterator[App]:
     """Everything a running bot owns; closed in reverse order on exit."""
     async with AsyncExitStack() as stack:
-        http = httpx.AsyncClient(limits=httpx.Limits(max_connections=50))
+        if settings.gateway_http2 and importlib.util.find_spec("h2") is None:
+            raise ConfigError("GATEWAY_HTTP2=true needs the h2 package: pip install -e '.[http2]'")
+        http = gateway_client(
+            max_connections=settings.gateway_max_connections,
+            keepalive_connections=settings.gateway_keepalive_connections,
+            http2=settings.gateway_http2,
+            aiohttp=uses_aiohttp(settings.gateway_transport, settings.wenwen_base_url),
+        )
         stack.push_async_callback(http.aclose)
         downloader = Downloader(
             DownloadPolicy.for_gateway(
@@ -271,33 +327,34 @@ async def open_app(settings: Settings, *, console: bool | None = None) -> AsyncI
             connect_timeout=settings.connect_timeout,
         )
         stack.push_async_callback(downloader.aclose)
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, pool=pool_of(settings))
         stack.push_async_callback(db.dispose)
         await db.migrate()
         instance = Instance(db, liveness_for(db.engine))
         await instance.start()
         stack.push_async_callback(instance.stop)
+        writer = Writer(db)
+        stack.push_async_callback(writer.close)
 
         metrics = Metrics()
         if isinstance(db.engine.pool, QueuePool):
             metrics.set_pool_probe(db.engine.pool.checkedout)
+        event.listen(db.engine.sync_engine, "commit", lambda _conn: metrics.db_commit())
         health = Health()
         health.add_check("database", database_check(db.engine))
-        redis: aioredis.Redis | None = None
-        if settings.redis_url is not None:
-            redis = aioredis.from_url(settings.redis_url.get_secret_value())
-            stack.push_async_callback(redis.aclose)
-            health.add_check("redis", redis_check(redis))
+        redis = await open_redis(settings, stack, health)
         shared = shared_state(settings, db, instance, redis)
         log.info("shared limits and locks live in %s", shared.where)
 
-        services = build_services(settings, http, downloader, db, instance, shared=shared, metrics=metrics)
+        services = build_services(
+            settings, http, downloader, db, instance, writer=writer, shared=shared, metrics=metrics
+        )
         core = Core(services.deps)
         if console is None:
             console = settings.telegram_bot_token is None and settings.discord_bot_token is None
         serves_http = settings.telegram_bot_token is not None or settings.discord_bot_token is not None
         web_app = build_web_app(health, metrics) if serves_http else None
-        inbound = Inbound(db, instance.id, metrics)
+        inbound = Inbound(db, writer, instance.id, metrics)
         await inbound.prune()
         wiring = Wiring(
             tracker=services.tracker,
@@ -314,7 +371,9 @@ async def open_app(settings: Settings, *, console: bool | None = None) -> AsyncI
         for messenger in messengers.values():
             services.tracker.attach(messenger)
         replays = {p.messenger.platform: p.replay for p in platforms if isinstance(p, Journaled)}
-        recovery = Recovery(db, instance, services.jobs, messengers, replays)
+        recovery = Recovery(
+            db, instance, services.jobs, messengers, replays, languages=services.deps.languages
+        )
         port: int | None = None
         if web_app is not None:
             server = HttpServer()
@@ -343,11 +402,14 @@ async def migrate(database_url: str) -> None:
     log.info("database schema is up to date")
 
 
-async def run(settings: Settings, *, simulate: bool) -> None:
-    """Serve until a platform stops or SIGTERM/SIGINT asks us to; then shut down in order."""
+async def run(settings: Settings, *, simulate: bool, on_built: Callable[[], None] = lambda: None) -> None:
+    """Serve until a platform stops or SIGTERM/SIGINT asks us to; then shut down in order.
+
+    `on_built` is called once everything is built, just before the platforms start.
+    """
     _stop_on_signals()
     try:
-        await _serve(settings, simulate=simulate)
+        await _serve(settings, simulate=simulate, on_built=on_built)
     except asyncio.CancelledError:
         log.info("stopped on request")
         return
@@ -365,7 +427,7 @@ def _stop_on_signals() -> None:
             loop.add_signal_handler(sig, main.cancel)
 
 
-async def _serve(settings: Settings, *, simulate: bool) -> None:
+async def _serve(settings: Settings, *, simulate: bool, on_built: Callable[[], None]) -> None:
     async with AsyncExitStack() as stack:
         if simulate:
             from simulator import Simulator
@@ -378,4 +440,5 @@ async def _serve(settings: Settings, *, simulate: bool) -> None:
             )
             log.info("offline demo: using the built-in gateway simulator at %s", base_url)
         app = await stack.enter_async_context(open_app(settings))
+        on_built()
         await app.serve()

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from bot.model import ImageAttachment
+from bot.i18n import Lang, Text
+from bot.model import AudioAttachment, DocumentAttachment, ImageAttachment
 from bot.usage.limits import LimitKey
 
 
@@ -36,6 +37,29 @@ class Chat:
     images: tuple[ImageAttachment, ...] = ()
     # `/ask` with photos: always a question about them, never an edit.
     explicit: bool = False
+    # Text files (and PDF text) that become part of this turn's context.
+    documents: tuple[DocumentAttachment, ...] = ()
+
+
+@dataclass(frozen=True)
+class Transcribe:
+    """A voice note or audio file: transcribed, shown, then handled like the same text."""
+
+    audio: AudioAttachment
+
+
+@dataclass(frozen=True)
+class Speak:
+    """Not a user command: an answer read aloud for a chat with `/voice on` (admitted as work)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class SetVoice:
+    """`/voice on|off`: answers also come back as speech; None shows the setting."""
+
+    enabled: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +107,50 @@ class MjSeed:
 
 
 @dataclass(frozen=True)
+class Regenerate:
+    """🔄 under a chat answer: ask its question again, the new answer replacing the old one."""
+
+    answer_key: str
+
+
+@dataclass(frozen=True)
+class StopAnswer:
+    """⏹ under a streaming answer."""
+
+    answer_key: str
+
+
+@dataclass(frozen=True)
+class ContinueAnswer:
+    """ "Continue" under an answer cut at the output cap."""
+
+    answer_key: str
+
+
+@dataclass(frozen=True)
+class Describe:
+    """`/describe` with a photo: Midjourney's four prompts for it."""
+
+    image: ImageAttachment
+
+
+@dataclass(frozen=True)
+class MjImaginePrompt:
+    """An "Imagine n" button under a Describe result: /imagine its n-th prompt (1–4)."""
+
+    task_id: str
+    number: int
+
+
+@dataclass(frozen=True)
+class MjPromptAnswer:
+    """The prompt a task waiting in MODAL asked for (custom zoom, remix), by request id."""
+
+    request_id: str
+    prompt: str
+
+
+@dataclass(frozen=True)
 class ChooseModel:
     """`/model`: show this chat's chat model and the choices (""), or switch to `name`."""
 
@@ -94,6 +162,19 @@ class SetSystemPrompt:
     """`/system`: show (""), replace, or reset ("reset") this chat's system prompt."""
 
     prompt: str = ""
+
+
+@dataclass(frozen=True)
+class ShowLanguage:
+    """`/lang` alone: the reader's language, where it comes from, and buttons to change it."""
+
+
+@dataclass(frozen=True)
+class SetLanguage:
+    """`/lang <en|zh|auto>` for oneself, `/lang chat <…>` for the chat (its admins); None: auto."""
+
+    lang: Lang | None
+    for_chat: bool = False
 
 
 @dataclass(frozen=True)
@@ -154,7 +235,7 @@ class Help:
 class Hint:
     """A one-line reply explaining what was missing; no gateway call."""
 
-    text: str
+    text: Text
 
 
 @dataclass(frozen=True)
@@ -167,14 +248,24 @@ Admin = AdminHelp | AdminAccess | AdminBudget | AdminUsage
 Command = (
     Chat
     | PhotoCaption
+    | Transcribe
+    | SetVoice
     | EditImages
     | GenerateImage
     | Imagine
     | Blend
     | MjButtonPress
     | MjSeed
+    | Regenerate
+    | StopAnswer
+    | ContinueAnswer
+    | Describe
+    | MjImaginePrompt
+    | MjPromptAnswer
     | ChooseModel
     | SetSystemPrompt
+    | ShowLanguage
+    | SetLanguage
     | ShowUsage
     | AdminHelp
     | AdminAccess

@@ -66,6 +66,14 @@ class Settings(BaseSettings):
     discord_api_url: str | None = None
 
     database_url: str = DEFAULT_DATABASE_URL
+    # Connections per replica: a burst queues for one rather than failing (the pool wait is
+    # long on purpose). On PostgreSQL, replicas × (size + overflow) must stay under the
+    # server's max_connections. Most writes go through one batching writer, and one event
+    # loop keeps few statements in flight, so few are needed: more only cost memory (on
+    # SQLite each connection is a thread), with no gain in the load benchmarks.
+    db_pool_size: int = Field(default=5, ge=1)
+    db_pool_overflow: int = Field(default=5, ge=0)
+    db_pool_wait: float = Field(default=120.0, gt=0)
     data_dir: Path = Path("./data")
     # Shared limits and locks across replicas (rate limits, job slots, the Midjourney cap).
     redis_url: SecretStr | None = None
@@ -110,11 +118,26 @@ class Settings(BaseSettings):
     dalle2_fit: Literal["crop", "pad"] = "crop"
     # Streaming: drafts (private) and edits (groups) at most this often, in seconds.
     stream_draft_interval: float = Field(default=0.3, ge=0)
+    # An answer whole within this long after its first token is sent at once, without a draft.
+    stream_draft_first_delay: float = Field(default=0.05, ge=0)
     stream_edit_interval: float = Field(default=2.0, ge=0)
     # Groups: a short answer arrives as one message; edits start only after this wait.
     stream_group_first_delay: float = Field(default=1.0, ge=0)
     # Discord shares a handful of edits per few seconds per channel among all answers.
     discord_stream_interval: float = Field(default=1.5, ge=0)
+
+    # Voice: speech to text for voice notes and audio files, text to speech for /voice on.
+    transcribe_model: str = "whisper-1"
+    tts_model: str = "tts-1"
+    tts_voice: str = Field(default="alloy", min_length=1, max_length=40)
+    # Longer or larger audio is refused before any paid call (the gateway takes 25 MB at most).
+    voice_max_seconds: int = Field(default=300, ge=1, le=3600)
+    voice_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024, le=25 * 1024 * 1024)
+    # Answers longer than this many characters are not read aloud (TTS takes 4096 at most).
+    tts_max_chars: int = Field(default=4000, ge=1, le=4096)
+    # Documents (text files, source code, PDF text) sent with a question.
+    document_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    document_max_tokens: int = Field(default=8000, ge=100)
 
     system_prompt: str = "You are a helpful assistant in a chat. Answer concisely."
     # Conversation memory: how many tokens of past turns are sent with each request.
@@ -134,6 +157,18 @@ class Settings(BaseSettings):
     chat_timeout: float = Field(default=120.0, gt=0)
     image_timeout: float = Field(default=300.0, gt=0)
     mj_timeout: float = Field(default=60.0, gt=0)
+    # Connections to the gateway: a slow gateway keeps one busy per waiting user, so the pool
+    # is sized for a crowd. A request waits at most GATEWAY_POOL_WAIT for a free one (that
+    # wait is ours, not the gateway's: it is never reported as the gateway being slow).
+    gateway_max_connections: int = Field(default=1000, ge=1)
+    gateway_keepalive_connections: int = Field(default=100, ge=0)
+    gateway_pool_wait: float = Field(default=60.0, gt=0)
+    gateway_http2: bool = False
+    # Whose HTTP/1.1 pool (bench/http2.py): aiohttp's costs 40 % less CPU per request, but over
+    # TLS asyncio gives each of its connections a 256 KiB buffer (1 000 connections: +325 MB
+    # against +80 MB). "auto": aiohttp for an http:// gateway (a sidecar, a local network),
+    # httpx's own for https://.
+    gateway_transport: Literal["auto", "aiohttp", "httpx"] = "auto"
     # Midjourney "queue full" answers (codes 23/30) are retried with exponential backoff.
     mj_busy_attempts: int = Field(default=3, ge=1)
     mj_busy_wait: float = Field(default=5.0, ge=0)

@@ -10,11 +10,14 @@ by brightness: white (or light) means "change this", black means "keep".
 from __future__ import annotations
 
 import io
-from typing import Literal
-
-from PIL import Image, ImageOps, UnidentifiedImageError
+from typing import TYPE_CHECKING, Literal
 
 from bot.errors import BadImage
+from bot.i18n import t
+from bot.imaging import open_image
+
+if TYPE_CHECKING:  # Pillow itself is imported on first use (bot.imaging)
+    from PIL import Image
 
 MAX_BYTES = 4 * 1024 * 1024
 SIDES = (1024, 768, 512, 256)
@@ -36,7 +39,7 @@ def prepare(image: bytes, mask: bytes | None = None, *, fit: Fit = "crop") -> tu
         if mask_square is None:
             return encoded, None
         return encoded, _png(mask_square.resize(size))
-    raise BadImage("Could not make that image small enough for dall-e-2.")
+    raise BadImage(t("Could not make that image small enough for dall-e-2."))
 
 
 def mask_png(mask: bytes, size: tuple[int, int]) -> bytes:
@@ -51,6 +54,8 @@ def mask_alpha(img: Image.Image) -> Image.Image:
         low = rgba.getchannel("A").getextrema()[0]
         if isinstance(low, int) and low < 255:
             return rgba
+    from PIL import Image
+
     keep = img.convert("L").point(lambda value: 0 if value > 127 else 255)
     out = Image.new("RGBA", img.size, (0, 0, 0, 255))
     out.putalpha(keep)
@@ -58,17 +63,21 @@ def mask_alpha(img: Image.Image) -> Image.Image:
 
 
 def _open(data: bytes) -> Image.Image:
+    from PIL import ImageOps, UnidentifiedImageError
+
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with open_image(data) as img:
             img.load()
             return ImageOps.exif_transpose(img) or img
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise BadImage("That file is not a readable image.") from exc
+        raise BadImage(t("That file is not a readable image.")) from exc
 
 
 def _square(img: Image.Image, fit: Fit) -> Image.Image:
     width, height = img.size
     if fit == "pad":
+        from PIL import Image
+
         edge = max(width, height)
         canvas = Image.new("RGBA", (edge, edge), (0, 0, 0, 0))
         canvas.paste(img, ((edge - width) // 2, (edge - height) // 2))

@@ -16,8 +16,10 @@
     ├── Silent                   refused and already told: dropped without a reply
     └── ConfigError              a setting is missing or wrong: start-up stops with one line
 
-`user_message` is a plain attribute on every `Reply`, set when the error is made: what
-the user reads never depends on who catches it. No message ever contains a key or token.
+`text` is a plain attribute on every `Reply`, set when the error is made: a translatable
+`bot.i18n.Text` that the core renders in the reader's language (`user_message` is its
+English form, for logs and tests). What the user reads never depends on who catches it.
+No message ever contains a key or token.
 
 Two signals never leave their module and are not part of the tree: `streaming.Backoff`
 (a platform asked to wait) and `ratelimit.SlotsFull` (turned into a UserError by
@@ -28,6 +30,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from bot.i18n.text import Say, Text, t
+
 
 class BotError(Exception):
     """Base of every error the bot raises on purpose."""
@@ -36,10 +40,11 @@ class BotError(Exception):
 class Reply(BotError):
     """An error the user is told about, in `user_message`."""
 
-    def __init__(self, user_message: str, detail: str = "") -> None:
-        super().__init__(detail or user_message)
-        self.user_message = user_message
-        self.detail = detail or user_message
+    def __init__(self, user_message: Say, detail: str = "") -> None:
+        self.text = user_message if isinstance(user_message, Text) else Text(user_message)
+        self.user_message = str(self.text)
+        self.detail = detail or self.user_message
+        super().__init__(self.detail)
 
 
 class UserError(Reply):
@@ -65,7 +70,7 @@ class AttachmentUnavailable(UserError):
 class LimitSyntaxError(UserError, ValueError):
     """A budget limit that is not `<chat|user>.<day|month>.<cost|tokens|images|mj>=<amount|off>`."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: Say) -> None:
         super().__init__(message)
 
 
@@ -83,7 +88,7 @@ class ConfigError(BotError):
 class GatewayError(Reply):
     """The gateway failed to do what was asked. `detail`, `status` and `request_id` go to the log."""
 
-    MESSAGE: ClassVar[str] = "The AI gateway failed to answer. Please try again later."
+    MESSAGE: ClassVar[Text] = t("The AI gateway failed to answer. Please try again later.")
 
     def __init__(
         self,
@@ -91,7 +96,7 @@ class GatewayError(Reply):
         *,
         status: int | None = None,
         request_id: str | None = None,
-        user_message: str | None = None,
+        user_message: Text | None = None,
     ) -> None:
         super().__init__(user_message or self.MESSAGE, detail)
         self.status = status
@@ -99,11 +104,11 @@ class GatewayError(Reply):
 
 
 class AuthError(GatewayError):
-    MESSAGE = "The bot's API key was rejected by the gateway. Please tell the bot's owner."
+    MESSAGE = t("The bot's API key was rejected by the gateway. Please tell the bot's owner.")
 
 
 class QuotaError(GatewayError):
-    MESSAGE = "The gateway refused: quota exhausted or model not allowed for this key."
+    MESSAGE = t("The gateway refused: quota exhausted or model not allowed for this key.")
 
 
 class RateLimited(GatewayError):
@@ -115,13 +120,12 @@ class RateLimited(GatewayError):
         status: int | None = None,
         request_id: str | None = None,
     ) -> None:
-        wait = f"in {round(retry_after)} s" if retry_after else "in a minute"
-        super().__init__(
-            detail,
-            status=status,
-            request_id=request_id,
-            user_message=f"The gateway is rate limiting us. Try again {wait}.",
+        message = (
+            t("The gateway is rate limiting us. Try again in {seconds} s.", seconds=round(retry_after))
+            if retry_after
+            else t("The gateway is rate limiting us. Try again in a minute.")
         )
+        super().__init__(detail, status=status, request_id=request_id, user_message=message)
         self.retry_after = retry_after
 
 
@@ -133,34 +137,40 @@ class BadRequest(GatewayError):
             detail,
             status=status,
             request_id=request_id,
-            user_message=f"The gateway rejected the request: {shorten(detail)}",
+            user_message=t("The gateway rejected the request: {reason}", reason=shorten(detail)),
         )
 
 
 class PayloadTooLarge(GatewayError):
-    MESSAGE = "The images are too large for the gateway. Try fewer or smaller photos."
+    MESSAGE = t("The images are too large for the gateway. Try fewer or smaller photos.")
 
 
 class Unavailable(GatewayError):
-    MESSAGE = "The AI service is unavailable right now. Please try again in a few minutes."
+    MESSAGE = t("The AI service is unavailable right now. Please try again in a few minutes.")
 
 
 class ModelUnavailable(GatewayError):
-    MESSAGE = "This model is not available for the bot's API key. Ask the owner to change it."
+    MESSAGE = t("This model is not available for the bot's API key. Ask the owner to change it.")
+
+
+class Busy(GatewayError):
+    """Every connection to the gateway is in use and none came free in time (our limit)."""
+
+    MESSAGE = t("I'm answering a lot of people right now. Please try again in a minute.")
 
 
 class GatewayTimeout(GatewayError):
-    MESSAGE = "The AI service took too long to answer. Please try again."
+    MESSAGE = t("The AI service took too long to answer. Please try again.")
 
 
 class MalformedResponse(GatewayError):
-    MESSAGE = "The AI gateway sent a reply the bot could not read. Please try again later."
+    MESSAGE = t("The AI gateway sent a reply the bot could not read. Please try again later.")
 
 
 class DownloadRefused(GatewayError):
     """A link the download policy refuses: an internal address, too many redirects, not an image."""
 
-    MESSAGE = "An image link in the answer was not fetched (not an allowed address or not an image)."
+    MESSAGE = t("An image link in the answer was not fetched (not an allowed address or not an image).")
 
 
 class MjRejected(GatewayError):
@@ -173,13 +183,14 @@ class MjRejected(GatewayError):
         *,
         status: int | None = None,
         request_id: str | None = None,
-        user_message: str | None = None,
+        user_message: Text | None = None,
     ) -> None:
         super().__init__(
             f"midjourney code {code}: {description}",
             status=status,
             request_id=request_id,
-            user_message=user_message or f"Midjourney refused the task: {shorten(description)}",
+            user_message=user_message
+            or t("Midjourney refused the task: {reason}", reason=shorten(description)),
         )
         self.code = code
         self.description = description
@@ -194,7 +205,9 @@ class MjBanned(MjRejected):
             description,
             status=status,
             request_id=request_id,
-            user_message="Midjourney refused this prompt (it may contain a banned word). Please rephrase it.",
+            user_message=t(
+                "Midjourney refused this prompt (it may contain a banned word). Please rephrase it."
+            ),
         )
 
 
@@ -207,7 +220,7 @@ class MjBusy(MjRejected):
             description,
             status=status,
             request_id=request_id,
-            user_message="Midjourney's queue is full right now. Please try again in a few minutes.",
+            user_message=t("Midjourney's queue is full right now. Please try again in a few minutes."),
         )
 
 

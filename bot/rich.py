@@ -8,6 +8,7 @@ boundaries, so a tag is never cut in half.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -56,6 +57,24 @@ class Rich:
 
     def plain(self) -> str:
         return "\n".join("".join(span.text for span in line) for line in self.lines)
+
+
+def line_of(rendered: str, **spans: Span) -> Line:
+    """A translated sentence whose `{name}` placeholders become styled spans.
+
+    Render the `Text` with each such param set to its own placeholder (`chat="{chat}"`),
+    then hand the result here: word order stays the translator's, styling stays ours.
+    """
+    pieces: list[Span] = []
+    for n, part in enumerate(_PLACEHOLDER.split(rendered)):
+        if n % 2:
+            pieces.append(spans.get(part, Span("{" + part + "}")))
+        elif part:
+            pieces.append(Span(part))
+    return tuple(pieces)
+
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 def _line(pieces: Piece | Iterable[Piece]) -> Line:

@@ -6,7 +6,19 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-KINDS = frozenset({"status", "timeout", "garbage", "html", "cut_stream", "slow_first_byte", "mj_code"})
+KINDS = frozenset(
+    {
+        "status",
+        "timeout",
+        "garbage",
+        "html",
+        "cut_stream",
+        "slow_stream",
+        "slow_first_byte",
+        "slow_answer",
+        "mj_code",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -16,7 +28,10 @@ class Fault:
     ``route`` is a path prefix ("*" matches every gateway route but not the
     simulator's own ``/__sim/...`` routes). ``status`` is the HTTP status for
     "status" faults and the submit ``code`` for "mj_code". ``delay`` is used by
-    "timeout" and "slow_first_byte"; ``after_chunks`` by "cut_stream".
+    "timeout" and "slow_first_byte"; by "slow_answer" as the wait between doing the work
+    and answering (the request takes effect at once, its answer arrives late); and as the
+    pause between chunks by "slow_stream" (an answer that takes a while to write, for
+    stopping it). ``after_chunks`` is used by "cut_stream".
     ``times`` is how many requests it affects; None means until cleared.
     """
 

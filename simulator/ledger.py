@@ -11,7 +11,8 @@ class Ledger:
     """Totals handed out by successful billable responses.
 
     ``requests`` counts responses per kind ("chat", "messages", "image_generation",
-    "image_edit", "mj_imagine", "mj_blend", "mj_action", "embeddings").
+    "image_edit", "mj_imagine", "mj_blend", "mj_action", "embeddings", "transcription",
+    "speech").
     ``image_tokens`` sums, for token-billed image models, the input image tokens
     plus the output tokens (an image model's output is image tokens).
     """
@@ -23,6 +24,9 @@ class Ledger:
     image_tokens: int = 0
     images: int = 0
     mj_tasks: int = 0
+    # Audio: seconds transcribed, characters read aloud.
+    audio_seconds: int = 0
+    characters: int = 0
 
     def add(
         self,
@@ -33,6 +37,8 @@ class Ledger:
         image_tokens: int = 0,
         images: int = 0,
         mj_tasks: int = 0,
+        audio_seconds: int = 0,
+        characters: int = 0,
     ) -> None:
         self.requests[kind] = self.requests.get(kind, 0) + 1
         self.input_tokens += input_tokens
@@ -41,11 +47,14 @@ class Ledger:
         self.image_tokens += image_tokens
         self.images += images
         self.mj_tasks += mj_tasks
+        self.audio_seconds += audio_seconds
+        self.characters += characters
 
     def reset(self) -> None:
         self.requests.clear()
         self.input_tokens = self.output_tokens = self.total_tokens = 0
         self.image_tokens = self.images = self.mj_tasks = 0
+        self.audio_seconds = self.characters = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -56,4 +65,6 @@ class Ledger:
             "image_tokens": self.image_tokens,
             "images": self.images,
             "mj_tasks": self.mj_tasks,
+            "audio_seconds": self.audio_seconds,
+            "characters": self.characters,
         }

@@ -1,8 +1,9 @@
-"""The /mj/* routes: submit imagine/blend/action, fetch, list, seed and the image proxy."""
+"""The /mj/* routes: submit imagine/blend/describe/action/modal, fetch, list, seed and the image proxy."""
 
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 import re
 from typing import Any
@@ -13,7 +14,7 @@ from . import pictures as pics
 from .bodies import read_json_object
 from .datauri import decode_data_url
 from .errors import ApiError, dumps, mj_error
-from .mj_tasks import MODAL_ACTIONS, SUCCESS, MjTask, now_ms, parse_custom_id
+from .mj_tasks import MODAL, MODAL_ACTIONS, REMIX_ACTIONS, SUCCESS, MjTask, now_ms, parse_custom_id
 from .prompts import FAIL_MARKER, banned_word
 from .state import SimState, sim_state
 
@@ -45,7 +46,7 @@ def _new_id(state: SimState) -> str:
 
 def _queued(state: SimState) -> tuple[str, dict[str, Any]]:
     step = state.config.mj_step_seconds
-    busy = sum(1 for t in state.tasks.values() if not t.phase(step).done and t.action not in MODAL_ACTIONS)
+    busy = sum(1 for t in state.tasks.values() if not t.phase(step).done and not t.awaiting_modal)
     ahead = busy - _CONCURRENCY + 1
     if ahead > 0:
         # new-api rewrites the proxy's code 22 (queued) to 1; the description survives.
@@ -150,6 +151,9 @@ async def action(request: web.Request) -> web.Response:
     if parent.phase(state.config.mj_step_seconds).status != SUCCESS:
         raise mj_error(400, "task_status_not_success", 4)
     kind, index = parsed
+    # Custom zoom and vary region always ask for a prompt (and a mask); with remix mode on,
+    # variations and rerolls do too. new-api keeps the proxy's code 21 only for the first two.
+    modal = kind in MODAL_ACTIONS or (state.remix and kind in REMIX_ACTIONS)
     task = MjTask(
         id=_new_id(state),
         action=kind,
@@ -162,9 +166,77 @@ async def action(request: web.Request) -> web.Response:
         index=index,
         fail_reason=_fail_reason(parent.prompt),
         size=parent.size,
+        awaiting_modal=modal,
     )
-    # Custom zoom and vary-region wait for a modal: the proxy answers 21, which new-api keeps.
     return _accept(state, task, "mj_action", 21 if kind in MODAL_ACTIONS else 1)
+
+
+def described_prompts(data: bytes) -> str:
+    """Four numbered prompts about the picture, the way Midjourney's /describe lists them."""
+    info = pics.inspect(data)
+    colour, width, height = (info.colour, info.width, info.height) if info else ("grey", 1, 1)
+    divisor = math.gcd(width, height) or 1
+    ar = f"--ar {width // divisor}:{height // divisor}"
+    prompts = (
+        f"a {colour} abstract composition, flat colour field, minimalism {ar}",
+        f"a minimal {colour} background with soft gradients, studio lighting {ar}",
+        f"{colour} paper texture, macro photography, muted tones {ar}",
+        f"a simple {colour} poster, clean graphic design {ar}",
+    )
+    return "\n\n".join(f"{n}\ufe0f\u20e3 {prompt}" for n, prompt in enumerate(prompts, 1))
+
+
+async def describe(request: web.Request) -> web.Response:
+    """Describe: one image as a data URL in ``base64``; the task ends with four prompts."""
+    state = sim_state(request)
+    body = await read_json_object(request, _bad_body)
+    raw = body.get("base64")
+    data = decode_data_url(raw) if isinstance(raw, str) and raw else None
+    if data is None or pics.open_image(data) is None:
+        return submit_reply(4, "base64格式错误", None)
+    info = pics.inspect(data)
+    task = MjTask(
+        id=_new_id(state),
+        action="DESCRIBE",
+        prompt="",
+        mode=str(body.get("mode") or "RELAX").upper(),
+        bot_type=str(body.get("botType") or "MID_JOURNEY"),
+        state=str(body.get("state") or ""),
+        size=(info.width, info.height) if info else (256, 256),
+        described=described_prompts(data),
+        image=data,  # the task's imageUrl shows the described picture
+    )
+    return _accept(state, task, "mj_describe")
+
+
+async def modal(request: web.Request) -> web.Response:
+    """The answer to a task waiting in MODAL: its new prompt (and mask for vary region).
+
+    The same task then runs (the plus proxy answers with its id); a task that is not
+    waiting for a modal, or a modal without what it needs, is refused with code 4.
+    """
+    state = sim_state(request)
+    body = await read_json_object(request, _bad_body)
+    task_id = body.get("taskId")
+    if not isinstance(task_id, str | int) or not str(task_id):
+        raise mj_error(400, "task_id_is_required", 4)
+    task = state.tasks.get(str(task_id))
+    if task is None:
+        raise mj_error(400, "task_not_found", 4)
+    if task.phase(state.config.mj_step_seconds).status != MODAL:
+        return submit_reply(4, "任务状态错误", None)
+    prompt = body.get("prompt")
+    if task.action == "INPAINT" and not body.get("maskBase64"):
+        return submit_reply(4, "maskBase64不能为空", None)
+    if not isinstance(prompt, str) or not prompt.strip():
+        return submit_reply(4, "prompt不能为空", None)
+    word = banned_word(prompt)
+    if word is not None:
+        return submit_reply(24, "可能包含敏感词", None, {"promptEn": prompt, "bannedWord": word})
+    task.modal_submitted(prompt.strip())
+    task.fail_reason = _fail_reason(task.prompt)
+    state.ledger.add("mj_modal", mj_tasks=1)
+    return submit_reply(1, "提交成功", task.id)
 
 
 def _known(request: web.Request) -> MjTask:

@@ -3,7 +3,9 @@
 A task's status is computed from how long ago it was submitted, in units of
 ``mj_step_seconds`` (t):  t<1 ``""`` -> t<2 NOT_START -> t<3 SUBMITTED ->
 t<5 IN_PROGRESS (10%..90%) -> SUCCESS (100%). A ``[[fail]]`` prompt turns into
-FAILURE at t=4. Tasks waiting for a modal (custom zoom, vary region) stay MODAL.
+FAILURE at t=4. Tasks waiting for a modal (custom zoom, vary region, and any variation
+or reroll while remix mode is on) stay MODAL until /mj/submit/modal; their clock starts then.
+A DESCRIBE task ends with four numbered prompts in ``prompt`` and ``properties.finalPrompt``.
 """
 
 from __future__ import annotations
@@ -52,6 +54,17 @@ def upscale_buttons(job: str) -> list[Button]:
         Button(f"MJ::JOB::pan_right::1::{job}::SOLO", emoji="➡️"),
         Button(f"MJ::JOB::pan_up::1::{job}::SOLO", emoji="⬆️"),
         Button(f"MJ::JOB::pan_down::1::{job}::SOLO", emoji="⬇️"),
+        Button(f"MJ::CustomZoom::{job}", emoji="🔍", label="Custom Zoom"),
+    ]
+
+
+def describe_buttons(job: str) -> list[Button]:
+    """Under a Describe result (the plus proxy): pick a prompt, retry, or imagine all four."""
+    picks = [Button(f"MJ::Job::PicReader::{i}::{job}", emoji=f"{i}\ufe0f\u20e3") for i in range(1, 5)]
+    return [
+        *picks,
+        Button(f"MJ::Picread::Retry::{job}", emoji="🔄"),
+        Button(f"MJ::Job::PicReader::all::{job}", emoji="🎉", label="Imagine all"),
     ]
 
 
@@ -68,6 +81,8 @@ _ACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^MJ::Inpaint::"), "INPAINT"),
 )
 MODAL_ACTIONS = frozenset({"CUSTOM_ZOOM", "INPAINT"})
+# With remix mode on, these open a prompt dialog (a modal) before they run.
+REMIX_ACTIONS = frozenset({"VARIATION", "LOW_VARIATION", "HIGH_VARIATION", "REROLL"})
 
 
 def parse_custom_id(custom_id: str) -> tuple[str, int] | None:
@@ -110,6 +125,17 @@ class MjTask:
     submit_ms: int = field(default_factory=now_ms)
     submit_mono: float = field(default_factory=time.monotonic)
     image: bytes | None = None  # rendered lazily, then cached
+    # Waiting for /mj/submit/modal (custom zoom, vary region, remix); cleared by the modal.
+    awaiting_modal: bool = False
+    # DESCRIBE: the four numbered prompts, shown once the task succeeds.
+    described: str = ""
+
+    def modal_submitted(self, prompt: str) -> None:
+        """The modal's prompt replaces the task's; Midjourney starts on it now."""
+        self.prompt = prompt
+        self.awaiting_modal = False
+        self.submit_ms = now_ms()
+        self.submit_mono = time.monotonic()
 
     @property
     def single(self) -> bool:
@@ -123,7 +149,7 @@ class MjTask:
         def at(steps: float) -> int:
             return self.submit_ms + int(steps * step * 1000)
 
-        if self.action in MODAL_ACTIONS:
+        if self.awaiting_modal:
             return Phase(MODAL, "0%", 0, 0, False)
         if t < _START_STEP:
             status = "" if t < 1 else "NOT_START" if t < 2 else "SUBMITTED"
@@ -136,6 +162,8 @@ class MjTask:
         return Phase(SUCCESS, "100%", at(_START_STEP), at(_FINISH_STEP), True)
 
     def buttons(self) -> list[Button]:
+        if self.action == "DESCRIBE":
+            return describe_buttons(self.job)
         return upscale_buttons(self.job) if self.single else grid_buttons(self.job)
 
     def dto(self, base_url: str, step: float) -> dict[str, Any]:
@@ -146,13 +174,17 @@ class MjTask:
             image_url = f"{base_url}/mj/image/{self.id}"
         elif phase.status == "IN_PROGRESS":
             image_url = f"{base_url}/mj/image/{self.id}?rand={now_ms()}"
+        # A Describe task's prompt is its result: empty until it succeeds (midjourney-proxy).
+        prompt = self.prompt
+        if self.action == "DESCRIBE":
+            prompt = self.described if phase.status == SUCCESS else ""
         return {
             "id": self.id,
             "action": self.action,
             "customId": self.custom_id,
             "botType": self.bot_type,
-            "prompt": self.prompt,
-            "promptEn": self.prompt,
+            "prompt": prompt,
+            "promptEn": prompt,
             "description": "Submit success",
             "state": self.state,
             "submitTime": self.submit_ms,
@@ -165,5 +197,5 @@ class MjTask:
             "failReason": self.fail_reason if phase.status == FAILURE else "",
             "buttons": [b.as_dict() for b in self.buttons()] if phase.status == SUCCESS else [],
             "maskBase64": "",
-            "properties": {"finalPrompt": self.prompt, "finalZhPrompt": ""},
+            "properties": {"finalPrompt": prompt, "finalZhPrompt": ""},
         }

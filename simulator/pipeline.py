@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 CONTROL_PREFIX = "/__sim"
 PUBLIC_PREFIXES = ("/mj/image/",)
-_EARLY_KINDS = frozenset({"status", "timeout", "garbage", "html", "slow_first_byte"})
+_EARLY_KINDS = frozenset({"status", "timeout", "garbage", "html", "slow_first_byte", "slow_answer"})
 
 CONSOLE_HTML = """<!doctype html>
 <html lang="zh">
@@ -119,6 +119,10 @@ async def _apply(request: web.Request, fault: Fault, handler: Handler) -> web.St
     if fault.kind == "slow_first_byte":
         await asyncio.sleep(fault.delay)
         return await handler(request)
+    if fault.kind == "slow_answer":
+        response = await handler(request)
+        await asyncio.sleep(fault.delay)
+        return response
     await drain(request)
     if fault.kind == "status":
         raise _status_error(request, fault)

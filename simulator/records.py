@@ -54,14 +54,18 @@ class RecordedRequest:
     files: list[Upload] = field(default_factory=list)
     status: int | None = None
     fault: str | None = None
+    # The client's address and port: requests over one kept-alive connection share it.
+    peer: str = ""
 
     @classmethod
     def of(cls, request: web.Request) -> RecordedRequest:
+        address = request.transport.get_extra_info("peername") if request.transport else None
         return cls(
             method=request.method,
             path=request.path,
             query=dict(request.query),
             headers=redact_headers(request.headers),
+            peer=f"{address[0]}:{address[1]}" if address else "",
         )
 
     @property

@@ -7,7 +7,7 @@ from types import TracebackType
 
 from aiohttp import web
 
-from . import anthropic, chat, control, embeddings, images, midjourney, models
+from . import anthropic, audio, chat, control, embeddings, images, midjourney, models
 from .faults import Fault
 from .ledger import Ledger
 from .mj_tasks import MjTask
@@ -28,10 +28,14 @@ def gateway_routes() -> list[web.RouteDef]:
         web.post("/v1/images/generations", images.generations),
         web.post("/v1/images/edits", images.edits),
         web.post("/v1/embeddings", embeddings.embeddings),
+        web.post("/v1/audio/transcriptions", audio.transcriptions),
+        web.post("/v1/audio/speech", audio.speech),
         web.get("/v1/models", models.list_models),
         web.post("/mj/submit/imagine", midjourney.imagine),
         web.post("/mj/submit/blend", midjourney.blend),
         web.post("/mj/submit/action", midjourney.action),
+        web.post("/mj/submit/describe", midjourney.describe),
+        web.post("/mj/submit/modal", midjourney.modal),
         web.get("/mj/task/{id}/fetch", midjourney.fetch),
         web.post("/mj/task/list-by-condition", midjourney.list_by_condition),
         web.get("/mj/task/{id}/image-seed", midjourney.image_seed),
@@ -100,6 +104,15 @@ class Simulator:
     @property
     def tasks(self) -> dict[str, MjTask]:
         return self._state.tasks
+
+    @property
+    def remix(self) -> bool:
+        """The account's remix mode (off by default): variations then wait for a modal."""
+        return self._state.remix
+
+    @remix.setter
+    def remix(self, on: bool) -> None:
+        self._state.remix = on
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Listen on ``host:port`` (0 picks a free port); returns the base URL."""

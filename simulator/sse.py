@@ -86,11 +86,18 @@ async def stream(
 
 
 async def stream_answer(request: web.Request, events: Iterable[Event]) -> tuple[web.StreamResponse, bool]:
-    """:func:`stream` at the configured pace, cut short by a pending ``cut_stream`` fault."""
+    """:func:`stream` at the configured pace (a ``slow_stream`` fault's, if one is pending),
+    cut short by a pending ``cut_stream`` fault."""
     state = sim_state(request)
     cut = state.faults.take(request.path, frozenset({"cut_stream"}))
     if cut is not None and (record := request.get(RECORD)) is not None:
         record.fault = "cut_stream"
+    slow = state.faults.take(request.path, frozenset({"slow_stream"}))
+    if slow is not None and (record := request.get(RECORD)) is not None:
+        record.fault = "slow_stream"
     return await stream(
-        request, events, delay=state.config.chunk_delay, cut_after=cut.after_chunks if cut else None
+        request,
+        events,
+        delay=slow.delay if slow else state.config.chunk_delay,
+        cut_after=cut.after_chunks if cut else None,
     )

@@ -37,6 +37,8 @@ class SimState:
     requests: list[RecordedRequest] = field(default_factory=list)
     tasks: dict[str, MjTask] = field(default_factory=dict)
     files: FileStore = field(init=False)
+    # The Midjourney account's remix mode: variations and rerolls then ask for a prompt.
+    remix: bool = False
 
     def __post_init__(self) -> None:
         self.files = FileStore(self.config.url_ttl_seconds)
@@ -47,6 +49,7 @@ class SimState:
         self.requests.clear()
         self.tasks.clear()
         self.files.clear()
+        self.remix = False
 
 
 STATE = web.AppKey("sim_state", SimState)

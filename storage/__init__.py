@@ -11,7 +11,7 @@ of work::
     await db.dispose()
 """
 
-from storage.db import Database
+from storage.db import Database, Pool
 from storage.records import (
     FINISHED_MJ_STATUSES,
     BudgetLimit,
@@ -21,6 +21,7 @@ from storage.records import (
     JobRecord,
     JobResult,
     MjButton,
+    MjPromptRequest,
     MjTaskRecord,
     RecordNotFound,
     Reservation,
@@ -32,6 +33,7 @@ from storage.records import (
     UsageReport,
     UsageTotals,
     UserUsage,
+    Window,
 )
 from storage.uow import UnitOfWork
 
@@ -45,7 +47,9 @@ __all__ = [
     "JobRecord",
     "JobResult",
     "MjButton",
+    "MjPromptRequest",
     "MjTaskRecord",
+    "Pool",
     "RecordNotFound",
     "Reservation",
     "Reserved",
@@ -57,4 +61,5 @@ __all__ = [
     "UsageReport",
     "UsageTotals",
     "UserUsage",
+    "Window",
 ]

@@ -7,20 +7,38 @@ requests always see each other (see bot/budgets.py for the admission rule).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, case, delete, func, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    SQLColumnExpression,
+    case,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import dialect
 from storage.clock import as_utc, utc_now
 from storage.records import BudgetLimit, Reservation, Reserved
-from storage.tables import BudgetLimitRow, BudgetReservationRow
+from storage.tables import BudgetLimitRow, BudgetReservationRow, UsageEventRow, table_of
 
 R = BudgetReservationRow
+# What live reservations add up to, in the order `_reserved` reads them.
+_RESERVED_SUMS = (
+    func.coalesce(func.sum(R.cost), 0),
+    func.coalesce(func.sum(R.tokens), 0),
+    func.coalesce(func.sum(R.images), 0),
+    func.coalesce(func.sum(R.mj_tasks), 0),
+    func.count(R.id),
+)
 
 
 class BudgetRepository:
@@ -30,20 +48,28 @@ class BudgetRepository:
     # --- limits ---------------------------------------------------------------------
 
     async def limits(self, chat_key: str) -> list[BudgetLimit]:
-        rows = await self._session.scalars(select(BudgetLimitRow).where(BudgetLimitRow.chat_key == chat_key))
-        return [
-            BudgetLimit(
-                row.chat_key,
-                row.scope,
-                row.period,
-                row.metric,
-                row.amount,
-                row.set_by,
-                row.capped,
-                row.ceiling,
+        return (await self.limits_of([chat_key])).get(chat_key, [])
+
+    async def limits_of(self, chat_keys: Iterable[str]) -> dict[str, list[BudgetLimit]]:
+        """The limits set in each of these chats (chats without any are left out): one query."""
+        rows = await self._session.scalars(
+            select(BudgetLimitRow).where(BudgetLimitRow.chat_key.in_(list(chat_keys)))
+        )
+        found: dict[str, list[BudgetLimit]] = {}
+        for row in rows:
+            found.setdefault(row.chat_key, []).append(
+                BudgetLimit(
+                    row.chat_key,
+                    row.scope,
+                    row.period,
+                    row.metric,
+                    row.amount,
+                    row.set_by,
+                    row.capped,
+                    row.ceiling,
+                )
             )
-            for row in rows
-        ]
+        return found
 
     async def set_limit(self, limit: BudgetLimit) -> None:
         """Create or replace one limit of a chat (amount None: explicitly unlimited).
@@ -97,9 +123,20 @@ class BudgetRepository:
         SQLite needs nothing here: the reservation INSERT that starts the transaction
         takes the database's single write lock. PostgreSQL gets an advisory lock.
         """
-        if dialect.backend(self._session) == "postgresql":
+        await self.lock_chats([chat_key])
+
+    async def lock_chats(self, chat_keys: Sequence[str]) -> None:
+        """`lock_chat` for many chats in one statement, in the order given (sort them, so
+        that two transactions locking overlapping chats cannot deadlock)."""
+        if dialect.backend(self._session) == "postgresql" and chat_keys:
+            # unnest yields the array's elements in order, and each row takes its lock as it
+            # is scanned: one round trip instead of one per chat.
             await self._session.execute(
-                text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": "budget:" + chat_key}
+                text(
+                    "SELECT pg_advisory_xact_lock(hashtext('budget:' || k))"
+                    " FROM unnest(CAST(:keys AS text[])) AS k"
+                ),
+                {"keys": list(chat_keys)},
             )
 
     async def reserve(self, reservation: Reservation) -> int:
@@ -150,6 +187,69 @@ class BudgetRepository:
         """Forget a reservation (settled or abandoned); a no-op when already gone."""
         await self._session.execute(delete(R).where(R.id == reservation_id))
 
+    # --- many chats at once (admissions made together) ---------------------------------
+
+    async def spent_by_user(
+        self, chat_keys: Iterable[str], since: datetime
+    ) -> dict[tuple[str, str], Reserved]:
+        """Recorded usage since `since`, per (chat, user), for the given chats: one query."""
+        rows = await self._session.execute(
+            select(
+                UsageEventRow.chat_key,
+                UsageEventRow.user_id,
+                func.coalesce(func.sum(UsageEventRow.cost), 0),
+                func.coalesce(func.sum(UsageEventRow.total_tokens), 0),
+                func.coalesce(func.sum(UsageEventRow.images), 0),
+                func.coalesce(func.sum(UsageEventRow.mj_tasks), 0),
+                func.count(UsageEventRow.id),
+            )
+            .where(UsageEventRow.chat_key.in_(list(chat_keys)), UsageEventRow.created_at >= as_utc(since))
+            .group_by(UsageEventRow.chat_key, UsageEventRow.user_id)
+        )
+        return {(chat, user): _reserved(row) for chat, user, *row in rows}
+
+    async def reserved_by_user(
+        self, chat_keys: Iterable[str], now: datetime
+    ) -> dict[tuple[str, str], Reserved]:
+        """Live reservations per (chat, user), for the given chats: one query."""
+        rows = await self._session.execute(
+            select(R.chat_key, R.user_id, *_RESERVED_SUMS)
+            .where(R.chat_key.in_(list(chat_keys)), R.expires_at > as_utc(now))
+            .group_by(R.chat_key, R.user_id)
+        )
+        return {(chat, user): _reserved(row) for chat, user, *row in rows}
+
+    async def reserve_many(self, reservations: Iterable[Reservation]) -> list[int]:
+        """Insert reservations; their ids, in the order given."""
+        rows = [
+            {
+                "chat_key": r.chat_key,
+                "user_id": r.user_id,
+                "cost": r.cost,
+                "tokens": r.tokens,
+                "images": r.images,
+                "mj_tasks": r.mj_tasks,
+                "created_at": utc_now(),
+                "expires_at": as_utc(r.expires_at),
+                "instance_id": r.instance_id,
+            }
+            for r in reservations
+        ]
+        if not rows:
+            return []
+        table = table_of(R)
+        if dialect.backend(self._session) == "sqlite":
+            # SQLAlchemy does not trust the order of SQLite's RETURNING and would insert row
+            # by row (150 statements for 150 admissions). One statement instead: SQLite gives
+            # each row one more than the largest rowid so far, in VALUES order, and no other
+            # writer comes between (ours is the write lock), so the ids sorted are in order.
+            result = await self._session.execute(insert(table).returning(table.c.id), rows)
+            return sorted(int(reservation_id) for (reservation_id,) in result)
+        result = await self._session.execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
+        )
+        return [int(reservation_id) for (reservation_id,) in result]
+
     async def reserved(
         self,
         chat_key: str,
@@ -164,18 +264,7 @@ class BudgetRepository:
             where.append(R.user_id == user_id)
         if excluding is not None:
             where.append(R.id != excluding)
-        row = (
-            await self._session.execute(
-                select(
-                    func.coalesce(func.sum(R.cost), 0),
-                    func.coalesce(func.sum(R.tokens), 0),
-                    func.coalesce(func.sum(R.images), 0),
-                    func.coalesce(func.sum(R.mj_tasks), 0),
-                    func.count(R.id),
-                ).where(*where)
-            )
-        ).one()
-        return Reserved(Decimal(row[0]), int(row[1]), int(row[2]), int(row[3]), int(row[4]))
+        return _reserved((await self._session.execute(select(*_RESERVED_SUMS).where(*where))).one())
 
     async def release_owned_by(self, owners: Iterable[str]) -> int:
         """Reservations of instances that are gone: what they held is free at once."""
@@ -188,3 +277,8 @@ class BudgetRepository:
     async def purge_expired(self, now: datetime) -> int:
         result = await self._session.execute(delete(R).where(R.expires_at <= as_utc(now)).returning(R.id))
         return len(result.all())
+
+
+def _reserved(row: Sequence[Any]) -> Reserved:
+    cost, tokens, images, mj_tasks, count = row
+    return Reserved(Decimal(cost), int(tokens), int(images), int(mj_tasks), int(count))

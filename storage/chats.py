@@ -66,6 +66,9 @@ class ChatRepository:
     async def set_chat_model(self, key: str, model: str | None) -> None:
         await self._set(key, chat_model=model)
 
+    async def set_voice_replies(self, key: str, enabled: bool) -> None:
+        await self._set(key, voice_replies=enabled)
+
     async def _set(self, key: str, **values: object) -> None:
         changed = await self._session.scalar(
             update(ChatRow)
@@ -87,4 +90,5 @@ def _record(row: ChatRow) -> ChatRecord:
         conversation_epoch=row.conversation_epoch,
         system_prompt=row.system_prompt,
         chat_model=row.chat_model,
+        voice_replies=row.voice_replies,
     )

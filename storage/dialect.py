@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, func, literal_column
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ColumnElement, SQLColumnExpression, Table, func, literal_column
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.tables import Base
+
+if TYPE_CHECKING:  # each dialect is imported when first used: PostgreSQL's costs ~0.1 s
+    from sqlalchemy.dialects import postgresql, sqlite
 
 SUPPORTED_BACKENDS = frozenset({"sqlite", "postgresql"})
 
@@ -17,13 +19,21 @@ def backend(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
-def insert(session: AsyncSession, entity: type[Base]) -> sqlite.Insert | postgresql.Insert:
+def insert(session: AsyncSession, entity: type[Base] | Table) -> sqlite.Insert | postgresql.Insert:
     """An INSERT that supports ON CONFLICT on the session's backend."""
-    name = backend(session)
+    return insert_for(backend(session), entity)
+
+
+def insert_for(name: str, entity: type[Base] | Table) -> sqlite.Insert | postgresql.Insert:
+    """An INSERT that supports ON CONFLICT on the backend of that name."""
     if name == "sqlite":
-        return sqlite.insert(entity)
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(entity)
     if name == "postgresql":
-        return postgresql.insert(entity)
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(entity)
     raise NotImplementedError(f"unsupported database backend {name!r}")
 
 

@@ -25,8 +25,14 @@ class TurnText:
 
 @dataclass(frozen=True)
 class StoredVector:
+    """A turn's vector as stored: little-endian float32 (`pack`), compared without unpacking."""
+
     turn_id: int
-    vector: tuple[float, ...]
+    packed: bytes
+
+    @property
+    def vector(self) -> tuple[float, ...]:
+        return unpack(self.packed)
 
 
 def pack(vector: Sequence[float]) -> bytes:
@@ -72,11 +78,17 @@ class EmbeddingRepository:
             .on_conflict_do_nothing(index_elements=["turn_id"])
         )
 
-    async def vectors(self, chat_key: str, epoch: int, model: str, before_id: int) -> list[StoredVector]:
-        """Every stored vector of the epoch made by `model`, for turns older than `before_id`."""
+    async def vectors(
+        self, chat_key: str, epoch: int, model: str, before_id: int, *, limit: int | None = None
+    ) -> list[StoredVector]:
+        """The stored vectors of the epoch made by `model` for turns older than `before_id`.
+
+        Oldest first; with `limit`, only the newest that many.
+        """
         rows = await self._session.execute(
             select(E.turn_id, E.vector)
             .where(E.chat_key == chat_key, E.epoch == epoch, E.model == model, E.turn_id < before_id)
-            .order_by(E.turn_id)
+            .order_by(E.turn_id.desc())
+            .limit(limit)
         )
-        return [StoredVector(turn_id=t, vector=unpack(v)) for t, v in rows]
+        return [StoredVector(turn_id=t, packed=v) for t, v in reversed(rows.all())]

@@ -3,8 +3,9 @@
 States, in order:
 
     started     written before the gateway call (it may be in flight, and billed)
-    answered    the gateway answered; its result and usage were stored in one transaction
-    delivering  claimed for sending to the chat (one sender only)
+    answered    the gateway answered; its result and usage were stored in one transaction,
+                which also made sure it is still its owner's (one sender only)
+    delivering  being sent (written by earlier versions; finished like an answered one)
     submitted   a Midjourney task the gateway accepted: the tracker follows it from here
     done        the result reached the chat
     failed      the gateway refused or failed; the user was told

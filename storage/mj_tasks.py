@@ -51,8 +51,10 @@ class MjTaskRepository:
                 created_at=record.created_at,
                 updated_at=record.updated_at,
                 finished_at=record.finished_at,
+                language=record.language,
                 job_id=record.job_id,
                 lease_owner=record.lease_owner,
+                final_prompt=record.final_prompt,
             )
         )
         await self._session.flush()
@@ -70,6 +72,7 @@ class MjTaskRepository:
         image_url: str | None = None,
         fail_reason: str | None = None,
         buttons: Iterable[MjButton] | None = None,
+        final_prompt: str | None = None,
     ) -> MjTaskRecord:
         """Apply a poll result. None leaves image_url, fail_reason or buttons as they were.
 
@@ -83,6 +86,8 @@ class MjTaskRepository:
             values["fail_reason"] = fail_reason
         if buttons is not None:
             values["buttons"] = _buttons_json(buttons)
+        if final_prompt is not None:
+            values["final_prompt"] = final_prompt
         if status in FINISHED_MJ_STATUSES:
             values["finished_at"] = func.coalesce(MjTaskRow.finished_at, utc_now())
         row = await self._session.scalar(
@@ -95,6 +100,46 @@ class MjTaskRepository:
         if row is None:
             raise RecordNotFound(f"no Midjourney task {task_id!r}")
         return _record(row)
+
+    async def resume(self, task_id: str, prompt: str, *, job_id: str) -> bool:
+        """A task that waited in MODAL runs again with `prompt` (the modal's answer).
+
+        Its clock restarts (the deadline counts Midjourney's time, not the user's); False
+        when the task is gone or already delivered. Its status message is dropped: the
+        handler posts a new one under the answer, and until it does, `claim` leaves the task
+        to it, as for a new task (a tracker would otherwise show progress in the old one).
+        """
+        now = utc_now()
+        result = await self._session.execute(
+            update(MjTaskRow)
+            .where(MjTaskRow.task_id == task_id, MjTaskRow.delivered == false())
+            .values(
+                prompt=prompt,
+                status="",
+                progress="0%",
+                status_message_id=None,
+                lease_owner=None,  # the answer's hold ends; any tracker may follow it now
+                lease_until=None,
+                job_id=job_id,
+                created_at=now,
+                updated_at=now,
+                finished_at=None,
+            )
+            .returning(MjTaskRow.task_id)
+        )
+        return result.first() is not None
+
+    async def hold(self, task_id: str, holder: str, until: datetime) -> None:
+        """A handler acting on the task (submitting its prompt) takes it from any tracker.
+
+        Trackers leave a task leased to someone else until the lease runs out, so a crash
+        in the handler only delays tracking; `resume` or `release(holder)` ends the hold.
+        """
+        await self._session.execute(
+            update(MjTaskRow)
+            .where(MjTaskRow.task_id == task_id, MjTaskRow.delivered == false())
+            .values(lease_owner=holder, lease_until=until)
+        )
 
     async def set_status_message(self, task_id: str, message_id: str) -> None:
         changed = await self._session.scalar(
@@ -131,13 +176,15 @@ class MjTaskRepository:
         *,
         platforms: Iterable[str],
         gone: Iterable[str] = (),
+        unposted_before: datetime | None = None,
         limit: int = 100,
     ) -> list[MjTaskRecord]:
         """Lease unfinished tasks nobody holds (or whose holder is gone or late) to `owner`.
 
-        Tasks already leased to `owner` are renewed and returned too. PostgreSQL skips rows
-        another replica is claiming at this moment (FOR UPDATE SKIP LOCKED); SQLite has one
-        writer at a time anyway.
+        Tasks already leased to `owner` are renewed and returned too. A task without a status
+        message is left to the handler posting one if it was created at or after
+        `unposted_before`. PostgreSQL skips rows another replica is claiming at this moment
+        (FOR UPDATE SKIP LOCKED); SQLite has one writer at a time anyway.
         """
         now = utc_now()
         free = or_(
@@ -146,9 +193,14 @@ class MjTaskRepository:
             MjTaskRow.lease_until < now,
             MjTaskRow.lease_owner.in_(list(gone)),
         )
+        where = [MjTaskRow.delivered == false(), MjTaskRow.platform.in_(list(platforms)), free]
+        if unposted_before is not None:
+            where.append(
+                or_(MjTaskRow.status_message_id.is_not(None), MjTaskRow.created_at < unposted_before)
+            )
         candidates = (
             select(MjTaskRow.task_id)
-            .where(MjTaskRow.delivered == false(), MjTaskRow.platform.in_(list(platforms)), free)
+            .where(*where)
             .order_by(MjTaskRow.created_at, MjTaskRow.task_id)
             .limit(limit)
         )
@@ -189,7 +241,8 @@ class MjTaskRepository:
         return result.first() is not None
 
     async def release(self, owner: str) -> None:
-        """Give up every lease (a clean shutdown): the next instance takes them at once."""
+        """Give up every lease `owner` holds (a clean shutdown, or an answer's hold on its task):
+        the next tracker round takes them at once."""
         await self._session.execute(
             update(MjTaskRow)
             .where(MjTaskRow.lease_owner == owner, MjTaskRow.delivered == false())
@@ -244,4 +297,6 @@ def _record(row: MjTaskRow) -> MjTaskRecord:
         finished_at=row.finished_at,
         job_id=row.job_id,
         lease_owner=row.lease_owner,
+        language=row.language,
+        final_prompt=row.final_prompt,
     )

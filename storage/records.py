@@ -30,6 +30,7 @@ class ChatRecord:
     conversation_epoch: int
     system_prompt: str | None
     chat_model: str | None
+    voice_replies: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,15 @@ class Turn:
     created_at: datetime
     images: tuple[TurnImage, ...] = ()
     user_id: str | None = None
+    answer_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Window:
+    """The newest turns of a conversation that fit a token budget, oldest first."""
+
+    turns: list[Turn]
+    complete: bool  # nothing older in the conversation: these are all its turns
 
 
 @dataclass(frozen=True)
@@ -149,6 +159,24 @@ class MjTaskRecord:
     finished_at: datetime | None = None
     job_id: str | None = None
     lease_owner: str | None = None
+    # The reader's language when they asked ("zh_Hans"): progress and the result follow it.
+    language: str | None = None
+    final_prompt: str | None = None
+
+
+@dataclass(frozen=True)
+class MjPromptRequest:
+    """The chat was asked for a prompt for `task_id` (waiting in MODAL); answered once."""
+
+    id: str
+    task_id: str
+    chat_key: str
+    user_id: str
+    action: str
+    message_id: str | None
+    created_at: datetime
+    expires_at: datetime
+    answered_at: datetime | None
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     String,
+    Table,
     Text,
     false,
     text,
@@ -89,6 +90,8 @@ class ChatRow(Base):
     conversation_epoch: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     system_prompt: Mapped[str | None] = mapped_column(Text)
     chat_model: Mapped[str | None]
+    # /voice on: answers also come back as speech.
+    voice_replies: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
 
@@ -133,6 +136,12 @@ class TurnRow(Base):
     tokens: Mapped[int]
     user_id: Mapped[str | None]
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    # An answer's durable name, carried by its buttons (🔄, ⏹, continue); a new one each time
+    # the answer is regenerated or continued, so a button pressed twice finds nothing the second time.
+    answer_key: Mapped[str | None] = mapped_column(unique=True, index=True)
+    # The update an answer was asked in ("tg:<update id>"): a replay of that update after a
+    # crash finds the answer it already paid for and sends it, instead of asking again.
+    source: Mapped[str | None]
 
     # lazy="raise": under asyncio an implicit lazy load would fail late; load explicitly.
     images: Mapped[list[TurnImageRow]] = relationship(
@@ -187,6 +196,28 @@ class MjTaskRow(Base):
     # Who follows it: only the lease holder polls, edits progress and delivers.
     lease_owner: Mapped[str | None]
     lease_until: Mapped[datetime | None]
+    # The reader's language when they asked: progress and the result are written in it.
+    language: Mapped[str | None]
+    # A Describe task's result: its four numbered prompts (the "Imagine n" buttons read them).
+    final_prompt: Mapped[str | None] = mapped_column(Text)
+
+
+class MjPromptRow(Base):
+    """A task waiting in MODAL (custom zoom, remix): the chat was asked for its prompt."""
+
+    __tablename__ = "mj_prompt_requests"
+    __table_args__ = (Index("ix_mj_prompt_requests_chat_message", "chat_key", "message_id"),)
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    # One question per waiting task, whoever follows it.
+    task_id: Mapped[str] = mapped_column(unique=True)
+    chat_key: Mapped[str]
+    user_id: Mapped[str]
+    action: Mapped[str]
+    message_id: Mapped[str | None]  # the question, once sent (a reply to it is the answer)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    expires_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]
 
 
 class TurnEmbeddingRow(Base):
@@ -253,6 +284,29 @@ class ChatAccessRow(Base):
     chat_key: Mapped[str] = mapped_column(primary_key=True)
     allowed: Mapped[bool]
     set_by: Mapped[str]
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+class AnswerStopRow(Base):
+    """A ⏹ pressed at a replica that does not stream the answer; the one that does answers it."""
+
+    __tablename__ = "answer_stops"
+
+    answer_key: Mapped[str] = mapped_column(primary_key=True)
+    chat_key: Mapped[str]
+    user_id: Mapped[str]
+    by_admin: Mapped[bool]
+    outcome: Mapped[str | None]  # "stopped" or "refused", written by the streaming replica
+    requested_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class LanguageChoiceRow(Base):
+    """A `/lang` choice: a person's ("user:<platform>:<id>") or a chat's ("chat:<chat key>")."""
+
+    __tablename__ = "language_choices"
+
+    subject: Mapped[str] = mapped_column(primary_key=True)
+    language: Mapped[str]
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
 
 
@@ -379,3 +433,10 @@ class JobSlotRow(Base):
     key: Mapped[str]
     instance_id: Mapped[str]
     taken_at: Mapped[datetime]
+
+
+def table_of(entity: type[Base]) -> Table:
+    """An ORM class's Core table: executemany on it skips the ORM's per-row bulk bookkeeping."""
+    table = entity.__table__
+    assert isinstance(table, Table)
+    return table

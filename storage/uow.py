@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import traceback
 from types import TracebackType
 from typing import Self
 
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.access import AccessRepository
+from storage.answer_stops import AnswerStopRepository
+from storage.arrivals import ArrivalRepository
 from storage.budgets import BudgetRepository
 from storage.chats import ChatRepository
 from storage.conversations import ConversationRepository
@@ -16,8 +21,29 @@ from storage.embeddings import EmbeddingRepository
 from storage.inbound import InboundRepository
 from storage.instances import InstanceRepository
 from storage.jobs import JobRepository
+from storage.languages import LanguageRepository
+from storage.mj_prompts import MjPromptRepository
 from storage.mj_tasks import MjTaskRepository
 from storage.usage import UsageRepository
+from storage.writes import BulkWrites
+
+
+class Gate:
+    """At most `limit` units of work at once; the others wait their turn, up to `wait` seconds."""
+
+    def __init__(self, limit: int, wait: float) -> None:
+        self._slots = asyncio.Semaphore(limit)
+        self._wait = wait
+
+    async def enter(self) -> None:
+        try:
+            async with asyncio.timeout(self._wait):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise PoolTimeout(f"no database connection was free within {self._wait:g} s") from None
+
+    def leave(self) -> None:
+        self._slots.release()
 
 
 class UnitOfWork:
@@ -27,43 +53,55 @@ class UnitOfWork:
     write, commit, and leave before calling the gateway or a chat platform.
     """
 
+    arrivals: ArrivalRepository
     chats: ChatRepository
     usage: UsageRepository
     conversations: ConversationRepository
     embeddings: EmbeddingRepository
     mj_tasks: MjTaskRepository
+    mj_prompts: MjPromptRepository
     budgets: BudgetRepository
     access: AccessRepository
     instances: InstanceRepository
     jobs: JobRepository
+    languages: LanguageRepository
     inbound: InboundRepository
     leases: LeaseRepository
     albums: AlbumRepository
     rates: RateRepository
     slots: SlotRepository
+    answer_stops: AnswerStopRepository
+    bulk: BulkWrites
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], gate: Gate) -> None:
         self._sessions = sessions
+        self._gate = gate
         self._session: AsyncSession | None = None
 
     async def __aenter__(self) -> Self:
         if self._session is not None:
             raise RuntimeError("a UnitOfWork can be entered only once")
+        await self._gate.enter()
         session = self._session = self._sessions()
+        self.arrivals = ArrivalRepository(session)
         self.chats = ChatRepository(session)
         self.usage = UsageRepository(session)
         self.conversations = ConversationRepository(session)
         self.embeddings = EmbeddingRepository(session)
         self.mj_tasks = MjTaskRepository(session)
+        self.mj_prompts = MjPromptRepository(session)
         self.budgets = BudgetRepository(session)
         self.access = AccessRepository(session)
         self.instances = InstanceRepository(session)
         self.jobs = JobRepository(session)
+        self.languages = LanguageRepository(session)
         self.inbound = InboundRepository(session)
         self.leases = LeaseRepository(session)
         self.albums = AlbumRepository(session)
         self.rates = RateRepository(session)
         self.slots = SlotRepository(session)
+        self.answer_stops = AnswerStopRepository(session)
+        self.bulk = BulkWrites(session)
         return self
 
     async def __aexit__(
@@ -72,8 +110,18 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if exc is not None and not isinstance(exc, Exception) and tb is not None:
+            # Cancelled mid-statement: the aborted call's frames, kept alive by this
+            # traceback for as long as anyone handles the exception, hold its cursor. On
+            # SQLite a cursor of an unfinished `UPDATE … RETURNING` keeps the write lock
+            # (even once its connection is closed), so a `finally` that writes again, such
+            # as handing back Midjourney leases at shutdown, waited out the busy timeout.
+            traceback.clear_frames(tb)
         # Closing rolls back whatever was not committed and returns the connection.
-        await self._active().close()
+        try:
+            await self._active().close()
+        finally:
+            self._gate.leave()
 
     async def commit(self) -> None:
         await self._active().commit()

@@ -20,6 +20,8 @@ from tests.services import PostgresDatabases
 
 _redis_prefixes = itertools.count(1)
 
+pytest_plugins = ["tests.watchdog"]
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(

@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TextIO
 
+from bot.commands import MjPromptAnswer
 from bot.config import Settings
 from bot.core import Core
 from bot.midjourney.tracker import MjTracker
@@ -33,6 +34,7 @@ from bot.model import (
     User,
 )
 from bot.rich import Rich
+from bot.router import ASK_PREFIX
 from bot.text import split_text
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ class ConsoleOutbox:
         self._image_dir = image_dir
         self._counter = 0
         self.buttons: list[str] = []
+        self.question: str | None = None  # the payload of the last question asked
 
     @property
     def address(self) -> ChatAddress:
@@ -81,6 +84,9 @@ class ConsoleOutbox:
         self.print_line(f"bot (update)> {text}")
         self._show_buttons(buttons)
 
+    async def edit_buttons(self, message: SentMessage, buttons: ButtonRows = ()) -> None:
+        self._show_buttons(buttons)
+
     async def send_images(
         self, images: Sequence[OutImage], *, caption: str = "", buttons: ButtonRows = ()
     ) -> SentMessage:
@@ -98,16 +104,28 @@ class ConsoleOutbox:
     async def send_file(self, data: bytes, file_name: str, mime: str, *, caption: str = "") -> SentMessage:
         return await self.send_images([OutImage(data, file_name, mime)], caption=caption)
 
+    async def send_voice(self, data: bytes, file_name: str, mime: str) -> SentMessage:
+        """A terminal cannot play it: saved next to the images."""
+        return await self.send_images([OutImage(data, file_name, mime)], caption="🔊 voice answer")
+
     async def send_rich(self, doc: Rich) -> SentMessage:
         """A terminal shows reports as plain text."""
         return await self.send_text(doc.plain())
+
+    async def ask_text(self, text: str, *, answer: str, placeholder: str, button: str) -> SentMessage:
+        """The terminal's question: answered with `/answer <text>`."""
+        self.question = answer
+        self.print_line(f"bot> {text}")
+        self.print_line("   (/answer <your prompt>)")
+        return self._next_id()
 
     @asynccontextmanager
     async def activity(self, kind: Activity) -> AsyncIterator[None]:
         self.print_line(f"   …{kind.value.replace('_', ' ')}")
         yield
 
-    def stream(self) -> ConsoleStream:
+    def stream(self, buttons: ButtonRows = ()) -> ConsoleStream:
+        # The terminal shows no text while it grows, so there is nothing to stop (no ⏹).
         return ConsoleStream(self)
 
 
@@ -120,8 +138,8 @@ class ConsoleStream:
     async def push(self, text_so_far: str) -> None:
         return None
 
-    async def finish(self, final_text: str) -> None:
-        await self._outbox.send_text(final_text)
+    async def finish(self, final_text: str, *, buttons: ButtonRows = ()) -> None:
+        await self._outbox.send_text(final_text, buttons=buttons)
 
     async def abandon(self) -> None:
         return None
@@ -180,6 +198,9 @@ class ConsolePlatform:
         threading.Thread(target=pump, name="console-stdin", daemon=True).start()
         return queue
 
+    async def close(self) -> None:
+        """Nothing to release: the console holds no connections."""
+
     async def run(self) -> None:
         self._outbox.print_line("wenwen-bot console — type a message, /help for commands, Ctrl+D to quit.")
         queue = self._lines()
@@ -211,6 +232,8 @@ class ConsolePlatform:
             return self._press(rest.strip(), message_id)
         if command == "/photo" and rest.strip():
             return self._photos(rest, message_id)
+        if command == "/answer":
+            return self._answer(rest.strip(), message_id)
         return Incoming(ADDRESS, USER, text=line, message_id=message_id)
 
     def _press(self, number: str, message_id: str) -> Incoming | None:
@@ -220,6 +243,13 @@ class ConsolePlatform:
             return None
         payload = self._outbox.buttons[int(number) - 1]
         return Incoming(ADDRESS, USER, callback=payload, message_id=message_id)
+
+    def _answer(self, text: str, message_id: str) -> Incoming | None:
+        prefix, _, request_id = (self._outbox.question or "").partition(":")
+        if prefix != ASK_PREFIX or not request_id:
+            self._outbox.print_line("bot> There is no question to answer.")
+            return None
+        return Incoming(ADDRESS, USER, command=MjPromptAnswer(request_id, text), message_id=message_id)
 
     def _photos(self, arguments: str, message_id: str) -> Incoming | None:
         paths_part, _, caption = arguments.partition("|")

@@ -17,8 +17,9 @@ from typing import Any
 
 import discord
 
+from bot.i18n import Catalog, Say, Tr, t
 from bot.imaging import fit_under
-from bot.model import Activity, ButtonRows, ChatAddress, OutImage, SentMessage
+from bot.model import Activity, Button, ButtonRows, ChatAddress, OutImage, SentMessage
 from bot.rich import Rich, Span, Style, render_chunks
 from bot.streaming import CURSOR, Backoff, LiveText, preview
 from bot.text import split_text
@@ -59,6 +60,10 @@ class StreamPacing:
     first_delay: float = 1.0
 
 
+# No catalog: notes in English (the msgids) where the reader is unknown.
+EMPTY_CATALOG = Catalog({})
+
+
 class DiscordOutbox:
     def __init__(
         self,
@@ -68,8 +73,11 @@ class DiscordOutbox:
         *,
         interaction: discord.Interaction | None = None,
         pacing: StreamPacing | None = None,
+        tr: Tr | None = None,
     ) -> None:
+        """`tr`: the language of this outbox's own notes (a file too large…); English if unknown."""
         self._link = link
+        self._tr = tr or Tr(EMPTY_CATALOG)
         self._address = address
         self._channel_id = int(address.chat_id)
         self._reply_to = int(reply_to) if reply_to and reply_to.isdigit() else None
@@ -102,6 +110,10 @@ class DiscordOutbox:
             sent = await self._post(channel, chunk, first=number == 0, buttons=buttons if last else ())
         assert sent is not None
         return SentMessage(str(sent.id))
+
+    async def ask_text(self, text: str, *, answer: str, placeholder: str, button: str) -> SentMessage:
+        """The question with a button that opens a dialog for the answer (see `views.prompt_dialog`)."""
+        return await self.send_text(text, buttons=[[Button(button, answer)]])
 
     async def _post(
         self,
@@ -150,13 +162,13 @@ class DiscordOutbox:
             extra["content"] = content
         return await self._interaction.followup.send(wait=True, allowed_mentions=NO_PINGS, **extra)
 
-    async def _continue(self, chunks: Sequence[str]) -> None:
+    async def _continue(self, chunks: Sequence[str], *, buttons: ButtonRows = ()) -> None:
         """The rest of a text whose first part is already shown: plain messages, not replies."""
         if not chunks:
             return
         channel = await self._channel()
-        for chunk in chunks:
-            await self._post(channel, chunk, first=False)
+        for number, chunk in enumerate(chunks, 1):
+            await self._post(channel, chunk, first=False, buttons=buttons if number == len(chunks) else ())
 
     async def send_rich(self, doc: Rich) -> SentMessage:
         """A report in Discord markdown, split between lines (never inside a style)."""
@@ -191,6 +203,14 @@ class DiscordOutbox:
                 int(message.message_id), content=content, view=build_view(buttons), allowed_mentions=NO_PINGS
             )
 
+    async def edit_buttons(self, message: SentMessage, buttons: ButtonRows = ()) -> None:
+        channel = await self._channel()
+        try:
+            await channel.get_partial_message(int(message.message_id)).edit(view=build_view(buttons))
+        except discord.HTTPException as exc:
+            self._link.count_error(exc.status)
+            raise
+
     async def send_images(
         self, images: Sequence[OutImage], *, caption: str = "", buttons: ButtonRows = ()
     ) -> SentMessage:
@@ -198,7 +218,7 @@ class DiscordOutbox:
         limit = self._link.upload_limit(self._channel_id)
         for _attempt in range(4):
             fitted, refused = await _fit_all(images, limit)
-            note = _refusal_note(refused, len(images), limit)
+            note = self._tr(_refusal_note(refused, len(images), limit))
             if not fitted:
                 return await self.send_text("\n".join(filter(None, [caption, note])), buttons=buttons)
             try:
@@ -213,7 +233,7 @@ class DiscordOutbox:
                 log.info(
                     "upload refused as too large in %s; retrying under %d bytes", self._address.key, limit
                 )
-        note = _refusal_note(list(range(1, len(images) + 1)), len(images), limit)
+        note = self._tr(_refusal_note(list(range(1, len(images) + 1)), len(images), limit))
         return await self.send_text("\n".join(filter(None, [caption, note])), buttons=buttons)
 
     async def send_file(self, data: bytes, file_name: str, mime: str, *, caption: str = "") -> SentMessage:
@@ -232,8 +252,19 @@ class DiscordOutbox:
             except discord.HTTPException as exc:
                 if exc.status != 413:
                     raise
-        note = f"⚠️ {file_name} is {_size(len(data))}, too large to send here (limit {_size(limit)})."
+        note = self._tr(
+            t(
+                "⚠️ {file} is {size}, too large to send here (limit {limit}).",
+                file=file_name,
+                size=_size(len(data)),
+                limit=_size(limit),
+            )
+        )
         return await self.send_text("\n".join(filter(None, [caption, note])))
+
+    async def send_voice(self, data: bytes, file_name: str, mime: str) -> SentMessage:
+        """An audio file attachment (Discord players show it inline)."""
+        return await self.send_file(data, file_name, mime)
 
     async def _send_files(
         self,
@@ -282,8 +313,8 @@ class DiscordOutbox:
                 log.debug("typing indicator failed in %s: %s", self._address.key, exc.status)
             await asyncio.sleep(TYPING_REFRESH)
 
-    def stream(self) -> DiscordStream:
-        return DiscordStream(self, self._pacing)
+    def stream(self, buttons: ButtonRows = ()) -> DiscordStream:
+        return DiscordStream(self, self._pacing, buttons)
 
 
 class DiscordStream:
@@ -295,8 +326,9 @@ class DiscordStream:
     preview; the final text always lands, split into messages of 2000 characters.
     """
 
-    def __init__(self, outbox: DiscordOutbox, pacing: StreamPacing) -> None:
+    def __init__(self, outbox: DiscordOutbox, pacing: StreamPacing, buttons: ButtonRows = ()) -> None:
         self._outbox = outbox
+        self._buttons = buttons  # on the message while it grows (every edit repeats them)
         self._message: SentMessage | None = None
         self._content = ""  # what the message shows now
         self._live = LiveText(self._show, interval=pacing.interval, first_delay=pacing.first_delay)
@@ -310,9 +342,9 @@ class DiscordStream:
             return  # new text, same look (trailing spaces, or beyond what one message shows)
         try:
             if self._message is None:
-                self._message = await self._outbox.send_text(content)
+                self._message = await self._outbox.send_text(content, buttons=self._buttons)
             else:
-                await self._outbox.edit_text(self._message, content)
+                await self._outbox.edit_text(self._message, content, buttons=self._buttons)
         except discord.RateLimited as exc:  # discord.py gave up waiting (max_ratelimit_timeout)
             raise Backoff(exc.retry_after) from None
         except discord.HTTPException as exc:
@@ -321,26 +353,28 @@ class DiscordStream:
             raise Backoff(_retry_after(exc)) from None
         self._content = content
 
-    async def finish(self, final_text: str) -> None:
+    async def finish(self, final_text: str, *, buttons: ButtonRows = ()) -> None:
+        """The final text; `buttons` go on its last message (the growing message's own go)."""
         await self._live.close()
         if self._message is None:
             if final_text.strip():
-                await self._outbox.send_text(final_text)
+                await self._outbox.send_text(final_text, buttons=buttons)
             return
         chunks = split_text(final_text, MESSAGE_LIMIT) or ["…"]
-        if chunks[0] != self._content:
+        first_buttons = buttons if len(chunks) == 1 else ()
+        if chunks[0] != self._content or first_buttons != self._buttons:
             try:
-                await self._outbox.edit_text(self._message, chunks[0])
+                await self._outbox.edit_text(self._message, chunks[0], buttons=first_buttons)
             except (discord.HTTPException, discord.RateLimited) as exc:
                 log.warning(
                     "could not finish the streamed message in %s (%s); sending the answer anew",
                     self._outbox.address.key,
                     getattr(exc, "status", exc),
                 )
-                await self._outbox.send_text(final_text)
+                await self._outbox.send_text(final_text, buttons=buttons)
                 return
             self._content = chunks[0]
-        await self._outbox._continue(chunks[1:])
+        await self._outbox._continue(chunks[1:], buttons=buttons)
 
     async def abandon(self) -> None:
         """Stop showing an answer that will never be finished; the message keeps what it shows."""
@@ -401,16 +435,22 @@ async def _fit_all(images: Sequence[OutImage], limit: int) -> tuple[list[tuple[s
     return fitted, refused
 
 
-def _refusal_note(refused: list[int], total: int, limit: int) -> str:
+def _refusal_note(refused: list[int], total: int, limit: int) -> Say:
     if not refused:
         return ""
     if total == 1:
-        which = "The image"
-    elif len(refused) == total:
-        which = "The images"
-    else:
-        which = "Image " + ", ".join(map(str, refused))
-    return f"⚠️ {which} could not be made small enough to send here (limit {_size(limit)})."
+        return t(
+            "⚠️ The image could not be made small enough to send here (limit {limit}).", limit=_size(limit)
+        )
+    if len(refused) == total:
+        return t(
+            "⚠️ The images could not be made small enough to send here (limit {limit}).", limit=_size(limit)
+        )
+    return t(
+        "⚠️ Image {numbers} could not be made small enough to send here (limit {limit}).",
+        numbers=", ".join(map(str, refused)),
+        limit=_size(limit),
+    )
 
 
 def _size(n: int) -> str:

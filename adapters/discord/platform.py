@@ -25,31 +25,35 @@ from discord.gateway import DiscordWebSocket
 from bot.config import Settings
 from bot.coordination.leadership import Leadership
 from bot.core import Core
+from bot.i18n import Tr, t
+from bot.i18n.locale import choose, from_platform
 from bot.lifecycle.inbound import Inbound
-from bot.model import ChatAddress, Incoming, Messenger
+from bot.model import ChatAddress, Incoming, Messenger, Receipt
 from bot.observability.metrics import Metrics
+from bot.router import ASK_PREFIX
 from bot.tasks import TaskSet
 from storage import InboundUpdate
 
 from .commands import Options, add_to_tree, build_commands, register
-from .journal import age_of, button_entry, command_entry, incoming_from_entry
+from .journal import age_of, answer_entry, button_entry, command_entry, incoming_from_entry
+from .locales import CatalogTranslator
 from .outbox import INTERACTION_TOKEN_LIFETIME, NO_PINGS, ChannelLink, DiscordOutbox, StreamPacing
 from .translate import (
     PLATFORM,
-    command_echo,
+    echo_of,
     in_guild,
+    incoming_from_answer,
     incoming_from_button,
     incoming_from_command,
     incoming_from_message,
-    mentions_bot,
-    replied_author_id,
+    replied_message,
 )
-from .views import pressed_button
+from .views import pressed_button, prompt_dialog, submitted_answer
 
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT = 15.0  # a send before login waits this long, then fails
-RESTARTING = "⏳ I'm restarting — please try again in a minute."
+RESTARTING = t("⏳ I'm restarting — please try again in a minute.")
 COMMAND_SYNC = "discord-command-sync"
 _CHAT_MESSAGES = (discord.MessageType.default, discord.MessageType.reply)
 
@@ -171,6 +175,9 @@ class DiscordPlatform:
     def client(self) -> discord.Client:
         return self._client
 
+    async def close(self) -> None:
+        """Nothing left: the client closed in `run`, and a closed discord.py client reopens nothing."""
+
     async def run(self) -> None:
         """Serve until cancelled; then drain: newcomers are told we restart, running work finishes."""
         assert self._settings.discord_bot_token is not None
@@ -210,13 +217,15 @@ class DiscordPlatform:
             log.info("discord: another replica registers the slash commands")
             return
         try:
+            await self._client.tree.set_translator(CatalogTranslator(self._core.deps.languages.catalog))
             await register(self._client.tree, self._settings.discord_guild_ids)
         except discord.HTTPException as exc:
             # Messages still work without slash commands; the owner must see this.
             log.error("discord: could not register slash commands: %s %s", exc.status, exc.text)
 
     async def _wait_logged_in(self) -> None:
-        await asyncio.wait_for(self._logged_in.wait(), READY_TIMEOUT)
+        async with asyncio.timeout(READY_TIMEOUT):  # not wait_for: it can lose a cancellation on 3.11
+            await self._logged_in.wait()
 
     def _upload_limit(self, channel_id: int) -> int:
         channel = self._client.get_channel(channel_id)
@@ -237,14 +246,20 @@ class DiscordPlatform:
         self._spawn(self._handle_message(message), what)
 
     def _on_interaction(self, interaction: discord.Interaction) -> None:
-        custom_id = pressed_button(interaction)
+        answer = submitted_answer(interaction)
+        custom_id = pressed_button(interaction) if answer is None else answer[0]
         if custom_id is None:
             return
         what = f"button {custom_id!r} in channel {interaction.channel_id}"
         if self._draining:
             self._spawn(self._restarting_interaction(interaction), what)
-            return
-        self._spawn(self._handle_button(interaction, custom_id), what)
+        elif answer is not None:
+            self._spawn(self._handle_answer(interaction, *answer), f"answer to {custom_id!r}")
+        elif custom_id.startswith(f"{ASK_PREFIX}:"):
+            # Only the first response to the press can open a dialog: nothing may come before it.
+            self._spawn(self._open_dialog(interaction, custom_id), what)
+        else:
+            self._spawn(self._handle_button(interaction, custom_id), what)
 
     async def _on_command(
         self,
@@ -265,8 +280,9 @@ class DiscordPlatform:
         me = self._client.user
         if me is None:
             return
-        reply_to_bot = await self._replies_to(message, me.id)
-        incoming = incoming_from_message(message, me.id, reply_to_bot=reply_to_bot)
+        replied = await self._replied(message)
+        reply_to_bot = replied is not None and replied.author.id == me.id
+        incoming = incoming_from_message(message, me.id, reply_to_bot=reply_to_bot, replied=replied)
         await self._answer(incoming, incoming.message_id)
 
     async def _restarting_message(self, message: discord.Message) -> None:
@@ -276,27 +292,34 @@ class DiscordPlatform:
         incoming = incoming_from_message(message, me.id, reply_to_bot=False)
         if incoming.is_private or incoming.mentioned:
             outbox = DiscordOutbox(self._link, incoming.address, incoming.message_id, pacing=self.pacing)
-            await outbox.send_text(RESTARTING)
+            await outbox.send_text(self._core.deps.languages.platform_tr(incoming)(RESTARTING))
+
+    def _client_tr(self, interaction: discord.Interaction) -> Tr:
+        """The language of the person's Discord client, for answers that cannot wait for `/lang`."""
+        return Tr(
+            self._core.deps.languages.catalog, choose(None, None, from_platform(interaction.locale.value))
+        )
 
     async def _restarting_interaction(self, interaction: discord.Interaction) -> None:
         try:
-            await interaction.response.send_message(RESTARTING, ephemeral=True)
+            await interaction.response.send_message(self._client_tr(interaction)(RESTARTING), ephemeral=True)
         except discord.HTTPException as exc:
             log.info("could not tell a newcomer we are restarting: %s", exc.status)
 
-    async def _replies_to(self, message: discord.Message, bot_id: int) -> bool:
+    async def _replied(self, message: discord.Message) -> discord.Message | None:
+        """The message this one replies to, in a server (in DMs every message is for the bot)."""
         reference = message.reference
         if reference is None or reference.message_id is None or not in_guild(message):
-            return False  # in DMs every message is for the bot anyway
+            return None
         if reference.type is not discord.MessageReferenceType.reply:
-            return False
-        author = replied_author_id(message)
-        if author is None and not mentions_bot(message.content, bot_id):
-            try:  # Discord left the replied-to message out; look it up only when it decides.
-                author = (await message.channel.fetch_message(reference.message_id)).author.id
+            return None
+        replied = replied_message(message)
+        if replied is None:
+            try:  # Discord left it out: whether it is ours, and its words, decide the answer.
+                replied = await message.channel.fetch_message(reference.message_id)
             except discord.HTTPException:
-                return False
-        return author == bot_id
+                return None
+        return replied
 
     async def _handle_command(
         self,
@@ -310,6 +333,7 @@ class DiscordPlatform:
             PLATFORM, update_id, command_entry(interaction, name, options, attachments)
         ):
             return
+        receipt = Receipt(PLATFORM, (update_id,))
         try:
             try:
                 await interaction.response.defer(thinking=True)
@@ -320,48 +344,83 @@ class DiscordPlatform:
             message_id: str | None = None
             try:
                 if interaction.response.is_done():  # else Discord has forgotten the interaction
+                    # Before the stored `/lang` is read: in the language of the asker's client.
+                    tr = self._client_tr(interaction)
                     echo = await interaction.edit_original_response(
-                        content=command_echo(name, options, len(attachments)), allowed_mentions=NO_PINGS
+                        content=echo_of(name, options, attachments, tr), allowed_mentions=NO_PINGS
                     )
                     message_id = str(echo.id)
             except discord.HTTPException as exc:
                 log.warning("could not finish /%s in %s: %s", name, interaction.channel_id, exc.status)
-            incoming = incoming_from_command(interaction, name, options, attachments, message_id=message_id)
+            incoming = incoming_from_command(
+                interaction, name, options, attachments, message_id=message_id, receipt=receipt
+            )
             await self._answer(incoming, message_id, interaction)
         finally:
-            await self._inbound.handled(PLATFORM, [update_id])
+            await self._inbound.settle(receipt)
 
     async def _handle_button(self, interaction: discord.Interaction, custom_id: str) -> None:
         update_id = str(interaction.id)
         if not await self._inbound.accept(PLATFORM, update_id, button_entry(interaction, custom_id)):
             return
+        receipt = Receipt(PLATFORM, (update_id,))
         try:
             try:
                 await interaction.response.defer()  # no visible change; results follow as messages
             except discord.HTTPException as exc:
                 log.warning("could not acknowledge a button in %s: %s", interaction.channel_id, exc.status)
-            incoming = incoming_from_button(interaction, custom_id)
+            incoming = incoming_from_button(interaction, custom_id, receipt=receipt)
             await self._answer(incoming, incoming.message_id, interaction)
         finally:
-            await self._inbound.handled(PLATFORM, [update_id])
+            await self._inbound.settle(receipt)
+
+    async def _open_dialog(self, interaction: discord.Interaction, custom_id: str) -> None:
+        try:
+            # The first response to the press, at once: in the language of the presser's app.
+            await interaction.response.send_modal(prompt_dialog(custom_id, self._client_tr(interaction)))
+        except discord.HTTPException as exc:
+            log.warning("could not open the prompt dialog in %s: %s", interaction.channel_id, exc.status)
+
+    async def _handle_answer(self, interaction: discord.Interaction, custom_id: str, text: str) -> None:
+        """A submitted prompt dialog: journaled and acknowledged like a button, then the core runs it."""
+        update_id = str(interaction.id)
+        request_id = custom_id.partition(":")[2]
+        if not await self._inbound.accept(PLATFORM, update_id, answer_entry(interaction, request_id, text)):
+            return
+        receipt = Receipt(PLATFORM, (update_id,))
+        try:
+            try:
+                await interaction.response.defer()
+            except discord.HTTPException as exc:
+                log.warning("could not acknowledge a prompt in %s: %s", interaction.channel_id, exc.status)
+            incoming = incoming_from_answer(interaction, request_id, text, receipt=receipt)
+            await self._answer(incoming, incoming.message_id, interaction)
+        finally:
+            await self._inbound.settle(receipt)
 
     async def replay(self, update: InboundUpdate) -> None:
         """An interaction a gone instance accepted but never finished: answered while it may be."""
+        receipt = Receipt(PLATFORM, (update.update_id,), replayed=True)
         try:
             age = age_of(update.payload, discord.utils.utcnow())
             if age > INTERACTION_TOKEN_LIFETIME:
                 log.info("interaction %s is %d s old: too late to answer", update.update_id, age)
                 return
-            incoming = incoming_from_entry(update.update_id, update.payload, self._client.http.get_from_cdn)
+            incoming = incoming_from_entry(receipt, update.payload, self._client.http.get_from_cdn)
             await self._answer(incoming, None)
         finally:
-            await self._inbound.handled(PLATFORM, [update.update_id])
+            await self._inbound.settle(receipt)
 
     async def _answer(
         self, incoming: Incoming, reply_to: str | None, interaction: discord.Interaction | None = None
     ) -> None:
         outbox = DiscordOutbox(
-            self._link, incoming.address, reply_to, interaction=interaction, pacing=self.pacing
+            self._link,
+            incoming.address,
+            reply_to,
+            interaction=interaction,
+            pacing=self.pacing,
+            tr=self._core.deps.languages.platform_tr(incoming),
         )
         await self._core.handle(incoming, outbox)
 

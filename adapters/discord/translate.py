@@ -8,11 +8,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from typing import NamedTuple
 
 import discord
 
-from bot.commands import Command
-from bot.model import ChatAddress, ChatKind, ImageAttachment, Incoming, User
+from bot.commands import Command, Hint, MjPromptAnswer
+from bot.documents import is_text_like
+from bot.i18n import Tr, t, tn
+from bot.model import (
+    AudioAttachment,
+    ChatAddress,
+    ChatKind,
+    DocumentAttachment,
+    ImageAttachment,
+    Incoming,
+    Quoted,
+    Receipt,
+    User,
+)
 from bot.router import unsupported_hint
 
 from .commands import command_from
@@ -43,18 +56,24 @@ def address_of(channel: object, guild: discord.Guild | None, *, in_guild: bool |
         title = f"DM with {recipient.name}" if recipient is not None else "DM"
         return ChatAddress(PLATFORM, channel_id, ChatKind.PRIVATE, title=title)
     name = getattr(channel, "name", None) or channel_id
-    thread_id = channel_id if isinstance(channel, discord.Thread) else None
+    is_thread = isinstance(channel, discord.Thread)
+    thread_id = channel_id if is_thread else None
+    # A thread is a chat of its own (memory, ledger); access follows its parent channel.
+    parent_id = str(channel.parent_id) if isinstance(channel, discord.Thread) and channel.parent_id else None
     title = f"{guild.name} #{name}" if guild is not None else f"#{name}"
-    return ChatAddress(PLATFORM, channel_id, ChatKind.GROUP, thread_id=thread_id, title=title)
+    return ChatAddress(
+        PLATFORM, channel_id, ChatKind.GROUP, thread_id=thread_id, title=title, parent_id=parent_id
+    )
 
 
-def user_of(author: discord.User | discord.Member) -> User:
+def user_of(author: discord.User | discord.Member, locale: str | None = None) -> User:
+    """`locale`: the interaction's (the app's language); plain messages do not carry one."""
     is_admin = False
     if isinstance(author, discord.Member):
         permissions = author.guild_permissions
         # Manage Server or Manage Channels: the people who run the place (README "Security").
         is_admin = permissions.administrator or permissions.manage_guild or permissions.manage_channels
-    return User(str(author.id), author.display_name, is_admin=is_admin)
+    return User(str(author.id), author.display_name, is_admin=is_admin, language=locale)
 
 
 def mentions_bot(content: str, bot_id: int) -> bool:
@@ -76,9 +95,14 @@ def clean_text(content: str, bot_id: int, users: Iterable[discord.abc.User] = ()
     return _USER_MENTION.sub(replace, own.sub("", content)).strip()
 
 
+def bare_mime(content_type: str | None) -> str:
+    """An attachment's content type without its parameters, in lower case ("" when none)."""
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
 def image_mime(filename: str, content_type: str | None) -> str | None:
     """The image type of an attachment, from its content type or, failing that, its name."""
-    kind = (content_type or "").split(";", 1)[0].strip().lower()
+    kind = bare_mime(content_type)
     if kind.startswith("image/"):
         return kind
     if kind:
@@ -87,29 +111,80 @@ def image_mime(filename: str, content_type: str | None) -> str | None:
     return _IMAGE_SUFFIXES.get(suffix)
 
 
+def document_mime(filename: str, content_type: str | None) -> str | None:
+    """The type of a text-like file (text, source code, PDF) a question may carry; None for others."""
+    kind = bare_mime(content_type)
+    return (kind or "text/plain") if is_text_like(filename, kind) else None
+
+
 def image_of(attachment: discord.Attachment, mime: str) -> ImageAttachment:
     return ImageAttachment(
         fetch=attachment.read, file_name=attachment.filename, mime_type=mime, size=attachment.size
     )
 
 
+# Slash commands whose file options may carry documents; the others take images only.
+DOCUMENT_COMMANDS = frozenset({"ask"})
+
+
 def split_attachments(
-    attachments: Sequence[discord.Attachment],
-) -> tuple[tuple[ImageAttachment, ...], str | None]:
-    """Images become `ImageAttachment`s; anything else is named for a polite refusal."""
+    attachments: Sequence[discord.Attachment], *, documents: bool = False
+) -> tuple[tuple[ImageAttachment, ...], tuple[DocumentAttachment, ...], str | None]:
+    """A slash command's files: images (and text-like documents if it takes them); anything
+    else named for a refusal."""
+    images, _audio, texts, unsupported = sort_attachments(attachments, media=False, documents=documents)
+    return images, texts, unsupported
+
+
+class Sorted(NamedTuple):
+    images: tuple[ImageAttachment, ...]
+    audio: AudioAttachment | None
+    documents: tuple[DocumentAttachment, ...]
+    unsupported: str | None
+
+
+def sort_attachments(
+    attachments: Sequence[discord.Attachment], *, media: bool = True, documents: bool = False
+) -> Sorted:
+    """Images; with `media`, also the first audio file (voice messages) and text-like files;
+    with `documents`, text-like files alone.
+
+    Whatever is left is named for a polite refusal.
+    """
+    take_documents = media or documents
     images: list[ImageAttachment] = []
+    texts: list[DocumentAttachment] = []
+    audio: AudioAttachment | None = None
     others: list[str] = []
     for attachment in attachments:
         mime = image_mime(attachment.filename, attachment.content_type)
+        kind = bare_mime(attachment.content_type)
         if mime is not None:
             images.append(image_of(attachment, mime))
+        elif media and audio is None and (kind.startswith("audio/") or attachment.is_voice_message()):
+            audio = AudioAttachment(
+                fetch=attachment.read,
+                file_name=attachment.filename,
+                mime_type=kind or "audio/ogg",
+                size=attachment.size,
+                duration=attachment.duration,
+            )
+        elif take_documents and (document := document_mime(attachment.filename, attachment.content_type)):
+            texts.append(
+                DocumentAttachment(
+                    fetch=attachment.read,
+                    file_name=attachment.filename,
+                    mime_type=document,
+                    size=attachment.size,
+                )
+            )
         else:
             others.append(_describe_file(attachment))
-    return tuple(images), (", ".join(others) if others else None)
+    return Sorted(tuple(images), audio, tuple(texts), ", ".join(others) if others else None)
 
 
 def _describe_file(attachment: discord.Attachment) -> str:
-    content_type = (attachment.content_type or "").split(";", 1)[0]
+    content_type = bare_mime(attachment.content_type)
     if content_type.startswith("audio/"):
         return "audio"
     if content_type.startswith("video/"):
@@ -124,8 +199,11 @@ def own_role_id(message: discord.Message) -> int | None:
     return own.id if own is not None and own in message.role_mentions else None
 
 
-def incoming_from_message(message: discord.Message, bot_id: int, *, reply_to_bot: bool) -> Incoming:
-    images, unsupported = split_attachments(message.attachments)
+def incoming_from_message(
+    message: discord.Message, bot_id: int, *, reply_to_bot: bool, replied: discord.Message | None = None
+) -> Incoming:
+    """`replied`: the message this one replies to (a server's), part of the question unless it is ours."""
+    images, audio, documents, unsupported = sort_attachments(message.attachments)
     if unsupported is None and message.stickers:
         unsupported = "stickers"
     content = message.content
@@ -134,12 +212,16 @@ def incoming_from_message(message: discord.Message, bot_id: int, *, reply_to_bot
         content = re.sub(rf"<@&{role}> ?", "", content)
     return Incoming(
         address=address_of(message.channel, message.guild, in_guild=in_guild(message)),
-        user=user_of(message.author),
+        # A message carries no app language; a community server's own language is the best guess.
+        user=user_of(message.author, str(message.guild.preferred_locale) if message.guild else None),
         text=clean_text(content, bot_id, message.mentions),
         images=images,
+        audio=audio,
+        documents=documents,
         message_id=str(message.id),
         mentioned=mentions_bot(content, bot_id) or role is not None,
         reply_to_bot=reply_to_bot,
+        quoted=quoted_of(replied, bot_id) if replied is not None and not reply_to_bot else None,
         unsupported=unsupported,
     )
 
@@ -151,15 +233,22 @@ def in_guild(message: discord.Message) -> bool:
     return message.guild is not None or getattr(message.channel, "guild_id", None) is not None
 
 
-def replied_author_id(message: discord.Message) -> int | None:
-    """Who wrote the message this one replies to, when Discord sent it along."""
+def replied_message(message: discord.Message) -> discord.Message | None:
+    """The message this one replies to, when Discord sent it along."""
     reference = message.reference
     if reference is None:
         return None
     resolved = reference.resolved or reference.cached_message
-    if isinstance(resolved, discord.Message):
-        return resolved.author.id
-    return None
+    return resolved if isinstance(resolved, discord.Message) else None
+
+
+def quoted_of(replied: discord.Message, bot_id: int) -> Quoted | None:
+    """Another member's message a question replies to: its words and its images."""
+    images = sort_attachments(replied.attachments, media=False).images
+    text = clean_text(replied.content, bot_id, replied.mentions)
+    if not text and not images:
+        return None
+    return Quoted(author=replied.author.display_name, text=text, images=images)
 
 
 def interaction_address(interaction: discord.Interaction) -> ChatAddress:
@@ -170,12 +259,16 @@ def interaction_address(interaction: discord.Interaction) -> ChatAddress:
 
 
 def parsed_command(
-    name: str, options: Mapping[str, str], images: tuple[ImageAttachment, ...], unsupported: str | None
+    name: str,
+    options: Mapping[str, str],
+    images: tuple[ImageAttachment, ...],
+    unsupported: str | None,
+    documents: tuple[DocumentAttachment, ...] = (),
 ) -> Command:
-    """Attachment options are images, or refused like any other file when nothing usable came."""
-    return (
-        unsupported_hint(unsupported) if unsupported and not images else command_from(name, options, images)
-    )
+    """Attachment options are images or documents, or refused like any other file when nothing usable came."""
+    if unsupported and not images and not documents:
+        return unsupported_hint(unsupported)
+    return command_from(name, options, images, documents)
 
 
 def incoming_from_command(
@@ -185,36 +278,74 @@ def incoming_from_command(
     attachments: Sequence[discord.Attachment],
     *,
     message_id: str | None,
+    receipt: Receipt,
 ) -> Incoming:
     """A slash command, parsed into the core's typed command."""
-    images, unsupported = split_attachments(attachments)
+    images, documents, unsupported = split_attachments(attachments, documents=name in DOCUMENT_COMMANDS)
     return Incoming(
         address=interaction_address(interaction),
-        user=user_of(interaction.user),
+        user=user_of(interaction.user, str(interaction.locale)),
         images=images,
+        documents=documents,
         message_id=message_id,
         mentioned=True,
-        command=parsed_command(name, options, images, unsupported),
-        source=f"{PLATFORM}:{interaction.id}",
+        command=parsed_command(name, options, images, unsupported, documents),
+        receipt=receipt,
     )
 
 
-def incoming_from_button(interaction: discord.Interaction, custom_id: str) -> Incoming:
+def incoming_from_button(interaction: discord.Interaction, custom_id: str, *, receipt: Receipt) -> Incoming:
     message = interaction.message
     return Incoming(
         address=interaction_address(interaction),
-        user=user_of(interaction.user),
+        user=user_of(interaction.user, str(interaction.locale)),
         message_id=str(message.id) if message is not None else None,
         callback=custom_id,
-        source=f"{PLATFORM}:{interaction.id}",
+        receipt=receipt,
     )
 
 
-def command_echo(name: str, options: Mapping[str, str], images: int) -> str:
-    """What the user asked, shown publicly under their slash command: `/imagine a cat · 1 image`."""
+def incoming_from_answer(
+    interaction: discord.Interaction, request_id: str, text: str, *, receipt: Receipt
+) -> Incoming:
+    """A submitted prompt dialog: the answer to the bot's question `request_id`."""
+    message = interaction.message
+    return Incoming(
+        address=interaction_address(interaction),
+        user=user_of(interaction.user, str(interaction.locale)),
+        message_id=str(message.id) if message is not None else None,
+        command=prompt_answer(request_id, text),
+        receipt=receipt,
+    )
+
+
+def prompt_answer(request_id: str, text: str) -> Command:
+    return MjPromptAnswer(request_id, text.strip()) if text.strip() else Hint(t("The prompt was empty."))
+
+
+def command_echo(
+    name: str, options: Mapping[str, str], images: int, tr: Tr, files: Sequence[str] = ()
+) -> str:
+    """What the user asked, shown publicly under their slash command: `/imagine a cat · 1 image`.
+
+    Files other than images are named: `/ask what does it do? · calc.py`.
+    """
     parts = [f"**/{name}**"]
     parts += [value for value in options.values() if value]
     text = " ".join(parts)
     if images:
-        text += f" · {images} image{'s' if images > 1 else ''}"
+        text += " · " + tr(tn("{n} image", "{n} images", n=images))
+    for file_name in files:
+        text += f" · {file_name}"
     return text if len(text) <= 1900 else text[:1899] + "…"
+
+
+def echo_of(name: str, options: Mapping[str, str], attachments: Sequence[discord.Attachment], tr: Tr) -> str:
+    """`command_echo` for a live interaction: its images counted, its other files named."""
+    images, files = 0, []
+    for attachment in attachments:
+        if image_mime(attachment.filename, attachment.content_type) is not None:
+            images += 1
+        else:
+            files.append(attachment.filename)
+    return command_echo(name, options, images, tr, files)

@@ -12,6 +12,7 @@ import logging
 
 import discord
 
+from bot.i18n import Tr, t
 from bot.model import Button, ButtonRows
 
 log = logging.getLogger(__name__)
@@ -20,6 +21,10 @@ MAX_ROWS = 5  # Discord: five action rows of five buttons per message
 MAX_PER_ROW = 5
 MAX_CUSTOM_ID = 100
 MAX_LABEL = 80
+MAX_INPUT = 4000  # a text input's longest value
+ANSWER_FIELD = "prompt"
+DIALOG_TITLE = t("Midjourney prompt")  # Discord: at most 45 characters, as the label
+DIALOG_LABEL = t("The new prompt")
 
 
 def build_view(buttons: ButtonRows) -> discord.ui.View | None:
@@ -69,3 +74,43 @@ def pressed_button(interaction: discord.Interaction) -> str | None:
         return None
     custom_id = data.get("custom_id")
     return custom_id if isinstance(custom_id, str) and custom_id else None
+
+
+def prompt_dialog(custom_id: str, tr: Tr) -> discord.ui.Modal:
+    """The dialog a question's button opens: one text field; its custom_id names the question.
+
+    Stopped before it is sent, like the views: discord.py then keeps no state for it and
+    the submission reaches `on_interaction`, where `submitted_answer` reads it — the same
+    before and after a restart.
+    """
+    dialog = discord.ui.Modal(title=tr(DIALOG_TITLE), custom_id=custom_id, timeout=None)
+    dialog.add_item(
+        discord.ui.TextInput(
+            label=tr(DIALOG_LABEL),
+            custom_id=ANSWER_FIELD,
+            style=discord.TextStyle.paragraph,
+            max_length=MAX_INPUT,
+        )
+    )
+    dialog.stop()
+    return dialog
+
+
+def submitted_answer(interaction: discord.Interaction) -> tuple[str, str] | None:
+    """(custom_id, text) of a submitted dialog, or None for any other interaction."""
+    if interaction.type is not discord.InteractionType.modal_submit:
+        return None
+    data: dict[str, object] = dict(interaction.data or {})
+    custom_id = data.get("custom_id")
+    if not isinstance(custom_id, str) or not custom_id:
+        return None
+    for row in _list(data.get("components")):
+        for field in _list(row.get("components")) if isinstance(row, dict) else []:
+            if isinstance(field, dict) and field.get("custom_id") == ANSWER_FIELD:
+                value = field.get("value")
+                return custom_id, value if isinstance(value, str) else ""
+    return custom_id, ""
+
+
+def _list(value: object) -> list[object]:
+    return list(value) if isinstance(value, list) else []

@@ -22,6 +22,7 @@ class Part:
 
     message: Message
     update_id: str
+    replayed: bool = False  # journaled by an instance that died, handled again (a restart)
 
 
 OnAlbum = Callable[[list[Part]], Awaitable[None]]

@@ -8,6 +8,7 @@ from bot.text import split_text
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
+PLACEHOLDER_LIMIT = 64  # ForceReply.input_field_placeholder
 
 
 def utf16_len(text: str) -> int:

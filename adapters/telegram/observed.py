@@ -1,8 +1,8 @@
-"""Telegram API errors counted by code, for the replica's metrics (an aiogram request middleware)."""
+"""aiogram request middlewares: API errors counted by code, and the journal before an acknowledgement."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
@@ -18,7 +18,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.methods import TelegramMethod
+from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
 CountError = Callable[[str, int | str], None]
@@ -55,3 +55,20 @@ class CountErrors(BaseRequestMiddleware):
         except TelegramAPIError as exc:
             self._count("tg", code_of(exc))
             raise
+
+
+class JournalBeforeAck(BaseRequestMiddleware):
+    """getUpdates acknowledges every update before its offset: they are journaled first."""
+
+    def __init__(self, journaled: Callable[[], Awaitable[None]]) -> None:
+        self._journaled = journaled
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        if isinstance(method, GetUpdates):
+            await self._journaled()
+        return await make_request(bot, method)

@@ -25,27 +25,34 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import Bot, Dispatcher, Router
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import BotCommand, CallbackQuery, Message, TelegramObject, Update
+from aiogram.types import BotCommand, CallbackQuery, Message, MessageGenerationStopped, TelegramObject, Update
 from aiogram.utils.token import TokenValidationError
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from yarl import URL
 
 from adapters.telegram.albums import AlbumCollector, Part
-from adapters.telegram.observed import CountErrors
+from adapters.telegram.observed import CountErrors, JournalBeforeAck
 from adapters.telegram.outbox import TelegramMessenger
+from adapters.telegram.session import FastSession
 from adapters.telegram.stream import StreamPacing
-from adapters.telegram.translate import PLATFORM, BotIdentity, incoming_from_callback, incoming_from_messages
+from adapters.telegram.translate import (
+    PLATFORM,
+    BotIdentity,
+    incoming_from_callback,
+    incoming_from_draft_stop,
+    incoming_from_messages,
+)
 from bot.config import Settings, TelegramMode
 from bot.coordination.leadership import Leadership
 from bot.core import Core
 from bot.errors import ConfigError
+from bot.i18n import Lang, Tr
 from bot.lifecycle.albums import SharedAlbums
 from bot.lifecycle.inbound import Inbound
-from bot.model import Incoming
+from bot.model import Incoming, Receipt
 from bot.observability.metrics import Metrics
 from bot.router import menu
 from bot.tasks import TaskSet
@@ -70,6 +77,10 @@ class _WebhookHandler(SimpleRequestHandler):
         return await super().handle(request)
 
 
+# (catalog, Telegram's `language_code` for setMyCommands): None is the default menu.
+MENU_LANGUAGES: tuple[tuple[Lang, str | None], ...] = ((Lang.EN, None), (Lang.ZH, "zh"))
+
+
 class TelegramPlatform:
     def __init__(
         self,
@@ -89,12 +100,11 @@ class TelegramPlatform:
             else PRODUCTION
         )
         try:
-            self._bot = Bot(
-                settings.telegram_bot_token.get_secret_value(), session=AiohttpSession(api=server)
-            )
+            self._bot = Bot(settings.telegram_bot_token.get_secret_value(), session=FastSession(api=server))
         except TokenValidationError:
             raise ConfigError("Invalid setting TELEGRAM_BOT_TOKEN: not a bot token") from None
         self._bot.session.middleware(CountErrors(metrics.platform_error))
+        self._bot.session.middleware(JournalBeforeAck(inbound.flushed))
         self._metrics = metrics
         self._core = core
         self._inbound = inbound
@@ -105,6 +115,7 @@ class TelegramPlatform:
             self._bot,
             pacing=StreamPacing(
                 draft_interval=settings.stream_draft_interval,
+                draft_first_delay=settings.stream_draft_first_delay,
                 edit_interval=settings.stream_edit_interval,
                 group_first_delay=settings.stream_group_first_delay,
             ),
@@ -115,11 +126,14 @@ class TelegramPlatform:
         self._draining = False
         self.connected = False  # for readiness: polling, or serving webhooks
         self._tasks = TaskSet("telegram")
-        self._dispatcher = Dispatcher()
+        # No FSM: its default memory storage keeps a record for every (chat, user) it is
+        # asked about and never forgets one (RSS grew ~1.8 MB per 1 000 new people).
+        self._dispatcher = Dispatcher(disable_fsm=True)
         self._dispatcher.update.outer_middleware(self._journal)
         router = Router(name="wenwen")
         router.message.register(self._on_message)
         router.callback_query.register(self._on_callback)
+        router.stopped_message_generation.register(self._on_draft_stopped)
         self._dispatcher.include_router(router)
         if settings.telegram_mode is TelegramMode.WEBHOOK:
             if web_app is None:
@@ -153,9 +167,14 @@ class TelegramPlatform:
             finally:
                 await self._bot.session.close()
 
+    async def close(self) -> None:
+        # aiogram opens a new HTTP session for a call made after `run` closed the last one.
+        await self._bot.session.close()
+
     async def replay(self, update: InboundUpdate) -> None:
         """An update a gone instance journaled but never handled."""
-        await asyncio.wait_for(self._ready.wait(), timeout=30)
+        async with asyncio.timeout(30):  # not wait_for: it can lose a cancellation on 3.11
+            await self._ready.wait()
         parsed = Update.model_validate_json(update.payload, context={"bot": self._bot})
         await self._dispatcher.feed_update(self._bot, parsed, replayed=True)
 
@@ -167,9 +186,14 @@ class TelegramPlatform:
         self._ready.set()
 
     async def _publish_commands(self) -> None:
-        await self._bot.set_my_commands(
-            [BotCommand(command=spec.name, description=spec.description) for spec in menu()]
-        )
+        """The command menu in English for everyone, and in Chinese for Chinese-language apps."""
+        catalog = self._core.deps.languages.catalog
+        for lang, code in MENU_LANGUAGES:
+            tr = Tr(catalog, lang)
+            await self._bot.set_my_commands(
+                [BotCommand(command=spec.name, description=tr(spec.description)) for spec in menu()],
+                language_code=code,
+            )
 
     async def _serve_webhooks(self) -> None:
         settings = self._settings
@@ -227,22 +251,46 @@ class TelegramPlatform:
     # --- updates ----------------------------------------------------------------------
 
     async def _journal(self, handler: Handler, update: TelegramObject, data: dict[str, Any]) -> Any:
-        """Journal first (dropping a redelivery), then handle in the background."""
+        """Journal first (dropping a redelivery), then handle in the background.
+
+        A webhook's answer acknowledges its update, so it waits for the journal. A poll's
+        updates are acknowledged by the next getUpdates, which waits for them all to be
+        journaled (JournalBeforeAck): the whole batch shares one transaction.
+        """
         assert isinstance(update, Update)
-        if not data.get("replayed"):
-            payload = update.model_dump_json(exclude_unset=True)
-            if not await self._inbound.accept(PLATFORM, str(update.update_id), payload):
-                return None
-        self._tasks.spawn(self._handle(handler, update, data), f"update {update.update_id}")
+        name = f"update {update.update_id}"
+        if data.get("replayed"):
+            self._tasks.spawn(self._handle(handler, update, data), name)
+            return None
+        fresh = self._inbound.submit(
+            PLATFORM, str(update.update_id), update.model_dump_json(exclude_unset=True)
+        )
+        if self._settings.telegram_mode is TelegramMode.WEBHOOK:
+            if await fresh:
+                self._tasks.spawn(self._handle(handler, update, data), name)
+            return None
+        self._tasks.spawn(self._handle_if_fresh(fresh, handler, update, data), name)
         return None
 
     async def _handle(self, handler: Handler, update: Update, data: dict[str, Any]) -> None:
         await handler(update, data)
 
-    async def _on_message(self, message: Message, event_update: Update) -> None:
+    async def _handle_if_fresh(
+        self, fresh: asyncio.Future[bool], handler: Handler, update: Update, data: dict[str, Any]
+    ) -> None:
+        try:
+            new = await fresh
+        except Exception:
+            # The database is failing: an answer still beats silence; only its crash safety is lost.
+            log.warning("could not journal telegram update %s; handling it anyway", update.update_id)
+            new = True
+        if new:
+            await handler(update, data)
+
+    async def _on_message(self, message: Message, event_update: Update, replayed: bool = False) -> None:
         # Only `message` updates are asked for (aiogram derives allowed_updates from the
-        # handlers): edits and channel posts never arrive.
-        part = Part(message, str(event_update.update_id))
+        # handlers): edits and channel posts never arrive. `replayed`: fed by `replay`.
+        part = Part(message, str(event_update.update_id), replayed)
         if not message.media_group_id:
             await self._on_album([part])
         elif self._settings.telegram_mode is TelegramMode.WEBHOOK:
@@ -271,11 +319,14 @@ class TelegramPlatform:
         self._tasks.spawn(self._on_album(parts), f"album of update {parts[0].update_id}")
 
     async def _on_album(self, parts: list[Part]) -> None:
+        receipt = Receipt(
+            PLATFORM, tuple(p.update_id for p in parts), replayed=any(p.replayed for p in parts)
+        )
         try:
             assert self._me is not None
             try:
                 incoming = incoming_from_messages(
-                    self._bot, self._me, [p.message for p in parts], source=f"{PLATFORM}:{parts[0].update_id}"
+                    self._bot, self._me, [p.message for p in parts], receipt=receipt
                 )
             except Exception:
                 log.exception("could not read telegram message %s", parts[0].message.message_id)
@@ -283,12 +334,12 @@ class TelegramPlatform:
             if incoming is not None:
                 await self._answer(incoming)
         finally:
-            await self._inbound.handled(PLATFORM, [p.update_id for p in parts])
+            await self._inbound.settle(receipt)
 
     async def _on_callback(self, query: CallbackQuery, event_update: Update) -> None:
-        update_id = str(event_update.update_id)
+        receipt = Receipt(PLATFORM, (str(event_update.update_id),))
         try:
-            incoming = incoming_from_callback(query, source=f"{PLATFORM}:{update_id}")
+            incoming = incoming_from_callback(query, receipt=receipt)
             # Stops the button's spinner. A press that waited out a restart can no longer be
             # answered; its work goes ahead all the same.
             try:
@@ -298,7 +349,21 @@ class TelegramPlatform:
             if incoming is not None:
                 await self._answer(incoming)
         finally:
-            await self._inbound.handled(PLATFORM, [update_id])
+            await self._inbound.settle(receipt)
+
+    async def _on_draft_stopped(self, stopped: MessageGenerationStopped, event_update: Update) -> None:
+        """Telegram's own stop button on a draft (a private chat's growing answer)."""
+        receipt = Receipt(PLATFORM, (str(event_update.update_id),))
+        try:
+            payload = self.messenger.drafts.payload(stopped.chat.id, stopped.draft_id)
+            if payload is None:  # finished meanwhile, or streaming at another replica
+                log.info(
+                    "stop pressed on draft %s in %s: not streaming here", stopped.draft_id, stopped.chat.id
+                )
+                return
+            await self._answer(incoming_from_draft_stop(stopped, payload, receipt=receipt))
+        finally:
+            await self._inbound.settle(receipt)
 
     async def _answer(self, incoming: Incoming) -> None:
         outbox = self.messenger.outbox_for(incoming.address, incoming.message_id)

@@ -5,9 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aiogram import Bot
-from aiogram.types import InlineKeyboardMarkup, Message, ReplyParameters
+from aiogram.types import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
 
-from bot.model import ChatAddress
+from bot.model import ButtonRows, ChatAddress
+
+
+def keyboard(buttons: ButtonRows) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=b.label, callback_data=b.payload) for b in row] for row in buttons
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -42,7 +52,7 @@ class Sender:
         *,
         replying: bool = True,
         parse_mode: str | None = None,
-        markup: InlineKeyboardMarkup | None = None,
+        markup: InlineKeyboardMarkup | ForceReply | None = None,
     ) -> Message:
         return await self.bot.send_message(
             chat_id=self.chat_id,
@@ -58,8 +68,17 @@ class Sender:
             chat_id=self.chat_id, message_id=message_id, text=text, reply_markup=markup
         )
 
-    async def draft(self, draft_id: int, text: str) -> None:
-        """An animated preview in a private chat (`sendMessageDraft`): not a message, costs no edit."""
+    async def draft(self, draft_id: int, text: str, *, can_stop: bool = False) -> None:
+        """An animated preview in a private chat (`sendMessageDraft`): not a message, costs no edit.
+
+        `can_stop`: Telegram shows its own stop button on the draft, and a press arrives as a
+        `stopped_message_generation` update; the draft stays until the final message replaces it.
+        """
         await self.bot.send_message_draft(
-            chat_id=self.chat_id, draft_id=draft_id, text=text, message_thread_id=self.thread_id
+            chat_id=self.chat_id,
+            draft_id=draft_id,
+            text=text,
+            message_thread_id=self.thread_id,
+            can_stop=can_stop or None,
+            keep_on_stop=can_stop or None,
         )

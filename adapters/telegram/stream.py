@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import logging
-import secrets
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
 
+from adapters.telegram.drafts import DraftStops, ReplyDraft
 from adapters.telegram.limits import TEXT_LIMIT, is_not_modified, split_for_telegram, utf16_len
-from adapters.telegram.sender import Sender
-from bot.model import ChatKind, SentMessage
+from adapters.telegram.sender import Sender, keyboard
+from bot.model import ButtonRows, ChatKind, SentMessage
 from bot.streaming import CURSOR, Backoff, LiveText, preview
 
-SendText = Callable[[str], Awaitable[SentMessage]]
-EditText = Callable[[SentMessage, str], Awaitable[None]]
+
+class SendText(Protocol):
+    async def __call__(self, text: str, *, buttons: ButtonRows = ()) -> SentMessage: ...
+
+
+class EditText(Protocol):
+    async def __call__(self, message: SentMessage, text: str, *, buttons: ButtonRows = ()) -> None: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +39,7 @@ class StreamPacing:
     """How often a growing answer is shown (seconds); see TelegramStream."""
 
     draft_interval: float = 0.3
+    draft_first_delay: float = 0.05
     edit_interval: float = 2.0
     group_first_delay: float = 1.0
 
@@ -41,24 +48,46 @@ class TelegramStream:
     """A growing answer: drafts in private chats, one throttled, edited message in groups.
 
     Private chats get `sendMessageDraft` (an animated preview that is not a message, so
-    it costs no edit), then the final message. Groups get one message, created only when
+    it costs no edit) from `draft_first_delay` after the first token, then the final
+    message; an answer complete by then is sent once. Groups get one message, created only when
     the answer takes longer than `group_first_delay` (a short answer arrives whole) and
     edited at most every `edit_interval`: Telegram allows about 20 messages a minute per
     group and edits count. Flood control pauses the preview; the final text always lands.
     """
 
     def __init__(
-        self, sender: Sender, pacing: StreamPacing, send_text: SendText, edit_text: EditText
+        self,
+        sender: Sender,
+        pacing: StreamPacing,
+        send_text: SendText,
+        edit_text: EditText,
+        *,
+        buttons: ButtonRows = (),
+        drafts: DraftStops | None = None,
+        draft: ReplyDraft | None = None,
     ) -> None:
-        """`send_text` / `edit_text`: the outbox's own, which split long texts and respect flood control."""
+        """`send_text` / `edit_text`: the outbox's own, which split long texts and respect flood control.
+
+        `buttons`: those of the growing message (every edit repeats them: an edit without a
+        keyboard removes it).
+        """
         self._sender = sender
+        self._markup = keyboard(buttons)
+        self._drafts = drafts
+        stop = next((b.payload for row in buttons for b in row if b.stops_stream), None)
+        self._stoppable = stop is not None and drafts is not None
         self._send_text = send_text
         self._edit_text = edit_text
         self._message: SentMessage | None = None
-        # Any non-zero id; the same id animates one draft from text to text.
-        self._draft_id = secrets.randbelow(2**31 - 2) + 1
+        # The reply's draft (its "Thinking…" placeholder animates into the text), or one of its own.
+        self._draft = draft or ReplyDraft()
+        self._draft_id = self._draft.id
         if sender.address.kind is ChatKind.PRIVATE:
-            self._live = LiveText(self._show_draft, interval=pacing.draft_interval)
+            if drafts is not None and stop is not None:
+                drafts.add(sender.chat_id, self._draft_id, stop)
+            self._live = LiveText(
+                self._show_draft, interval=pacing.draft_interval, first_delay=pacing.draft_first_delay
+            )
         else:
             self._live = LiveText(
                 self._show_message, interval=pacing.edit_interval, first_delay=pacing.group_first_delay
@@ -68,8 +97,9 @@ class TelegramStream:
         self._live.update(text_so_far)
 
     async def _show_draft(self, text: str) -> None:
+        self._draft.streaming = True
         try:
-            await self._sender.draft(self._draft_id, _preview(text))
+            await self._sender.draft(self._draft_id, _preview(text), can_stop=self._stoppable)
         except TelegramRetryAfter as exc:
             raise Backoff(exc.retry_after) from None
 
@@ -77,10 +107,10 @@ class TelegramStream:
         shown = _preview(text, CURSOR)
         try:
             if self._message is None:
-                sent = await self._sender.send(shown)
+                sent = await self._sender.send(shown, markup=self._markup)
                 self._message = SentMessage(str(sent.message_id))
             else:
-                await self._sender.edit(int(self._message.message_id), shown)
+                await self._sender.edit(int(self._message.message_id), shown, markup=self._markup)
         except TelegramRetryAfter as exc:
             raise Backoff(exc.retry_after) from None
         except TelegramBadRequest as exc:
@@ -88,20 +118,27 @@ class TelegramStream:
                 raise
 
     async def abandon(self) -> None:
+        self._forget_draft()
         await self._live.abandon()
 
-    async def finish(self, final_text: str) -> None:
+    def _forget_draft(self) -> None:
+        if self._drafts is not None:
+            self._drafts.remove(self._sender.chat_id, self._draft_id)
+
+    async def finish(self, final_text: str, *, buttons: ButtonRows = ()) -> None:
+        """The final text; `buttons` go on its last message (the growing message's own go)."""
+        self._forget_draft()
         await self._live.close()
         if self._message is None:
             if final_text.strip() or self._live.shown:
-                await self._send_text(final_text)
+                await self._send_text(final_text, buttons=buttons)
             return
         chunks = split_for_telegram(final_text) or ["…"]
         try:
-            await self._edit_text(self._message, chunks[0])
+            await self._edit_text(self._message, chunks[0], buttons=buttons if len(chunks) == 1 else ())
         except TelegramBadRequest as exc:
             log.info("could not finish the streamed message (%s); sending it anew", exc.message)
-            await self._send_text(final_text)
+            await self._send_text(final_text, buttons=buttons)
             return
-        for chunk in chunks[1:]:
-            await self._send_text(chunk)
+        for number, chunk in enumerate(chunks[1:], 2):
+            await self._send_text(chunk, buttons=buttons if number == len(chunks) else ())

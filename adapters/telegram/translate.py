@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import CallbackQuery, Chat, Message, MessageEntity
+from aiogram.types import CallbackQuery, Chat, Message, MessageEntity, MessageGenerationStopped
 from aiogram.types import User as TgUser
 
+from bot.documents import is_text_like
 from bot.errors import AttachmentUnavailable
-from bot.model import ChatAddress, ChatKind, ImageAttachment, Incoming, User
+from bot.i18n import t
+from bot.model import (
+    AudioAttachment,
+    ChatAddress,
+    ChatKind,
+    DocumentAttachment,
+    ImageAttachment,
+    Incoming,
+    Quoted,
+    Receipt,
+    User,
+)
 
 log = logging.getLogger(__name__)
 
@@ -21,10 +34,8 @@ PLATFORM = "tg"
 # Message content we cannot use, named the way the hint to the user reads.
 _UNSUPPORTED = {
     "sticker": "stickers",
-    "voice": "voice messages",
     "video": "videos",
     "video_note": "video messages",
-    "audio": "audio files",
     "animation": "GIFs",
     "location": "locations",
     "contact": "contacts",
@@ -47,7 +58,7 @@ def address_of(chat: Chat, thread_id: int | None) -> ChatAddress:
 def user_of(user: TgUser | None) -> User:
     if user is None:
         return User("0", "anonymous")
-    return User(str(user.id), user.username or user.full_name)
+    return User(str(user.id), user.username or user.full_name, language=user.language_code)
 
 
 def sender_of(message: Message) -> User:
@@ -61,7 +72,9 @@ def sender_of(message: Message) -> User:
     if chat is None:
         return user_of(message.from_user)
     name = chat.title or chat.full_name or (chat.username or "")
-    return User(str(chat.id), name, is_admin=chat.id == message.chat.id)
+    # The anonymous admin's placeholder user still carries the app's language.
+    language = message.from_user.language_code if message.from_user else None
+    return User(str(chat.id), name, is_admin=chat.id == message.chat.id, language=language)
 
 
 def _thread(message: Message) -> int | None:
@@ -70,23 +83,73 @@ def _thread(message: Message) -> int | None:
 
 
 def _download(bot: Bot, file_id: str) -> ImageAttachment:
+    return ImageAttachment(fetch=_fetcher(bot, file_id))
+
+
+def _fetcher(bot: Bot, file_id: str) -> Callable[[], Awaitable[bytes]]:
     async def fetch() -> bytes:
         try:
             file = await bot.get_file(file_id)
         except TelegramBadRequest as exc:
             if "too big" in exc.message.lower():
                 raise AttachmentUnavailable(
-                    "That file is larger than Telegram lets bots download (20 MB). "
-                    "Please send a smaller image."
+                    t(
+                        "That file is larger than Telegram lets bots download (20 MB). Please send a smaller one."  # noqa: E501 - one sentence, one literal (translation catalogs)
+                    )
                 ) from exc
             raise
         if file.file_path is None:
-            raise AttachmentUnavailable("Telegram did not hand over that file. Please send it again.")
+            raise AttachmentUnavailable(t("Telegram did not hand over that file. Please send it again."))
         buffer = io.BytesIO()
         await bot.download_file(file.file_path, buffer)
         return buffer.getvalue()
 
-    return ImageAttachment(fetch=fetch)
+    return fetch
+
+
+def audio_of(bot: Bot, message: Message) -> AudioAttachment | None:
+    """A voice note, or an audio file (sent as music or as a document), with its length if told."""
+    if message.voice is not None:
+        voice = message.voice
+        return AudioAttachment(
+            _fetcher(bot, voice.file_id),
+            "voice.ogg",
+            voice.mime_type or "audio/ogg",
+            voice.file_size,
+            float(voice.duration),
+        )
+    if message.audio is not None:
+        audio = message.audio
+        return AudioAttachment(
+            _fetcher(bot, audio.file_id),
+            audio.file_name or "audio.mp3",
+            audio.mime_type or "audio/mpeg",
+            audio.file_size,
+            float(audio.duration),
+        )
+    document = message.document
+    if document is not None and (document.mime_type or "").startswith("audio/"):
+        return AudioAttachment(
+            _fetcher(bot, document.file_id),
+            document.file_name or "audio",
+            document.mime_type or "audio/mpeg",
+            document.file_size,
+        )
+    return None
+
+
+def documents_of(bot: Bot, message: Message) -> tuple[DocumentAttachment, ...]:
+    document = message.document
+    if document is None or not is_text_like(document.file_name or "", document.mime_type):
+        return ()
+    return (
+        DocumentAttachment(
+            _fetcher(bot, document.file_id),
+            document.file_name or "document.txt",
+            document.mime_type or "text/plain",
+            document.file_size,
+        ),
+    )
 
 
 def images_of(bot: Bot, message: Message) -> tuple[ImageAttachment, ...]:
@@ -157,7 +220,7 @@ def command_target(text: str) -> str | None:
 
 
 def incoming_from_messages(
-    bot: Bot, me: BotIdentity, messages: list[Message], *, source: str | None = None
+    bot: Bot, me: BotIdentity, messages: list[Message], *, receipt: Receipt | None = None
 ) -> Incoming | None:
     """One message, or an album (several messages with one media_group_id), as one Incoming."""
     first = messages[0]
@@ -169,21 +232,43 @@ def incoming_from_messages(
         return None  # a command for another bot in the same group
     text, mentioned = _strip_mentions(raw_text, entities, me)
     images = tuple(image for m in messages for image in images_of(bot, m))
+    documents = tuple(doc for m in messages for doc in documents_of(bot, m))
+    audio = audio_of(bot, first) if len(messages) == 1 else None
     reply = first.reply_to_message
+    reply_to_bot = bool(reply and reply.from_user and reply.from_user.id == me.id)
     return Incoming(
         address=address_of(first.chat, _thread(first)),
         user=sender_of(first),
         text=text,
         images=images,
+        audio=audio,
+        documents=documents,
         message_id=str(first.message_id),
         mentioned=mentioned or target is not None,
-        reply_to_bot=bool(reply and reply.from_user and reply.from_user.id == me.id),
-        unsupported=None if images else unsupported_of(first),
-        source=source,
+        reply_to_bot=reply_to_bot,
+        quoted=None if reply_to_bot else quoted_of(bot, first),
+        unsupported=None if images or documents or audio else unsupported_of(first),
+        receipt=receipt,
+        reply_to_message_id=str(reply.message_id) if reply is not None else None,
+        # `/describe` sent as a reply to a photo (someone's, or one the bot drew) describes it.
+        replied_images=images_of(bot, reply) if reply is not None else (),
     )
 
 
-def incoming_from_callback(query: CallbackQuery, *, source: str | None = None) -> Incoming | None:
+def quoted_of(bot: Bot, message: Message) -> Quoted | None:
+    """The other member's message this one replies to in a group: its words (or the part the
+    user quoted) and its photos."""
+    reply = message.reply_to_message
+    if reply is None or message.chat.type == "private" or reply.forum_topic_created is not None:
+        return None  # in a forum topic, a plain message "replies" to the topic's first message
+    text = message.quote.text if message.quote is not None else (reply.text or reply.caption or "")
+    images = images_of(bot, reply)
+    if not text.strip() and not images:
+        return None
+    return Quoted(author=sender_of(reply).name, text=text, images=images)
+
+
+def incoming_from_callback(query: CallbackQuery, *, receipt: Receipt | None = None) -> Incoming | None:
     message = query.message
     if not isinstance(message, Message) or query.data is None:
         return None
@@ -192,5 +277,21 @@ def incoming_from_callback(query: CallbackQuery, *, source: str | None = None) -
         user=user_of(query.from_user),
         message_id=str(message.message_id),
         callback=query.data,
-        source=source,
+        receipt=receipt,
+    )
+
+
+def incoming_from_draft_stop(
+    stopped: MessageGenerationStopped, payload: str, *, receipt: Receipt | None = None
+) -> Incoming:
+    """Telegram's stop button on a draft, as a press of the button it stands for.
+
+    Drafts exist only in private chats, whose id is the person's: they pressed it.
+    """
+    chat = stopped.chat
+    return Incoming(
+        address=address_of(chat, stopped.message_thread_id),
+        user=User(str(chat.id), chat.username or chat.full_name),
+        callback=payload,
+        receipt=receipt,
     )

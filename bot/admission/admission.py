@@ -19,10 +19,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
-from bot.admission.access import Access
+from bot.admission.access import Access, Rules
 from bot.admission.permissions import Permissions
 from bot.admission.ratelimit import Locks, RateLimiter, Slots, SlotsFull
 from bot.errors import Silent, UserError
+from bot.i18n import t
 from bot.model import Incoming
 from bot.observability.metrics import Metrics
 from bot.usage.budgets import NO_HOLD, Budgets, Hold
@@ -71,10 +72,25 @@ class Admission:
         self._metrics = metrics
 
     @asynccontextmanager
-    async def admit(self, msg: Incoming, work: Work | None, *, chat_model: str) -> AsyncIterator[Permit]:
-        """Raise UserError (with the reply) or Silent; else hold what `work` needs while it runs."""
-        await self._access.check(msg)
-        if not self._permissions.is_bot_admin(msg):
+    async def admit(
+        self,
+        msg: Incoming,
+        work: Work | None,
+        *,
+        chat_model: str,
+        rated: bool = True,
+        rules: Rules | None = None,
+        own_limits: bool = True,
+    ) -> AsyncIterator[Permit]:
+        """Raise UserError (with the reply) or Silent; else hold what `work` needs while it runs.
+
+        `rated` False: a step of a message already counted (a voice note's question, its
+        spoken answer), so one message is one request against the rate limit. `rules`: the
+        chat's access rules when already read with the message; `own_limits` False: the
+        message's first read found no budget limits set in the chat.
+        """
+        await self._access.check(msg, rules)
+        if rated and not self._permissions.is_bot_admin(msg):
             await self._throttle(msg)
         if work is None:
             yield Permit()
@@ -86,7 +102,9 @@ class Admission:
                 await self._take_image_slot(held, msg)
             elif job is Job.MIDJOURNEY:
                 await self._take_mj_slot(held, msg)
-            hold = await held.enter_async_context(self._budgets.hold(msg.address.key, msg.user.id, estimate))
+            hold = await held.enter_async_context(
+                self._budgets.hold(msg.address.key, msg.user.id, estimate, own_limits=own_limits)
+            )
             yield Permit(hold)
 
     async def _throttle(self, msg: Incoming) -> None:
@@ -98,8 +116,11 @@ class Admission:
         if not throttled.first:
             raise Silent
         raise UserError(
-            f"🐢 Slow down a little: I take {self._caps.rate_per_minute} requests a minute per person. "
-            f"Try again in {math.ceil(throttled.retry_after)} s."
+            t(
+                "🐢 Slow down a little: I take {rate} requests a minute per person. Try again in {seconds} s.",  # noqa: E501 - one sentence, one literal (translation catalogs)
+                rate=self._caps.rate_per_minute,
+                seconds=math.ceil(throttled.retry_after),
+            )
         )
 
     async def _take_image_slot(self, held: AsyncExitStack, msg: Incoming) -> None:
@@ -107,7 +128,10 @@ class Admission:
             await held.enter_async_context(self._image_slots.take(msg.address.key))
         except SlotsFull as full:
             raise UserError(
-                f"⏳ This chat already has {full.running} image jobs running. Please wait for one to finish."
+                t(
+                    "⏳ This chat already has {n} image jobs running. Please wait for one to finish.",
+                    n=full.running,
+                )
             ) from None
 
     async def _take_mj_slot(self, held: AsyncExitStack, msg: Incoming) -> None:
@@ -121,5 +145,8 @@ class Admission:
         running = await self._mj_pending(key)
         if running >= cap:
             raise UserError(
-                f"⏳ This chat already has {running} Midjourney jobs running. Please wait for one to finish."
+                t(
+                    "⏳ This chat already has {n} Midjourney jobs running. Please wait for one to finish.",
+                    n=running,
+                )
             )

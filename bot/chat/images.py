@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from bot.errors import BadImage, DownloadRefused, GatewayError
 from bot.gateway.downloads import Downloader
+from bot.i18n import Text, tn
 from bot.imaging import CheckedImage, check_image
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,9 @@ async def download_images(downloader: Downloader, urls: Sequence[str], max_bytes
     return Fetched(images, refused, failed)
 
 
-def refused_note(count: int) -> str:
-    links = "an image link" if count == 1 else f"{count} image links"
-    return f"(I did not open {links} in this answer: not an allowed address, or not an image.)"
+def refused_note(count: int) -> Text:
+    return tn(
+        "(I did not open an image link in this answer: not an allowed address, or not an image.)",
+        "(I did not open {n} image links in this answer: not an allowed address, or not an image.)",
+        n=count,
+    )

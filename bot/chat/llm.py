@@ -8,6 +8,7 @@ output cap: budgets reserve exactly that much answer, so a reservation is a real
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from fnmatch import fnmatchcase
 from typing import Any
@@ -58,12 +59,22 @@ class Llm:
         tool_choice: str | None = None,
         response_format: dict[str, Any] | None = None,
         max_tokens: int | None = None,
+        stop: asyncio.Event | None = None,
     ) -> ChatResult:
-        """One chat call; streamed when `on_text` is given. `response_format` is OpenAI-only."""
+        """One chat call; streamed when `on_text` is given (and then ended early by `stop`).
+
+        `response_format` is OpenAI-only.
+        """
         cap = max_tokens or self.max_tokens
         if self.is_anthropic(model):
             return await self._gateway.messages(
-                model, messages, max_tokens=cap, on_text=on_text, tools=tools, tool_choice=tool_choice
+                model,
+                messages,
+                max_tokens=cap,
+                on_text=on_text,
+                tools=tools,
+                tool_choice=tool_choice,
+                stop=stop,
             )
         extra: dict[str, Any] = {}
         extra["max_completion_tokens" if matches_any(model, _COMPLETION_CAP_MODELS) else "max_tokens"] = cap
@@ -73,4 +84,4 @@ class Llm:
                 extra["tool_choice"] = tool_choice
         if response_format is not None:
             extra["response_format"] = response_format
-        return await self._gateway.chat(model, messages, on_text=on_text, **extra)
+        return await self._gateway.chat(model, messages, on_text=on_text, stop=stop, **extra)

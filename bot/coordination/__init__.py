@@ -6,6 +6,8 @@
     per-chat locks (MJ cap)       memory                 PostgreSQL advisory      Redis (redis-py Lock)
     who polls Telegram, who syncs
       Discord's slash commands    database (leases)      database (leases)        database (leases)
+    answers streaming (⏹)       memory                 memory; presses at another replica
+                                                           through the database (bot.chat.running)
     budget reservations, jobs, journaled updates, Midjourney leases, album parts: the database
 
 SQLite means one process on one machine; several replicas need PostgreSQL, and Redis takes

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import redis.asyncio as aioredis
+from typing import TYPE_CHECKING
 
 from bot.admission.ratelimit import Locks, MemoryLocks, MemoryRateLimiter, MemorySlots, RateLimiter, Slots
 from bot.config import Settings
 from bot.coordination.database import DatabaseRateLimiter, DatabaseSlots, PostgresLocks
-from bot.coordination.redis import RedisLocks, RedisRateLimiter, RedisSlots
 from bot.lifecycle.instance import Instance
 from storage import Database
+
+if TYPE_CHECKING:  # redis-py is imported only when REDIS_URL is set
+    import redis.asyncio as aioredis
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ def shared_state(
     job_ttl = settings.image_timeout + 60
     lock_ttl = settings.mj_timeout * settings.mj_busy_attempts + 120
     if redis is not None:
+        from bot.coordination.redis import RedisLocks, RedisRateLimiter, RedisSlots
+
         prefix = settings.redis_prefix.rstrip(":")
         return Shared(
             RedisRateLimiter(redis, settings.rate_limit_per_minute, prefix=prefix),

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -32,15 +34,23 @@ from bot.gateway.types import (
     MjTask,
     ModelsResponse,
     OnText,
+    Speech,
+    Transcription,
+    TranscriptionResponse,
 )
 
 log = logging.getLogger(__name__)
 
+# Seconds to wait for a stream's end after its last event, to keep its connection.
+DRAIN_AFTER_DONE = 1.0
+
 M = TypeVar("M", bound=BaseModel)
-Observe = Callable[[str, "int | Literal['timeout', 'transport']", float], None]
+# What a call ended with: an HTTP status, or why there was none ("busy": no free connection).
+Outcome = int | Literal["timeout", "transport", "busy"]
+Observe = Callable[[str, Outcome, float], None]
 
 
-def _ignore(_path: str, _status: int | Literal["timeout", "transport"], _seconds: float) -> None:
+def _ignore(_path: str, _status: Outcome, _seconds: float) -> None:
     return None
 
 
@@ -60,6 +70,7 @@ class CallKind(StrEnum):
     """Endpoint families, each with its own read timeout."""
 
     CHAT = "chat"
+    AUDIO = "audio"
     IMAGE = "image"
     MJ = "mj"
     SMALL = "small"
@@ -72,15 +83,18 @@ class Timeouts:
     image: float = 300.0
     mj: float = 60.0
     small: float = 30.0
+    pool: float = 60.0  # waiting for a free connection: our own queue, not the gateway
 
     def for_kind(self, kind: CallKind) -> httpx.Timeout:
         read = {
             CallKind.CHAT: self.chat,
+            # Speech in and out takes about as long as a chat answer.
+            CallKind.AUDIO: self.chat,
             CallKind.IMAGE: self.image,
             CallKind.MJ: self.mj,
             CallKind.SMALL: self.small,
         }[kind]
-        return httpx.Timeout(connect=self.connect, read=read, write=read, pool=self.connect)
+        return httpx.Timeout(connect=self.connect, read=read, write=read, pool=self.pool)
 
 
 @dataclass(frozen=True)
@@ -135,7 +149,9 @@ class GatewayClient:
         data: dict[str, str] | None = None,
         files: list[tuple[str, tuple[str, bytes, str]]] | None = None,
         headers: dict[str, str] | None = None,
+        binary: bool = False,
     ) -> tuple[Any, httpx.Response]:
+        """The decoded JSON answer (or, with `binary`, the raw bytes of a non-JSON success)."""
         url = self._base + path
         started = time.monotonic()
         try:
@@ -148,6 +164,10 @@ class GatewayClient:
                 headers={**self._headers(), **(headers or {})},
                 timeout=self._timeouts.for_kind(kind),
             )
+        except httpx.PoolTimeout:
+            self._observe(path, "busy", time.monotonic() - started)
+            log.warning("gateway %s %s: no free connection within %.0fs", method, path, self._timeouts.pool)
+            raise errors.Busy(f"{method} {path}: no free connection") from None
         except httpx.TimeoutException as exc:
             self._observe(path, "timeout", time.monotonic() - started)
             log.warning("gateway %s %s timed out after %.1fs", method, path, time.monotonic() - started)
@@ -158,6 +178,9 @@ class GatewayClient:
             raise errors.Unavailable(f"{method} {path}: {type(exc).__name__}") from None
         elapsed = time.monotonic() - started
         self._observe(path, response.status_code, elapsed)
+        if binary and response.status_code < 400 and responses.is_binary(response):
+            log.info("gateway %s %s -> %s in %.2fs", method, path, response.status_code, elapsed)
+            return response.content, response
         payload = responses.decode(response, path)
         log.info(
             "gateway %s %s -> %s in %.2fs (request id: %s)",
@@ -185,9 +208,13 @@ class GatewayClient:
         messages: Sequence[dict[str, Any]],
         *,
         on_text: OnText | None = None,
+        stop: asyncio.Event | None = None,
         **extra: Any,
     ) -> ChatResult:
-        """One chat completion; streamed (SSE) when `on_text` wants the text as it grows."""
+        """One chat completion; streamed (SSE) when `on_text` wants the text as it grows.
+
+        `stop` set while streaming ends the answer where it is (`ChatResult.stopped`).
+        """
         body: dict[str, Any] = {"model": model, "messages": list(messages), **extra}
         if on_text is None:
             completion, request_id = await self._typed(
@@ -208,24 +235,37 @@ class GatewayClient:
             )
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
-        return await self._read_stream("/v1/chat/completions", body, {}, ChatStreamReader(model, on_text))
+        return await self._read_stream(
+            "/v1/chat/completions", body, {}, ChatStreamReader(model, on_text), stop
+        )
 
     async def _read_stream(
-        self, path: str, body: dict[str, Any], headers: dict[str, str], reader: StreamReader
+        self,
+        path: str,
+        body: dict[str, Any],
+        headers: dict[str, str],
+        reader: StreamReader,
+        stop: asyncio.Event | None = None,
     ) -> ChatResult:
         """Feed each event to `reader` until it says the answer is whole, or the stream ends.
 
         A stream that stalls or breaks after the user has seen text ends quietly with
-        the text so far, marked incomplete; before any text it is an error.
+        the text so far, marked incomplete; before any text it is an error. A stream
+        stopped by the user (`stop`) is closed at once and ends with the text so far.
         """
         partial = reader.result
         started = time.monotonic()
         try:
-            async with self._open_stream(path, body, headers) as source:
-                async for event in source.aiter_sse():
-                    if await reader.feed(event.data):
-                        break
-            self._observe(path, source.response.status_code, time.monotonic() - started)
+            status = await _unless_stopped(self._pump(path, body, headers, reader), stop)
+            if status is None:
+                partial.stopped = True
+                log.info("%s stream stopped by the user after %d chars", path, len(partial.text))
+            else:
+                self._observe(path, status, time.monotonic() - started)
+        except httpx.PoolTimeout:
+            self._observe(path, "busy", time.monotonic() - started)
+            log.warning("%s: no free gateway connection within %.0fs", path, self._timeouts.pool)
+            raise errors.Busy(f"{path}: no free connection") from None
         except httpx.TimeoutException:
             self._observe(path, "timeout", time.monotonic() - started)
             if not partial.text:
@@ -241,6 +281,25 @@ class GatewayClient:
             "gateway stream %s done (request id: %s, complete=%s)", path, result.request_id, result.complete
         )
         return result
+
+    async def _pump(
+        self, path: str, body: dict[str, Any], headers: dict[str, str], reader: StreamReader
+    ) -> int:
+        async with self._open_stream(path, body, headers) as source:
+            events = source.aiter_sse()
+            async for event in events:
+                if await reader.feed(event.data):
+                    break
+            else:
+                return source.response.status_code
+            # The answer is whole; what follows is normally only the body's end. Read it, so
+            # the connection goes back to the pool: closed with unread bytes, it is dropped,
+            # and every streamed answer paid for a new connection.
+            with contextlib.suppress(TimeoutError, httpx.HTTPError, SSEError):
+                async with asyncio.timeout(DRAIN_AFTER_DONE):
+                    async for _ in events:
+                        pass
+        return source.response.status_code
 
     @asynccontextmanager
     async def _open_stream(
@@ -277,6 +336,7 @@ class GatewayClient:
         on_text: OnText | None = None,
         tools: Sequence[dict[str, Any]] | None = None,
         tool_choice: str | None = None,
+        stop: asyncio.Event | None = None,
     ) -> ChatResult:
         """POST /v1/messages with OpenAI-shaped messages and tools, converted on the way."""
         path = "/v1/messages"
@@ -288,7 +348,7 @@ class GatewayClient:
             payload, response = await self._call("POST", path, CallKind.CHAT, json_body=body, headers=version)
             return anthropic.result_of(payload, model, responses.request_id(response, payload))
         body["stream"] = True
-        return await self._read_stream(path, body, version, anthropic.StreamReader(model, on_text))
+        return await self._read_stream(path, body, version, anthropic.StreamReader(model, on_text), stop)
 
     # --- images -----------------------------------------------------------------------
 
@@ -378,6 +438,16 @@ class GatewayClient:
             {"taskId": task_id, "customId": custom_id, "chooseSameChannel": True, "state": state},
         )
 
+    async def mj_describe(self, image: str, *, mode: str = "RELAX", state: str = "") -> str:
+        """Describe one picture (a data URL): the task ends with four numbered prompts."""
+        return await self._mj_submit("/mj/submit/describe", {"base64": image, "mode": mode, "state": state})
+
+    async def mj_modal(self, task_id: str, prompt: str, *, mask: str = "") -> str:
+        """Answer a task waiting in MODAL (custom zoom, remix) with its prompt; returns the task id."""
+        return await self._mj_submit(
+            "/mj/submit/modal", {"taskId": task_id, "prompt": prompt, "maskBase64": mask}
+        )
+
     async def _mj_submit(self, path: str, body: dict[str, Any]) -> str:
         """Submit with backoff while the queue is busy (codes 23/30); returns the task id."""
         retrying = AsyncRetrying(
@@ -417,6 +487,33 @@ class GatewayClient:
             return answer.result
         raise errors.MalformedResponse("unexpected image-seed answer")
 
+    # --- audio ------------------------------------------------------------------------
+
+    async def transcribe(self, audio: UploadFile, model: str) -> Transcription:
+        """POST /v1/audio/transcriptions (OpenAI shape): the text of a voice note."""
+        answer, request_id = await self._typed(
+            TranscriptionResponse,
+            "POST",
+            "/v1/audio/transcriptions",
+            CallKind.AUDIO,
+            data={"model": model, "response_format": "json"},
+            files=[("file", (audio.name, audio.data, audio.mime))],
+        )
+        seconds = answer.usage.seconds if answer.usage and answer.usage.type == "duration" else None
+        return Transcription(answer.text, model, request_id, seconds or answer.duration)
+
+    async def speech(self, text: str, model: str, voice: str, *, response_format: str = "opus") -> Speech:
+        """POST /v1/audio/speech: the text read aloud (Ogg/Opus by default: what voice messages use)."""
+        body = {"model": model, "input": text, "voice": voice, "response_format": response_format}
+        payload, response = await self._call(
+            "POST", "/v1/audio/speech", CallKind.AUDIO, json_body=body, binary=True
+        )
+        if not isinstance(payload, bytes) or not payload:
+            raise errors.MalformedResponse("/v1/audio/speech: no audio in the answer")
+        mime = response.headers.get("content-type", "").split(";", 1)[0].strip() or "audio/ogg"
+        request_id = responses.request_id(response, None)
+        return Speech(payload, mime, model, request_id)
+
     # --- embeddings / models ----------------------------------------------------------
 
     async def embeddings(self, inputs: Sequence[str], model: str) -> tuple[list[list[float]], int, str]:
@@ -436,3 +533,22 @@ class GatewayClient:
     async def models(self) -> list[str]:
         response, _ = await self._typed(ModelsResponse, "GET", "/v1/models", CallKind.SMALL)
         return [m.id for m in response.data]
+
+
+T = TypeVar("T")
+
+
+async def _unless_stopped(work: Coroutine[Any, Any, T], stop: asyncio.Event | None) -> T | None:
+    """`work`'s result, or None when `stop` is set first (then `work` is cancelled and awaited)."""
+    if stop is None:
+        return await work
+    task = asyncio.create_task(work)
+    stopped = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait((task, stopped), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    return None if task.cancelled() else task.result()

@@ -46,6 +46,12 @@ def decode(response: httpx.Response, path: str) -> Any:
         ) from None
 
 
+def is_binary(response: httpx.Response) -> bool:
+    """A media answer (audio), not JSON, HTML or text."""
+    content_type = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return bool(content_type) and not content_type.startswith(("text/", "application/json"))
+
+
 def parse(model: type[M], payload: Any, path: str) -> M:
     try:
         return model.model_validate(payload)

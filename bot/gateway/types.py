@@ -98,6 +98,8 @@ class ChatResult:
     finish_reason: str | None = None
     tool_calls: list[ToolCall] = field(default_factory=list)
     complete: bool = True
+    # The user stopped the stream (⏹): what came so far is the answer.
+    stopped: bool = False
     # Image URLs that came as content parts rather than inside the text.
     image_urls: list[str] = field(default_factory=list)
 
@@ -179,6 +181,13 @@ class MjTask(_Lenient):
     imageUrl: str = ""
     failReason: str | None = ""
     buttons: list[MjButtonInfo] | None = None
+    properties: dict[str, Any] | None = None
+
+    @property
+    def final_prompt(self) -> str:
+        """A Describe (or Shorten) result: `properties.finalPrompt`, else the prompt field."""
+        found = (self.properties or {}).get("finalPrompt")
+        return found if isinstance(found, str) and found.strip() else self.prompt
 
     @field_validator("id", mode="before")
     @classmethod
@@ -211,3 +220,36 @@ class ModelInfo(_Lenient):
 
 class ModelsResponse(_Lenient):
     data: list[ModelInfo]
+
+
+# --- audio ----------------------------------------------------------------------------
+
+
+class AudioUsage(_Lenient):
+    """`{"type": "duration", "seconds": 3}` for whisper-1; token counts for gpt-4o-*-transcribe."""
+
+    type: str = ""
+    seconds: float = 0
+
+
+class TranscriptionResponse(_Lenient):
+    text: str
+    duration: float | None = None  # verbose_json only
+    usage: AudioUsage | None = None
+
+
+@dataclass(frozen=True)
+class Transcription:
+    text: str
+    model: str
+    request_id: str
+    # What the gateway says it heard, when it says so (billing falls back to the platform's duration).
+    seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class Speech:
+    data: bytes = field(repr=False)
+    mime: str
+    model: str
+    request_id: str

@@ -22,7 +22,8 @@ from bot import commands as c
 from bot.admission.access import Access
 from bot.admission.permissions import Permissions, Role
 from bot.errors import Refused, UserError
-from bot.rich import Line, Rich, Span, bold, code
+from bot.i18n import Tr, t
+from bot.rich import Line, Rich, Span, Style, bold, code, line_of
 from bot.usage.budgets import Budgets, when
 from bot.usage.limits import Metric, Scope
 from bot.usage.pricing import PriceTable
@@ -30,22 +31,32 @@ from bot.usage.reports import chats_report, period_range, period_title, usage_re
 from bot.usecases.context import Request
 from storage import Database
 
-BOT_ADMINS_ONLY = "This command is for the bot's admins (ADMIN_USER_IDS)."
-TIGHTEN_ONLY = (
-    "⛔ Only the bot's admins can raise or lift this limit: {ceiling}. This chat's admins may set it lower."
-)
+BOT_ADMINS_ONLY = t("This command is for the bot's admins (ADMIN_USER_IDS).")
 
-HELP = Rich.of(
-    bold("Admin commands"),
-    ("/admin allow ", code("[chat]"), " · /admin deny ", code("[chat]")),
-    ("/admin budget ", code("[chat]"), " — limits in force and what is used"),
-    (
-        "/admin budget ",
-        code("[chat] <chat|user> <day|month> <cost|tokens|images|mj> <amount|off|default>"),
-    ),
-    ("/admin usage ", code("[chat] [today|week|month|all]"), " — in a private chat with me"),
-    ("Example: ", code("/admin budget user day images 10")),
-)
+
+def _help(tr: Tr) -> Rich:
+    chat = code("[chat]")
+    return Rich(
+        (
+            (bold(tr(t("Admin commands"))),),
+            (Span("/admin allow "), chat, Span(" · /admin deny "), chat),
+            line_of(
+                tr(t("/admin budget {chat} — limits in force and what is used", chat="{chat}")), chat=chat
+            ),
+            (
+                Span("/admin budget "),
+                code("[chat] <chat|user> <day|month> <cost|tokens|images|mj> <amount|off|default>"),
+            ),
+            line_of(
+                tr(t("/admin usage {args} — in a private chat with me", args="{args}")),
+                args=code("[chat] [today|week|month|all]"),
+            ),
+            line_of(
+                tr(t("Example: {example}", example="{example}")),
+                example=code("/admin budget user day images 10"),
+            ),
+        )
+    )
 
 
 def _who(req: Request) -> str:
@@ -53,7 +64,7 @@ def _who(req: Request) -> str:
 
 
 async def handle_admin_help(req: Request) -> None:
-    await req.out.send_rich(HELP)
+    await req.out.send_rich(_help(req.tr))
 
 
 async def handle_access(cmd: c.AdminAccess, req: Request, access: Access, permissions: Permissions) -> None:
@@ -61,8 +72,12 @@ async def handle_access(cmd: c.AdminAccess, req: Request, access: Access, permis
         raise Refused(BOT_ADMINS_ONLY)
     target = cmd.chat or req.msg.address.key
     await access.set_rule(target, cmd.allowed, _who(req))
-    verb = "may now use the bot" if cmd.allowed else "is now refused (told once)"
-    await req.out.send_rich(Rich.of(("✅ Chat ", code(target), f" {verb}.")))
+    text = (
+        t("✅ Chat {chat} may now use the bot.", chat="{chat}")
+        if cmd.allowed
+        else t("✅ Chat {chat} is now refused (told once).", chat="{chat}")
+    )
+    await req.out.send_rich(Rich((line_of(req.tr(text), chat=code(target)),)))
 
 
 async def handle_budget(
@@ -73,7 +88,7 @@ async def handle_budget(
     if target != req.msg.address.key and role < Role.BOT_ADMIN:
         raise Refused(BOT_ADMINS_ONLY)
     if role < Role.CHAT_ADMIN:
-        raise Refused("Only this chat's admins can see or change its budgets.")
+        raise Refused(t("Only this chat's admins can see or change its budgets."))
     if cmd.change is not None:
         await _change(cmd.change, target, req, role, budgets=budgets, prices=prices)
     await _show(req, budgets, target)
@@ -91,16 +106,27 @@ async def _change(
     key = change.key
     if key.metric is Metric.COST and change.amount is not None and change.amount % prices.minor_unit:
         raise UserError(
-            f"{change.amount} is finer than the currency allows ({prices.money(prices.minor_unit)}): "
-            f"write a multiple of {prices.minor_unit}."
+            t(
+                "{amount} is finer than the currency allows ({smallest}): write a multiple of {step}.",
+                amount=str(change.amount),
+                smallest=prices.amount(prices.minor_unit),
+                step=str(prices.minor_unit),
+            )
         )
     if role < Role.BOT_ADMIN:
         # A chat's own admins may only tighten what the operator (or a bot admin) allows.
         ceiling = await budgets.ceiling(target, key)
         result = ceiling.default if change.reset else change.amount
         if not _within(result, ceiling.value):
-            shown = "no limit" if ceiling.value is None else budgets.amount(key.metric, ceiling.value)
-            raise Refused(TIGHTEN_ONLY.format(ceiling=f"{key} = {shown}"))
+            shown = t("no limit") if ceiling.value is None else budgets.amount(key.metric, ceiling.value)
+            raise Refused(
+                t(
+                    "⛔ Only the bot's admins can raise or lift this limit: {key} = {ceiling}. "
+                    "This chat's admins may set it lower.",
+                    key=str(key),
+                    ceiling=shown,
+                )
+            )
     if change.reset:
         await budgets.clear_limit(target, key, by_bot_admin=role is Role.BOT_ADMIN)
     else:
@@ -116,23 +142,47 @@ def _within(value: Decimal | None, ceiling: Decimal | None) -> bool:
 
 async def _show(req: Request, budgets: Budgets, target: str) -> None:
     states = await budgets.status(target, req.msg.user.id)
-    lines: list[Line] = [(bold("💰 Budgets in "), code(target))]
+    tr = req.tr
+    lines: list[Line] = [
+        tuple(
+            Span(s.text, Style.BOLD) if s.style is Style.PLAIN else s
+            for s in line_of(tr(t("💰 Budgets in {chat}", chat="{chat}")), chat=code(target))
+        )
+    ]
     if not states:
-        lines.append((Span("No limits. Set one: "), code("/admin budget chat day cost 5")))
+        lines.append(
+            line_of(
+                tr(t("No limits. Set one: {example}", example="{example}")),
+                example=code("/admin budget chat day cost 5"),
+            )
+        )
     now = datetime.now(UTC)
     for state in states:
         key = state.key
         used = budgets.amount(key.metric, state.used, unit=False)
         limit = budgets.amount(key.metric, state.limit)
-        whose = " (yours; each user has this)" if key.scope is Scope.USER else ""
-        origin = "set here" if state.from_chat else "default"
-        lines.append(
-            (
-                Span("• "),
-                code(str(key)),
-                Span(f": {used} of {limit} used{whose}; resets {when(state.resets, now)} · {origin}"),
+        resets = when(state.resets, now)
+        origin = t("set here") if state.from_chat else t("default")
+        text = (
+            t(
+                "• {key}: {used} of {limit} used (yours; each user has this); resets {when} · {origin}",
+                key="{key}",
+                used=used,
+                limit=limit,
+                when=resets,
+                origin=origin,
+            )
+            if key.scope is Scope.USER
+            else t(
+                "• {key}: {used} of {limit} used; resets {when} · {origin}",
+                key="{key}",
+                used=used,
+                limit=limit,
+                when=resets,
+                origin=origin,
             )
         )
+        lines.append(line_of(tr(text), key=code(str(key))))
     await req.out.send_rich(Rich(tuple(lines)))
 
 
@@ -142,7 +192,7 @@ async def handle_admin_usage(
     if not permissions.is_bot_admin(req.msg):
         raise Refused(BOT_ADMINS_ONLY)
     if not req.msg.is_private:
-        raise UserError("/admin usage shows every chat: ask me in a private chat.")
+        raise UserError(t("/admin usage shows every chat: ask me in a private chat."))
     now = datetime.now(UTC)
     since, until = period_range(cmd.period, now)
     async with db.unit_of_work() as uow:
@@ -150,10 +200,10 @@ async def handle_admin_usage(
             overall, chats = await uow.usage.by_chat(since, until, top_n=15)
         else:
             report = await uow.usage.report(cmd.chat, since, until, top_n=10)
+    tr = req.tr
+    period = period_title(cmd.period, now, tr)
     if cmd.chat is None:
-        doc = chats_report(f"🌐 All chats — {period_title(cmd.period, now)}", overall, chats, prices)
+        doc = chats_report(tr(t("🌐 All chats — {period}", period=period)), overall, chats, prices, tr)
     else:
-        doc = usage_report(
-            f"📊 {cmd.chat} — {period_title(cmd.period, now)}", report, prices, with_users=True
-        )
+        doc = usage_report(f"📊 {cmd.chat} — {period}", report, prices, tr, with_users=True)
     await req.out.send_rich(doc)

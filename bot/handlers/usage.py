@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from bot import commands as c
 from bot.admission.permissions import Permissions, Role
 from bot.errors import Refused
+from bot.i18n import t, tn
 from bot.model import OutImage
 from bot.usage.pricing import PriceTable
 from bot.usage.reports import period_range, period_title, usage_report
@@ -50,9 +51,14 @@ async def _report(
         report = await uow.usage.report(
             msg.address.key, since, until, user_id=user, top_n=10 if group and not mine else 0
         )
-    who = "Your usage in this chat" if mine and group else "Usage in this chat"
-    heading = f"📊 {who} — {period_title(period, now)}"
-    await req.out.send_rich(usage_report(heading, report, prices, with_users=group and not mine))
+    tr = req.tr
+    title = period_title(period, now, tr)
+    heading = (
+        t("📊 Your usage in this chat — {period}", period=title)
+        if mine and group
+        else t("📊 Usage in this chat — {period}", period=title)
+    )
+    await req.out.send_rich(usage_report(tr(heading), report, prices, tr, with_users=group and not mine))
 
 
 async def _chart(req: Request, db: Database, prices: PriceTable) -> None:
@@ -60,23 +66,29 @@ async def _chart(req: Request, db: Database, prices: PriceTable) -> None:
 
     async with db.unit_of_work() as uow:
         days = await uow.usage.daily(req.msg.address.key, CHART_DAYS)
-    # The chat's title stays out of the picture: the bundled font has no emoji or CJK glyphs.
-    title = f"Usage in this chat · last {CHART_DAYS} days"
-    png = await asyncio.to_thread(usage_chart, days, prices, title)  # tens of ms of drawing
-    where = f" in {req.msg.address.title}" if req.msg.address.title else ""
-    caption = f"📈 Daily cost and requests{where}, last {CHART_DAYS} days (UTC)"
-    await req.out.send_images([OutImage(png, "usage.png")], caption=caption)
+    tr = req.tr
+    # The chat's title stays out of the picture: neither font has emoji.
+    title = tr(t("Usage in this chat · last {days} days", days=CHART_DAYS))
+    png = await asyncio.to_thread(usage_chart, days, prices, title, tr)  # tens of ms of drawing
+    where = req.msg.address.title
+    caption = (
+        t("📈 Daily cost and requests in {chat}, last {days} days (UTC)", chat=where, days=CHART_DAYS)
+        if where
+        else t("📈 Daily cost and requests, last {days} days (UTC)", days=CHART_DAYS)
+    )
+    await req.out.send_images([OutImage(png, "usage.png")], caption=tr(caption))
 
 
 async def _export(req: Request, db: Database, permissions: Permissions) -> None:
     from bot.usage.export import usage_csv
 
     if await permissions.role(req.msg, req.out) < Role.CHAT_ADMIN:
-        raise Refused("Only this chat's admins can export its usage.")
+        raise Refused(t("Only this chat's admins can export its usage."))
     key = req.msg.address.key
     async with db.unit_of_work() as uow:
         data, rows = await usage_csv(uow.usage.events(key))
     stamp = datetime.now(UTC).strftime("%Y%m%d")
     name = f"usage-{key.replace(':', '_')}-{stamp}.csv"
     log.info("exported %d usage events of %s", rows, key)
-    await req.out.send_file(data, name, "text/csv", caption=f"🧾 {rows:,} usage events of this chat (UTC).")
+    caption = tn("🧾 {n} usage event of this chat (UTC).", "🧾 {n} usage events of this chat (UTC).", n=rows)
+    await req.out.send_file(data, name, "text/csv", caption=req.tr(caption))

@@ -8,13 +8,17 @@ instance accepted but never handled.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from datetime import timedelta
 
+from bot.model import Receipt
 from bot.observability.metrics import Metrics
 from storage import Database
 from storage.clock import utc_now
+from storage.writer import Writer
+from storage.writes import Journal, Writes, Written
 
 log = logging.getLogger(__name__)
 
@@ -23,27 +27,47 @@ KEEP_HANDLED = timedelta(days=2)
 
 
 class Inbound:
-    def __init__(self, db: Database, instance_id: str, metrics: Metrics) -> None:
+    def __init__(self, db: Database, writer: Writer, instance_id: str, metrics: Metrics) -> None:
         self._db = db
+        self._writer = writer
         self._instance = instance_id
         self._metrics = metrics
 
     async def accept(self, platform: str, update_id: str, payload: str) -> bool:
         """Journal the update; False for one seen before (drop it)."""
-        async with self._db.unit_of_work() as uow:
-            fresh = await uow.inbound.record(platform, update_id, payload, self._instance)
-            await uow.commit()
+        return await self.submit(platform, update_id, payload)
+
+    def submit(self, platform: str, update_id: str, payload: str) -> asyncio.Future[bool]:
+        """Queue the update for the journal at once; the future says whether it was new.
+
+        For an adapter that acknowledges a whole batch later (Telegram polling: the next
+        getUpdates) after `self.flushed()`: the batch is journaled in one transaction.
+        """
+        entry = Journal(platform, update_id, payload, self._instance)
+        written = self._writer.submit(Writes(journal=(entry,)))
+        return asyncio.ensure_future(self._fresh(entry, written))
+
+    async def flushed(self) -> None:
+        """Everything submitted so far is journaled (or failed)."""
+        await self._writer.flushed()
+
+    async def _fresh(self, entry: Journal, written: Awaitable[Written]) -> bool:
+        fresh = entry.key in (await written).fresh
         if fresh:
-            self._metrics.update_received(platform)
+            self._metrics.update_received(entry.platform)
         else:
-            self._metrics.update_duplicate(platform)
-            log.info("%s update %s was delivered again; dropped", platform, update_id)
+            self._metrics.update_duplicate(entry.platform)
+            log.info("%s update %s was delivered again; dropped", entry.platform, entry.update_id)
         return fresh
 
     async def handled(self, platform: str, update_ids: Iterable[str]) -> None:
-        async with self._db.unit_of_work() as uow:
-            await uow.inbound.handled(platform, update_ids)
-            await uow.commit()
+        await self._writer.write(Writes(handled=tuple((platform, update_id) for update_id in update_ids)))
+
+    async def settle(self, receipt: Receipt) -> None:
+        """When the handler returns: its updates are handled, unless its own last write said so."""
+        if keys := receipt.unmarked():
+            await self._writer.write(Writes(handled=keys))
+            receipt.marked = True
 
     async def prune(self) -> int:
         async with self._db.unit_of_work() as uow:

@@ -1,7 +1,8 @@
 """Durable jobs for paid, slow gateway calls (storage.jobs has the states).
 
 A use case opens a job before it calls the gateway, records the answer the moment it
-arrives (the result and its usage in one short transaction), then claims and delivers it.
+arrives (the result and its usage in one short transaction, which also claims it for
+sending), then delivers it.
 If the process dies anywhere on the way, `bot.lifecycle.recovery` finds the job on the
 next start and finishes it: an answered job is delivered from what was stored, a started
 one is answered in its chat — never dropped in silence.
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.errors import Silent
-from bot.model import Incoming
+from bot.model import Incoming, Receipt
 from storage import Database, JobRecord, JobResult, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -77,23 +78,31 @@ class Jobs:
 
     async def answered(
         self, uow: UnitOfWork, job: Job, gateway_id: str | None, results: Sequence[JobResult] = ()
-    ) -> None:
-        """Inside the transaction that records the answer's usage: nothing of it can be lost."""
-        await uow.jobs.store_results(job.id, results)
-        await uow.jobs.move(job.id, "answered", gateway_id=gateway_id)
+    ) -> bool:
+        """Inside the transaction that records the answer's usage: nothing of it can be lost.
 
-    async def claim_delivery(self, job: Job) -> bool:
-        """Only one sender: the job's owner, once (a conditional update)."""
-        async with self._db.unit_of_work() as uow:
-            won = await uow.jobs.move(job.id, "delivering", only_from=("answered",), owner=self._instance)
-            await uow.commit()
-        return won
+        It is also the claim to send it (one sender only): False when the job is no longer
+        this instance's (another took it over as an orphan and answers it); then nothing is
+        stored and it is not sent from here.
+        """
+        mine = await uow.jobs.move(
+            job.id, "answered", only_from=("started",), owner=self._instance, gateway_id=gateway_id
+        )
+        if mine:
+            await uow.jobs.store_results(job.id, results)
+        return mine
 
-    async def delivered(self, job: Job, message_id: str | None) -> None:
+    async def delivered(self, job: Job, message_id: str | None, receipt: Receipt | None = None) -> None:
+        """Done; with the `receipt` of the update that asked for it, that update is handled in
+        the same transaction (nothing after this is paid for)."""
         async with self._db.unit_of_work() as uow:
             await uow.jobs.move(job.id, "done", result_message_id=message_id)
             await uow.jobs.drop_results(job.id)
+            if receipt is not None and not receipt.marked:
+                await uow.inbound.handled(receipt.platform, receipt.update_ids)
             await uow.commit()
+        if receipt is not None:
+            receipt.marked = True
 
     async def finish(self, job: Job, state: str, *, gateway_id: str | None = None) -> None:
         """failed (the user was told), submitted (a tracked Midjourney task), done, interrupted."""

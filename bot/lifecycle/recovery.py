@@ -17,10 +17,12 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
+from bot.i18n import Text, t
 from bot.lifecycle.instance import Instance
 from bot.lifecycle.jobs import Job, Jobs
 from bot.model import ChatAddress, Messenger, Outbox
 from bot.usecases.images import IMAGE_EDIT, IMAGE_GENERATION, deliver_images
+from bot.usecases.languages import Languages
 from storage import Database, InboundUpdate, JobRecord
 
 log = logging.getLogger(__name__)
@@ -28,18 +30,36 @@ log = logging.getLogger(__name__)
 EVERY_SECONDS = 15.0
 Replay = Callable[[InboundUpdate], Awaitable[None]]
 
-_INTERRUPTED = {
-    IMAGE_GENERATION: "⚠️ Your picture («{}») was interrupted by a restart. It may have been charged; "
-    "please send the request again.",
-    IMAGE_EDIT: "⚠️ Your photo edit («{}») was interrupted by a restart. It may have been charged; "
-    "please send it again.",
-    "mj_imagine": "⚠️ Your Midjourney request («{}») was interrupted by a restart before its task was "
-    "stored. It may have been charged; please send it again.",
-    "mj_blend": "⚠️ Your Midjourney blend («{}») was interrupted by a restart before its task was "
-    "stored. It may have been charged; please send it again.",
-    "mj_action": "⚠️ Your Midjourney button press («{}») was interrupted by a restart before its task "
-    "was stored. It may have been charged; please press it again.",
-    "chat_tools": "⚠️ My answer to «{}» was interrupted by a restart. Please ask again.",
+_INTERRUPTED: dict[str, Text] = {
+    IMAGE_GENERATION: t(
+        "⚠️ Your picture («{request}») was interrupted by a restart. It may have been charged; "
+        "please send the request again."
+    ),
+    IMAGE_EDIT: t(
+        "⚠️ Your photo edit («{request}») was interrupted by a restart. It may have been charged; "
+        "please send it again."
+    ),
+    "mj_imagine": t(
+        "⚠️ Your Midjourney request («{request}») was interrupted by a restart before its task was "
+        "stored. It may have been charged; please send it again."
+    ),
+    "mj_blend": t(
+        "⚠️ Your Midjourney blend («{request}») was interrupted by a restart before its task was "
+        "stored. It may have been charged; please send it again."
+    ),
+    "mj_action": t(
+        "⚠️ Your Midjourney button press («{request}») was interrupted by a restart before its task "
+        "was stored. It may have been charged; please press it again."
+    ),
+    "mj_describe": t(
+        "⚠️ Your Midjourney /describe was interrupted by a restart before its task was "
+        "stored. It may have been charged; please send the photo again."
+    ),
+    "mj_modal": t(
+        "⚠️ Your Midjourney prompt («{request}») was interrupted by a restart before Midjourney took it. "
+        "It may have been charged; please press the button under the picture again."
+    ),
+    "chat_tools": t("⚠️ My answer to «{request}» was interrupted by a restart. Please ask again."),
 }
 
 
@@ -51,8 +71,11 @@ class Recovery:
         jobs: Jobs,
         messengers: Mapping[str, Messenger],
         replays: Mapping[str, Replay],
+        *,
+        languages: Languages,
     ) -> None:
         self._db = db
+        self._languages = languages
         self._instance = instance
         self._jobs = jobs
         self._messengers = messengers
@@ -91,17 +114,17 @@ class Recovery:
         out = self._outbox(record)
         job = Job(record.id, record.kind, record.summary)
         if record.kind in (IMAGE_GENERATION, IMAGE_EDIT) and record.state in ("answered", "delivering"):
+            # Claimed above, so sent from here only. A send the crash cut off is tried again:
+            # at worst once more, never silently lost.
             async with self._db.unit_of_work() as uow:
                 results = await uow.jobs.results(record.id)
-                # A send cut off by the crash is tried again: at worst once more, never silently lost.
-                await uow.jobs.move(record.id, "answered")
-                await uow.commit()
             caption = record.summary[:200] if record.kind == IMAGE_GENERATION else ""
             await deliver_images(self._jobs, job, out, [r.data for r in results], caption=caption)
             log.info("job %s delivered after a restart", record.id)
             return
-        text = _INTERRUPTED.get(record.kind, "⚠️ Your request («{}») was interrupted by a restart.")
-        await out.send_text(text.format(_short(record.summary)))
+        text = _INTERRUPTED.get(record.kind, t("⚠️ Your request («{request}») was interrupted by a restart."))
+        tr = await self._languages.tr_for_user(record.platform, record.user_id, record.chat_key)
+        await out.send_text(tr(Text(text.msgid, (("request", _short(record.summary)),))))
         await self._jobs.finish(job, "interrupted")
         log.info("job %s (%s) answered as interrupted", record.id, record.kind)
 

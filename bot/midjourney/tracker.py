@@ -15,16 +15,28 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.errors import GatewayError
 from bot.gateway.client import GatewayClient
 from bot.gateway.types import MjTask
+from bot.i18n import Catalog, Lang, Tr, t
 from bot.lifecycle.instance import Instance
-from bot.midjourney.view import button_rows, done_text, status_text
+from bot.midjourney.view import (
+    ask_prompt_text,
+    button_rows,
+    describe_buttons,
+    describe_text,
+    described_prompts,
+    done_text,
+    modal_example,
+    status_text,
+)
 from bot.model import ChatAddress, Messenger, Outbox, OutImage, SentMessage
 from bot.observability.metrics import Metrics
+from bot.router import ask_payload
 from storage import Database, MjButton, MjTaskRecord
 from storage.clock import utc_now
 
@@ -39,6 +51,21 @@ class TrackerTiming:
     progress_edit_interval: float = 3.0
     # A lease outlives a few missed rounds; a dead owner loses it at once anyway.
     lease: float = 60.0
+    # The submitting handler posts a task's status message, then stores its id and wakes the
+    # tracker, which leaves the task alone until then (or it would post a second one, or
+    # finish the task leaving the first at "queued"). Past this age a task without one (its
+    # handler died or could not post) is tracked anyway.
+    status_grace: float = 10.0
+
+
+GAVE_UP = t("⌛ Midjourney did not finish in time; giving up.")
+
+
+def _lang(value: str | None) -> Lang:
+    try:
+        return Lang(value) if value else Lang.EN
+    except ValueError:
+        return Lang.EN
 
 
 class MjTracker:
@@ -49,8 +76,11 @@ class MjTracker:
         instance: Instance,
         timing: TrackerTiming,
         metrics: Metrics,
+        *,
+        catalog: Catalog,
     ) -> None:
         self._gateway = gateway
+        self._catalog = catalog
         self._metrics = metrics
         self._db = db
         self._instance = instance
@@ -96,8 +126,11 @@ class MjTracker:
                     log.exception("midjourney polling round failed")
                     busy = True
                 timeout = self._timing.poll_interval if busy else None
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancellation
+                # that arrives as the wake-up does, and the stopping tracker slept for ever.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout)
+                    async with asyncio.timeout(timeout):
+                        await self._wake.wait()
         finally:
             await self._release_leases()
 
@@ -111,19 +144,27 @@ class MjTracker:
             log.warning("could not release midjourney leases: %s", type(exc).__name__)
 
     async def poll_once(self) -> bool:
-        """One round over the tasks this instance leases; True if any remain."""
+        """One round over the tasks this instance leases; True if any task is unfinished."""
         if not self._messengers:
             return False
         gone = await self._instance.gone()
+        posted_by = utc_now() - timedelta(seconds=self._timing.status_grace)
         async with self._db.unit_of_work() as uow:
             pending = await uow.mj_tasks.claim(
-                self._instance.id, self._lease_end(), platforms=list(self._messengers), gone=gone
+                self._instance.id,
+                self._lease_end(),
+                platforms=list(self._messengers),
+                gone=gone,
+                unposted_before=posted_by,
             )
             await uow.commit()
-            self._metrics.mj_pending(await uow.mj_tasks.count_pending(None))
+            unfinished = await uow.mj_tasks.count_pending(None)
+        self._metrics.mj_pending(unfinished)
         self._metrics.mj_claimed(len(pending))
         if not pending:
-            return False
+            # Keep polling while tasks are unfinished: one left to its handler now is ours
+            # once its status message is stored (a wake-up) or its grace ends (no wake-up).
+            return unfinished > 0
         states = await self._fetch(pending)
         for record in pending:
             try:
@@ -156,15 +197,20 @@ class MjTracker:
             ChatAddress(record.platform, record.chat_id, thread_id=record.thread_id),
             record.reply_to_message_id,
         )
+        # Written in the language the person was answered in when they asked.
+        tr = Tr(self._catalog, _lang(record.language))
         age = (datetime.now(UTC) - record.created_at).total_seconds()
         if isinstance(state, GatewayError) and state.status == 400:
-            await self._finish(record, out, f"❌ Midjourney lost this task ({state.detail}).")
+            await self._finish(
+                record, out, tr(t("❌ Midjourney lost this task ({reason}).", reason=state.detail))
+            )
             return
         if not isinstance(state, MjTask):
             if age > self._timing.task_deadline:
-                await self._finish(record, out, "⌛ Midjourney did not finish in time; giving up.")
+                await self._finish(record, out, tr(GAVE_UP))
             return
         buttons = tuple(MjButton(b.customId, b.label, b.emoji) for b in state.buttons or [])
+        success = state.status == "SUCCESS"
         async with self._db.unit_of_work() as uow:
             await uow.mj_tasks.update_state(
                 record.task_id,
@@ -172,24 +218,89 @@ class MjTracker:
                 state.progress,
                 image_url=state.imageUrl or None,
                 fail_reason=state.failReason or None,
-                buttons=buttons if state.status == "SUCCESS" else None,
+                buttons=buttons if success else None,
+                final_prompt=state.final_prompt if success and record.action == "DESCRIBE" else None,
             )
             await uow.commit()
-        if state.status == "SUCCESS":
-            await self._deliver(record, out, state, buttons)
+        if record.status == "MODAL" and state.status != "MODAL":
+            # Read before a reply answered the question: the answer's handler posts the new
+            # status; the old message is not ours to show progress in (the next round reads
+            # the task afresh).
+            return
+        if success and record.action == "DESCRIBE":
+            await self._deliver_prompts(record, out, state, tr)
+        elif success:
+            await self._deliver(record, out, state, buttons, tr)
         elif state.status in ("FAILURE", "CANCEL"):
             reason = state.failReason or state.status.lower()
-            await self._finish(record, out, f"❌ Midjourney failed: {reason}")
+            await self._finish(record, out, tr(t("❌ Midjourney failed: {reason}", reason=reason)))
         elif age > self._timing.task_deadline:
-            await self._finish(record, out, "⌛ Midjourney did not finish in time; giving up.")
+            await self._finish(record, out, tr(GAVE_UP))
         else:
+            if state.status == "MODAL":
+                await self._ask_prompt(record, out, tr)
             await self._show_progress(
-                record, out, status_text(record.action, record.prompt, state.status, state.progress)
+                record, out, tr(status_text(record.action, record.prompt, state.status, state.progress)), tr
             )
 
-    async def _show_progress(self, record: MjTaskRecord, out: Outbox, text: str) -> None:
+    async def _ask_prompt(self, record: MjTaskRecord, out: Outbox, tr: Tr) -> None:
+        """A task waiting in MODAL: ask its chat for the prompt, once (the row says if we did).
+
+        The question is open as long as the task may run (its deadline); the answer comes
+        back as a command (`MjPromptAnswer`) and goes to /mj/submit/modal.
+        """
+        expires = record.created_at + timedelta(seconds=self._timing.task_deadline)
+        async with self._db.unit_of_work() as uow:  # read first: most rounds find it asked
+            asked = await uow.mj_prompts.for_task(record.task_id)
+            parent = await uow.mj_tasks.get(record.parent_task_id) if record.parent_task_id else None
+        if asked is None:
+            async with self._db.unit_of_work() as uow:
+                asked = await uow.mj_prompts.open(
+                    uuid.uuid4().hex[:16],
+                    record.task_id,
+                    chat_key=record.chat_key,
+                    user_id=record.user_id,
+                    action=record.action,
+                    expires_at=expires,
+                )
+                await uow.commit()
+        if asked.message_id is not None or asked.answered_at is not None:
+            return
+        example = modal_example(record.action, parent.prompt if parent is not None else record.prompt)
+        minutes = max(1, round((expires - datetime.now(UTC)).total_seconds() / 60))
+        text = tr(ask_prompt_text(record.action, example, minutes))
+        if not await self._still_mine(record):
+            return
+        note = await out.ask_text(
+            text,
+            answer=ask_payload(asked.id),
+            placeholder=example,
+            button=tr(t("✏️ Write the prompt")),
+        )
+        async with self._db.unit_of_work() as uow:
+            await uow.mj_prompts.set_message(asked.id, note.message_id)
+            await uow.commit()
+        log.info("midjourney task %s waits for a prompt (request %s)", record.task_id, asked.id)
+
+    async def _deliver_prompts(self, record: MjTaskRecord, out: Outbox, state: MjTask, tr: Tr) -> None:
+        """A Describe result: its prompts, each with a button that imagines it."""
+        prompts = described_prompts(state.final_prompt)
+        if not prompts:
+            await self._finish(record, out, tr(t("❌ Midjourney could not describe this picture.")))
+            return
+        if not await self._still_mine(record):
+            return
+        sent = await out.send_text(
+            tr(describe_text(prompts)), buttons=describe_buttons(record.task_id, len(prompts), tr)
+        )
+        await self._mark_delivered(record.task_id, sent.message_id)
+        self._metrics.mj_delivered()
+        await self._edit_status(record, out, tr(done_text(record.action, record.prompt)))
+        log.info("midjourney describe %s delivered to %s", record.task_id, record.chat_key)
+
+    async def _show_progress(self, record: MjTaskRecord, out: Outbox, text: str, tr: Tr) -> None:
         # Before our first edit the message shows the state stored at the previous poll.
-        shown = status_text(record.action, record.prompt, record.status, record.progress)
+        shown = tr(status_text(record.action, record.prompt, record.status, record.progress))
         last_time, last_text = self._last_edit.get(record.task_id, (0.0, shown))
         now = time.monotonic()
         if text == last_text or now - last_time < self._timing.progress_edit_interval:
@@ -216,10 +327,10 @@ class MjTracker:
         return mine
 
     async def _deliver(
-        self, record: MjTaskRecord, out: Outbox, state: MjTask, buttons: tuple[MjButton, ...]
+        self, record: MjTaskRecord, out: Outbox, state: MjTask, buttons: tuple[MjButton, ...], tr: Tr
     ) -> None:
         if not state.imageUrl:
-            await self._finish(record, out, "❌ Midjourney finished without an image.")
+            await self._finish(record, out, tr(t("❌ Midjourney finished without an image.")))
             return
         image = await self._gateway.download(state.imageUrl)
         if not await self._still_mine(record):
@@ -227,11 +338,11 @@ class MjTracker:
         sent = await out.send_images(
             [OutImage(image, f"midjourney-{record.task_id}.png")],
             caption=f"🎨 {record.prompt[:200]}",
-            buttons=button_rows(record.task_id, buttons),
+            buttons=button_rows(record.task_id, buttons, tr),
         )
         await self._mark_delivered(record.task_id, sent.message_id)
         self._metrics.mj_delivered()
-        await self._edit_status(record, out, done_text(record.action, record.prompt))
+        await self._edit_status(record, out, tr(done_text(record.action, record.prompt)))
         log.info("midjourney task %s delivered to %s", record.task_id, record.chat_key)
 
     async def _finish(self, record: MjTaskRecord, out: Outbox, text: str) -> None:

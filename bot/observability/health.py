@@ -12,10 +12,13 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
-from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+if TYPE_CHECKING:  # redis-py is imported only when REDIS_URL is set
+    from redis.asyncio import Redis
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,8 @@ from bot.commands import Command
 log = logging.getLogger(__name__)
 
 Role = Literal["leader", "standby", "webhook"]
-GatewayFailure = Literal["timeout", "transport"]
+# busy: no free connection in our own pool within GATEWAY_POOL_WAIT (the gateway never saw it).
+GatewayFailure = Literal["timeout", "transport", "busy"]
 
 # Handlers and gateway calls range from a cached reply to a multi-minute image job.
 LATENCY_BUCKETS: Final = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
@@ -132,6 +133,11 @@ class Metrics:
             "Database connections checked out of this replica's pool, read at scrape time.",
             registry=r,
         )
+        self._commits = Counter(
+            "wenwen_db_commits_total",
+            "Database transactions committed by this replica (a batch of writes counts once).",
+            registry=r,
+        )
         self._role = Gauge(
             "wenwen_replica_role",
             "1 for the role this replica currently plays, 0 for the others.",
@@ -208,6 +214,9 @@ class Metrics:
                 return math.nan
 
         self._pool_in_use.set_function(read)
+
+    def db_commit(self) -> None:
+        self._commits.inc()
 
     def role(self, name: Role) -> None:
         """Mark `name` as the current role (1) and every other role 0, so queries can sum by role."""

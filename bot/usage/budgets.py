@@ -9,8 +9,9 @@ transaction (`settle`), and the rest is released when the request ends. Estimate
 upper bounds (chat requests carry an output cap equal to what they reserved), so
 simultaneous requests cannot push a limit past it.
 
-A chat turn whose real size is known only once its messages are built grows or shrinks
-its hold with `resize`, which checks the limits again when it grows.
+A chat turn whose real size is known only once its messages are built grows its hold
+with `resize`, which checks the limits again; a hold is never shrunk mid-request (that
+would cost a write per turn for a few seconds' accuracy): the request's end releases it.
 
 A reservation belongs to the instance that made it: when that process is gone, the next
 start (or another replica) releases it at once (bot.lifecycle.recovery); as a last resort
@@ -20,15 +21,17 @@ a reservation stops counting after BUDGET_RESERVATION_TTL.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import weakref
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from bot.errors import BudgetExceeded
+from bot.i18n import Say, Text, t, tn
 from bot.usage.limits import LimitKey, Metric, Period, Scope, period_end, period_start
 from bot.usage.pricing import PriceTable
 from storage import BudgetLimit, Database, Reservation, Reserved, UnitOfWork, UsageEvent, UsageTotals
@@ -60,6 +63,21 @@ class Estimate:
         )
 
 
+ADMISSIONS_PER_TRANSACTION = 200  # bounded, so one transaction never holds the write lock long
+
+
+@dataclass
+class _Ask:
+    """An admission waiting for the next shared transaction."""
+
+    chat_key: str
+    user_id: str
+    estimate: Estimate
+    done: asyncio.Future[int | None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
 @dataclass(frozen=True)
 class Hold:
     """A request's reservation, made by admission and settled where its usage is recorded.
@@ -76,6 +94,24 @@ class Hold:
 NO_HOLD = Hold("", "", None)
 
 
+def _of(totals: Mapping[tuple[str, str], Reserved], ask: _Ask, scope: Scope) -> Reserved:
+    """A chat's sum over its people, or the asker's own, from per-(chat, user) sums."""
+    if scope is Scope.USER:
+        return totals.get((ask.chat_key, ask.user_id), Reserved())
+    mine = [value for (chat, _user), value in totals.items() if chat == ask.chat_key]
+    return functools.reduce(_sum, mine, Reserved())
+
+
+def _sum(a: Reserved, b: Reserved) -> Reserved:
+    return Reserved(
+        a.cost + b.cost, a.tokens + b.tokens, a.images + b.images, a.mj_tasks + b.mj_tasks, a.count + b.count
+    )
+
+
+def _plus(held: Reserved, estimate: Estimate) -> Reserved:
+    return _sum(held, Reserved(estimate.cost, estimate.tokens, estimate.images, estimate.mj_tasks, 1))
+
+
 @dataclass(frozen=True)
 class Ceiling:
     """The most a chat's own admins may allow (None: no limit), and the operator's default."""
@@ -87,6 +123,10 @@ class Ceiling:
 
 def _parts(key: LimitKey) -> tuple[str, str, str]:
     return key.scope.value, key.period.value, key.metric.value
+
+
+def _within(estimate: Estimate, held: Estimate) -> bool:
+    return all(estimate.amount(metric) <= held.amount(metric) for metric in Metric)
 
 
 def _spent(metric: Metric, spent: UsageTotals) -> Decimal:
@@ -157,27 +197,64 @@ class Budgets:
         self._instance = instance_id
         self._prices = prices
         self._defaults = dict(defaults)
+        self._has_defaults = any(value is not None for value in self._defaults.values())
         self._ttl = timedelta(seconds=ttl)
         self._clock = clock
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        # Reservations a request's final write already deleted: the hold need not release them.
+        self._ended: set[int] = set()
+        # Admissions waiting for the next shared transaction, and the task that runs them.
+        self._asks: list[_Ask] = []
+        self._deciding: list[_Ask] = []
+        self._admitting: asyncio.Task[None] | None = None
+        self._releasing: set[asyncio.Task[None]] = set()
 
     @asynccontextmanager
-    async def hold(self, chat_key: str, user_id: str, estimate: Estimate) -> AsyncIterator[Hold]:
-        """Admit the request (or raise BudgetExceeded) and keep its reservation while it runs."""
-        reservation = await self._admit(chat_key, user_id, estimate)
+    async def hold(
+        self, chat_key: str, user_id: str, estimate: Estimate, *, own_limits: bool = True
+    ) -> AsyncIterator[Hold]:
+        """Admit the request (or raise BudgetExceeded) and keep its reservation while it runs.
+
+        `own_limits` False: the chat is known (from the message's first read) to have no limits
+        of its own, so with no operator defaults either there is nothing to read or hold.
+        """
+        if own_limits or self._has_defaults:
+            reservation = await self._admit(chat_key, user_id, estimate)
+        else:
+            reservation = None
         try:
             yield Hold(chat_key, user_id, reservation, estimate)
         finally:
-            if reservation is not None:
+            if reservation is not None and not self._took_back(reservation):
                 await self._release(reservation)
+
+    @staticmethod
+    def releasing(hold: Hold) -> tuple[int, ...]:
+        """The reservation a final write may delete along with recording the request's usage."""
+        return () if hold.reservation is None else (hold.reservation,)
+
+    def released(self, hold: Hold) -> None:
+        """The final write that deleted `hold`'s reservation was committed."""
+        if hold.reservation is not None:
+            self._ended.add(hold.reservation)
+
+    def _took_back(self, reservation: int) -> bool:
+        if reservation in self._ended:
+            self._ended.discard(reservation)
+            return True
+        return False
 
     async def resize(self, hold: Hold, estimate: Estimate) -> Hold:
         """Make `hold` reserve `estimate` (still unsettled) instead; growing is checked like admission.
 
-        A hold that reserved nothing stays so: no limit covered that kind of usage.
+        A hold that reserved nothing stays so: no limit covered that kind of usage. A hold
+        that would shrink is kept as it is (no write on the request's hot path): it only
+        overstates for the seconds until the request ends and releases it.
         """
         if hold.reservation is None:
             return Hold(hold.chat_key, hold.user_id, None, estimate)
+        if _within(estimate, hold.estimate):
+            return hold
         async with self._locks.setdefault(hold.chat_key, asyncio.Lock()), self._db.unit_of_work() as uow:
             now = self._clock()
             await uow.budgets.lock_chat(hold.chat_key)
@@ -202,10 +279,14 @@ class Budgets:
 
     async def limits(self, uow: UnitOfWork, chat_key: str) -> dict[LimitKey, tuple[Decimal, bool]]:
         """The limits in force in a chat: value, and whether the chat set it itself."""
+        return self._in_force(await uow.budgets.limits(chat_key))
+
+    def _in_force(self, own: Sequence[BudgetLimit]) -> dict[LimitKey, tuple[Decimal, bool]]:
+        """The defaults, with what a chat set itself over them (None: that limit is off)."""
         merged: dict[LimitKey, tuple[Decimal | None, bool]] = {
             key: (value, False) for key, value in self._defaults.items()
         }
-        for row in await uow.budgets.limits(chat_key):
+        for row in own:
             key = LimitKey(Scope(row.scope), Period(row.period), Metric(row.metric))
             merged[key] = (row.amount, True)
         return {key: (value, own) for key, (value, own) in sorted(merged.items()) if value is not None}
@@ -252,36 +333,133 @@ class Budgets:
     # --- admission ------------------------------------------------------------------
 
     async def _admit(self, chat_key: str, user_id: str, estimate: Estimate) -> int | None:
+        """The request's reservation (None: no limit covers it), made in a shared transaction.
+
+        Admissions arriving together are made one after another in one transaction (one
+        commit for all, where each used to queue for its own). Within it each admission
+        counts the reservations made before it, so the limits hold exactly as before.
+        """
+        ask = _Ask(chat_key, user_id, estimate)
+        self._asks.append(ask)
+        if self._admitting is None or self._admitting.done():
+            self._admitting = asyncio.create_task(self._admit_queued(), name="budget-admissions")
+        try:
+            return await asyncio.shield(ask.done)
+        except asyncio.CancelledError:
+            # The request is gone, but its admission may still commit: give that back.
+            ask.done.add_done_callback(self._give_back)
+            raise
+
+    async def _admit_queued(self) -> None:
+        # Admissions that come while a batch is being decided wait for the next one.
+        try:
+            await self._admit_all_queued()
+        finally:
+            # Cancelled (the loop is closing): no admission is left waiting for ever.
+            for ask in self._deciding + self._asks:
+                if not ask.done.done():
+                    ask.done.cancel()
+            self._deciding, self._asks = [], []
+
+    async def _admit_all_queued(self) -> None:
+        while self._asks:
+            batch, self._asks = (
+                self._asks[:ADMISSIONS_PER_TRANSACTION],
+                self._asks[ADMISSIONS_PER_TRANSACTION:],
+            )
+            self._deciding = batch
+            try:
+                outcomes = await self._admit_together(batch)
+            except Exception as exc:
+                log.warning("admitting %d requests failed", len(batch), exc_info=True)
+                outcomes = [(ask, exc) for ask in batch]
+            for ask, outcome in outcomes:
+                if ask.done.done():
+                    continue
+                if isinstance(outcome, BaseException):
+                    ask.done.set_exception(outcome)
+                else:
+                    ask.done.set_result(outcome)
+
+    async def _admit_together(self, batch: list[_Ask]) -> list[tuple[_Ask, int | BaseException | None]]:
+        """One transaction for the batch, with a few set-based queries however large it is.
+
+        What every chat of the batch has spent (per period) and holds is read once; the
+        requests are then decided in arrival order, each counting those admitted before
+        it; the admitted ones' reservations are inserted together.
+        """
+        outcomes: list[tuple[_Ask, int | BaseException | None]] = []
         async with self._db.unit_of_work() as uow:
-            limits = self._relevant(await self.limits(uow, chat_key), estimate)
-        if not limits:
-            return None  # nothing to hold: no limit covers what this request uses
-        async with self._locks.setdefault(chat_key, asyncio.Lock()), self._db.unit_of_work() as uow:
+            own = await uow.budgets.limits_of({ask.chat_key for ask in batch})
+            limited: list[tuple[_Ask, dict[LimitKey, tuple[Decimal, bool]]]] = []
+            for ask in batch:
+                limits = self._relevant(self._in_force(own.get(ask.chat_key, ())), ask.estimate)
+                if limits:
+                    limited.append((ask, limits))
+                else:  # nothing to hold: no limit covers what this request uses
+                    outcomes.append((ask, None))
+            if not limited:
+                return outcomes  # no write at all
+            chats = sorted({ask.chat_key for ask, _ in limited})
             now = self._clock()
-            await uow.budgets.lock_chat(chat_key)
-            # The INSERT comes first: on SQLite it takes the write lock, so another process
-            # admitting at the same time waits and then sees this reservation.
-            reservation = await uow.budgets.reserve(
+            # A write first: on SQLite it takes the write lock, so another process admitting
+            # at the same time waits and then sees these reservations.
+            await uow.budgets.purge_expired(now)
+            await uow.budgets.lock_chats(chats)  # PostgreSQL: one advisory lock per chat, in one order
+            periods = {key.period for _, limits in limited for key in limits}
+            spent = {
+                period: await uow.budgets.spent_by_user(chats, period_start(period, now))
+                for period in periods
+            }
+            held = await uow.budgets.reserved_by_user(chats, now)
+            admitted: list[_Ask] = []
+            for ask, limits in limited:
+                states = [
+                    LimitState(
+                        key,
+                        limit,
+                        _held(key.metric, _of(spent[key.period], ask, key.scope)),
+                        _held(key.metric, _of(held, ask, key.scope)),
+                        period_end(key.period, now),
+                        chat_set,
+                    )
+                    for key, (limit, chat_set) in limits.items()
+                ]
+                over = [state for state in states if not state.admits(ask.estimate)]
+                if over:
+                    worst = self._worst(over)
+                    log.info("budget %s reached in %s by %s", worst.key, ask.chat_key, ask.user_id)
+                    outcomes.append((ask, BudgetExceeded(self._refusal(worst, ask.estimate, now))))
+                    continue
+                admitted.append(ask)
+                mine = (ask.chat_key, ask.user_id)
+                held[mine] = _plus(held.get(mine, Reserved()), ask.estimate)
+            ids = await uow.budgets.reserve_many(
                 Reservation(
-                    chat_key,
-                    user_id,
+                    ask.chat_key,
+                    ask.user_id,
                     now + self._ttl,
-                    cost=estimate.cost,
-                    tokens=estimate.tokens,
-                    images=estimate.images,
-                    mj_tasks=estimate.mj_tasks,
+                    cost=ask.estimate.cost,
+                    tokens=ask.estimate.tokens,
+                    images=ask.estimate.images,
+                    mj_tasks=ask.estimate.mj_tasks,
                     instance_id=self._instance,
                 )
+                for ask in admitted
             )
-            states = await self._states(uow, chat_key, user_id, limits, now, excluding=reservation)
-            over = [state for state in states if not state.admits(estimate)]
-            if over:
-                await uow.rollback()
-                worst = self._worst(over)
-                log.info("budget %s reached in %s by %s", worst.key, chat_key, user_id)
-                raise BudgetExceeded(self._refusal(worst, estimate, now))
             await uow.commit()
-        return reservation
+        outcomes += zip(admitted, ids, strict=True)
+        return outcomes
+
+    def _give_back(self, done: asyncio.Future[int | None]) -> None:
+        if done.cancelled() or done.exception() is not None:
+            return
+        reservation = done.result()
+        if reservation is None:
+            return
+        task = asyncio.create_task(self._release(reservation))
+        self._releasing.add(task)
+        task.add_done_callback(self._releasing.discard)
 
     async def _release(self, reservation: int) -> None:
         try:
@@ -339,63 +517,79 @@ class Budgets:
 
     # --- wording --------------------------------------------------------------------
 
-    def amount(self, metric: Metric, value: Decimal, *, unit: bool = True) -> str:
+    def amount(self, metric: Metric, value: Decimal, *, unit: bool = True) -> Say:
         """`$0.0420`, `3 images`; `unit=False` leaves counts bare ("3 of 10 images")."""
         if metric is Metric.COST:
-            return self._prices.money(value)
+            return t("{amount}", amount=self._prices.amount(value))
         count = int(value)
         if not unit:
-            return f"{count:,}"
-        noun = {Metric.TOKENS: "token", Metric.IMAGES: "image", Metric.MJ_TASKS: "Midjourney task"}[metric]
-        return f"{count:,} {noun}{'' if count == 1 else 's'}"
+            return t("{n}", n=count)
+        match metric:
+            case Metric.TOKENS:
+                return tn("{n} token", "{n} tokens", n=count)
+            case Metric.IMAGES:
+                return tn("{n} image", "{n} images", n=count)
+            case _:
+                return tn("{n} Midjourney task", "{n} Midjourney tasks", n=count)
 
-    def describe(self, key: LimitKey) -> str:
-        whose = "This chat's" if key.scope is Scope.CHAT else "Your"
-        period = "daily" if key.period is Period.DAY else "monthly"
-        what = {
-            Metric.COST: "spending",
-            Metric.TOKENS: "token",
-            Metric.IMAGES: "image",
-            Metric.MJ_TASKS: "Midjourney",
-        }[key.metric]
-        where = "" if key.scope is Scope.CHAT else " in this chat"
-        return f"{whose} {period} {what} budget{where}"
+    def describe(self, key: LimitKey) -> Text:
+        return t(
+            "{whose} {period} {what} budget{where}",
+            whose=t("This chat's") if key.scope is Scope.CHAT else t("Your"),
+            period=t("daily") if key.period is Period.DAY else t("monthly"),
+            what=_WHAT[key.metric],
+            where="" if key.scope is Scope.CHAT else t(" in this chat"),
+        )
 
-    def _refusal(self, state: LimitState, estimate: Estimate, now: datetime) -> str:
+    def _refusal(self, state: LimitState, estimate: Estimate, now: datetime) -> Text:
         metric = state.key.metric
         limit = self.amount(metric, state.limit)
+        budget = self.describe(state.key)
+        head: Text
         if state.limit == 0:
-            head = f"⛔ {self.describe(state.key)} is set to {limit}."
+            head = t("⛔ {budget} is set to {limit}.", budget=budget, limit=limit)
         elif state.spent >= state.limit:
-            head = f"⛔ {self.describe(state.key)} is used up ({limit})."
+            head = t("⛔ {budget} is used up ({limit}).", budget=budget, limit=limit)
         elif state.left <= 0 or state.spent + estimate.amount(metric) <= state.limit:
             # It would fit but for requests still running: what they do not use comes back.
-            spent = self.amount(metric, state.spent, unit=False)
-            head = (
-                f"⛔ {self.describe(state.key)} is nearly used up: {spent} of {limit} used, and "
-                "requests still running may take the rest. Try again in a moment."
+            head = t(
+                "⛔ {budget} is nearly used up: {spent} of {limit} used, and requests still running "
+                "may take the rest. Try again in a moment.",
+                budget=budget,
+                spent=self.amount(metric, state.spent, unit=False),
+                limit=limit,
             )
         else:
-            need = estimate.amount(metric)
-            head = (
-                f"⛔ {self.describe(state.key)} would be exceeded: this needs about "
-                f"{self.amount(metric, need)}, {self.amount(metric, state.left)} of {limit} is left."
+            head = t(
+                "⛔ {budget} would be exceeded: this needs about {need}, {left} of {limit} is left.",
+                budget=budget,
+                need=self.amount(metric, estimate.amount(metric)),
+                left=self.amount(metric, state.left),
+                limit=limit,
             )
-        return f"{head} It resets {when(state.resets, now)}."
+        return t("{refusal} It resets {when}.", refusal=head, when=when(state.resets, now))
 
 
-def when(moment: datetime, now: datetime) -> str:
+_WHAT = {
+    Metric.COST: t("spending"),
+    Metric.TOKENS: t("token"),
+    Metric.IMAGES: t("image"),
+    Metric.MJ_TASKS: t("Midjourney"),
+}
+
+
+def when(moment: datetime, now: datetime) -> Text:
     """ "at 00:00 UTC (in 3 h 12 min)" or "on 1 Apr 00:00 UTC (in 12 d 4 h)"."""
     left = moment - now
     minutes = max(int(left.total_seconds() // 60), 1)
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)
     if days:
-        span = f"{days} d {hours} h"
+        span = t("{days} d {hours} h", days=days, hours=hours)
     elif hours:
-        span = f"{hours} h {mins} min"
+        span = t("{hours} h {minutes} min", hours=hours, minutes=mins)
     else:
-        span = f"{mins} min"
+        span = t("{minutes} min", minutes=mins)
     if left <= timedelta(days=1):
-        return f"at {moment:%H:%M} UTC (in {span})"
-    return f"on {moment:%-d %b %H:%M} UTC (in {span})"
+        return t("at {time} UTC (in {span})", time=f"{moment:%H:%M}", span=span)
+    return t("on {date} {time} UTC (in {span})", date=moment.date(), time=f"{moment:%H:%M}", span=span)

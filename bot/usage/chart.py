@@ -6,14 +6,17 @@ a phone, where Telegram shows photos about 400 px wide.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
+from importlib import resources
 
 from PIL import Image, ImageDraw, ImageFont
 
+from bot.i18n import Lang, Tr, t
 from bot.usage.pricing import PriceTable
 from storage import UsageTotals
 
@@ -27,10 +30,25 @@ COST_BAR = (13, 110, 253)
 REQUEST_BAR = (25, 135, 84)
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+Fonts = Callable[[int], Font]
+
+# Noto Sans CJK (package `noto-cjk-sans-otc`, OFL): a collection; this face is Simplified Chinese.
+CJK_PACKAGE, CJK_FILE, CJK_SC_INDEX = "noto_cjk_sans_otc", "NotoSansCJK-Regular.ttc", 2
 
 
-def _font(size: int) -> Font:
+def _latin(size: int) -> Font:
     return ImageFont.load_default(size=size)
+
+
+def _cjk(size: int) -> Font:
+    # Read only when a Chinese chart is drawn: the collection is ~19 MB.
+    with resources.files(CJK_PACKAGE).joinpath(CJK_FILE).open("rb") as font:
+        return ImageFont.truetype(io.BytesIO(font.read()), size, index=CJK_SC_INDEX)
+
+
+def fonts_for(lang: Lang) -> Fonts:
+    """Pillow's bundled font has Latin only; Chinese needs a CJK face."""
+    return _cjk if lang is Lang.ZH else _latin
 
 
 def _axis(peak: float, *, whole: bool) -> tuple[float, int]:
@@ -47,6 +65,7 @@ def _axis(peak: float, *, whole: bool) -> tuple[float, int]:
 
 def _panel(
     draw: ImageDraw.ImageDraw,
+    font: Fonts,
     box: tuple[int, int, int, int],
     *,
     title: str,
@@ -56,10 +75,10 @@ def _panel(
     whole: bool = False,
 ) -> None:
     left, top, right, bottom = box
-    draw.text((left - MARGIN_LEFT + 20, top - 52), title, font=_font(34), fill=INK)
+    draw.text((left - MARGIN_LEFT + 20, top - 52), title, font=font(34), fill=INK)
     step, steps = _axis(max(values, default=0.0), whole=whole)
     peak = step * steps
-    small = _font(24)
+    small = font(24)
     for n in range(steps + 1):
         y = bottom - (bottom - top) * n / steps
         draw.line((left, y, right, y), fill=GRID, width=2)
@@ -76,48 +95,58 @@ def _panel(
         draw.rectangle((x0, min(y0, bottom - 3), x1, bottom), fill=color)
 
 
-def usage_chart(days: Sequence[tuple[date, UsageTotals]], prices: PriceTable, title: str) -> bytes:
+def usage_chart(days: Sequence[tuple[date, UsageTotals]], prices: PriceTable, title: str, tr: Tr) -> bytes:
     """PNG of daily cost (top) and requests (bottom), one bar per day, oldest first."""
+    font = functools.cache(fonts_for(tr.lang))
     image = Image.new("RGB", (WIDTH, HEIGHT), BACKGROUND)
     draw = ImageDraw.Draw(image)
-    draw.text((30, 24), title, font=_font(40), fill=INK)
-    total_cost = sum((t.cost for _, t in days), Decimal(0))
-    total_requests = sum(t.requests for _, t in days)
-    summary = f"{prices.money(total_cost)} · {total_requests:,} requests in {len(days)} days (UTC)"
-    draw.text((30, 80), summary, font=_font(28), fill=MUTED)
+    draw.text((30, 24), title, font=font(40), fill=INK)
+    total_cost = sum((day.cost for _, day in days), Decimal(0))
+    total_requests = sum(day.requests for _, day in days)
+    summary = tr(
+        t(
+            "{cost} · {requests} requests in {days} days (UTC)",
+            cost=prices.amount(total_cost),
+            requests=total_requests,
+            days=len(days),
+        )
+    )
+    draw.text((30, 80), summary, font=font(28), fill=MUTED)
 
     left, right = MARGIN_LEFT, WIDTH - MARGIN_RIGHT
-    costs = [float(t.cost) for _, t in days]
+    costs = [float(day.cost) for _, day in days]
     # Fewer decimals as amounts grow: "$12" and "$0.25" read better than "$12.0000".
     cost_step, _ = _axis(max(costs, default=0.0), whole=False)
     places = 0 if cost_step >= 1 else 2 if cost_step >= 0.01 else 4
 
     _panel(
         draw,
+        font,
         (left, 230, right, 520),
-        title="Cost per day",
+        title=tr(t("Cost per day")),
         values=costs,
         color=COST_BAR,
-        label=lambda v: prices.money(Decimal(str(v)), places),
+        label=lambda v: tr.money(prices.amount(Decimal(str(v)), places)),
     )
     _panel(
         draw,
+        font,
         (left, 650, right, 900),
-        title="Requests per day",
-        values=[float(t.requests) for _, t in days],
+        title=tr(t("Requests per day")),
+        values=[float(day.requests) for _, day in days],
         color=REQUEST_BAR,
-        label=lambda v: f"{v:,.0f}",
+        label=lambda v: tr.number(round(v)),
         whole=True,
     )
     # Day labels under the lower panel: every fifth day, and the last one.
-    font = _font(24)
+    small = font(24)
     slot = (right - left) / max(len(days), 1)
     for n, (day, _) in enumerate(days):
         if n % 5 == 0 or n == len(days) - 1:
-            text = f"{day:%-d %b}"
-            width = draw.textlength(text, font=font)
+            text = tr.date(day)
+            width = draw.textlength(text, font=small)
             x = min(left + (n + 0.5) * slot - width / 2, WIDTH - width - 8)
-            draw.text((x, 915), text, font=font, fill=MUTED)
+            draw.text((x, 915), text, font=small, fill=MUTED)
     buffer = io.BytesIO()
     image.save(buffer, "PNG", optimize=True)
     return buffer.getvalue()

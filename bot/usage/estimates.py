@@ -28,7 +28,24 @@ IMAGE_TOKENS = 765
 # Each message carries a few tokens of framing (role, separators).
 MESSAGE_TOKENS = 8
 
-Work = c.Chat | c.PhotoCaption | c.EditImages | c.GenerateImage | c.Imagine | c.Blend | c.MjButtonPress
+Work = (
+    c.Chat
+    | c.Regenerate
+    | c.ContinueAnswer
+    | c.PhotoCaption
+    | c.EditImages
+    | c.GenerateImage
+    | c.Imagine
+    | c.Blend
+    | c.MjButtonPress
+    | c.Transcribe
+    | c.Speak
+    | c.Describe
+    | c.MjImaginePrompt
+    | c.MjPromptAnswer
+)
+# Each of these submits exactly one Midjourney task (or one modal that runs one).
+MjWork = (c.Imagine, c.Blend, c.MjButtonPress, c.Describe, c.MjImaginePrompt, c.MjPromptAnswer)
 
 
 class Job(StrEnum):
@@ -47,6 +64,9 @@ class Estimator:
         match work:
             case c.Chat(prompt=prompt, images=images):
                 return self.chat(prompt, len(images), chat_model)
+            case c.Regenerate() | c.ContinueAnswer():
+                # The question is in memory; the hold is sized again once the messages are built.
+                return self.chat("", 0, chat_model)
             case c.GenerateImage():
                 return self.image(self.settings.image_model)
             case c.EditImages():
@@ -61,10 +81,31 @@ class Estimator:
                     return edit
                 # AUTO: a classifier call, then a question or an edit (decided after admission).
                 return self.classifier(prompt) + _either(question, edit)
-            case c.Imagine() | c.Blend() | c.MjButtonPress():
+            case (
+                c.Imagine()
+                | c.Blend()
+                | c.MjButtonPress()
+                | c.Describe()
+                | c.MjImaginePrompt()
+                | c.MjPromptAnswer()
+            ):
                 return self.midjourney()
+            case c.Transcribe(audio=audio):
+                return self.transcription(audio.duration)
+            case c.Speak(text=text):
+                return self.speech(text)
             case _:
                 assert_never(work)
+
+    def transcription(self, seconds: float | None) -> Estimate:
+        """Audio of unknown length is reserved at the longest accepted (VOICE_MAX_SECONDS)."""
+        settings = self.settings
+        heard = seconds if seconds is not None else settings.voice_max_seconds
+        cost = self.prices.transcription_cost(settings.transcribe_model, heard)
+        return Estimate(cost=cost or Decimal(0))
+
+    def speech(self, text: str) -> Estimate:
+        return Estimate(cost=self.prices.speech_cost(self.settings.tts_model, len(text)) or Decimal(0))
 
     def chat(self, prompt: str, images: int, model: str) -> Estimate:
         settings = self.settings
@@ -114,9 +155,16 @@ def job_of(work: Work, settings: Settings) -> Job | None:
             return Job.IMAGE
         case c.PhotoCaption():
             return None if settings.caption_mode is CaptionMode.ASK else Job.IMAGE
-        case c.Imagine() | c.Blend() | c.MjButtonPress():
+        case (
+            c.Imagine()
+            | c.Blend()
+            | c.MjButtonPress()
+            | c.Describe()
+            | c.MjImaginePrompt()
+            | c.MjPromptAnswer()
+        ):
             return Job.MIDJOURNEY
-        case c.Chat():
+        case c.Chat() | c.Regenerate() | c.ContinueAnswer() | c.Transcribe() | c.Speak():
             return None
         case _:
             assert_never(work)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from decimal import Decimal
 
 from bot.gateway.types import ImageResult
 from bot.model import ChatAddress, User
@@ -75,6 +76,31 @@ class Ledger:
             image_tokens=details.image_tokens if details else 0,
             images=len(result.images),
         )
+
+    def audio_event(
+        self,
+        address: ChatAddress,
+        user: User,
+        kind: str,
+        model: str,
+        *,
+        request_key: str | None,
+        cost: Decimal | None,
+    ) -> UsageEvent:
+        """Transcription (by the minute) and speech (by the character), priced by the caller.
+
+        The ledger's counters are tokens, images and tasks; audio has none of them, so its
+        event carries only its cost (none and no currency when the model is not priced).
+        """
+        event = self.event(address, user, kind, model, request_key=request_key)
+        if cost is None:
+            log.info("no price for audio model %r; recorded at 0", model)
+            return event
+        return replace(event, cost=cost, currency=self._prices.currency)
+
+    @property
+    def prices(self) -> PriceTable:
+        return self._prices
 
     async def add(self, uow: UnitOfWork, event: UsageEvent) -> UsageEvent | None:
         """Price and store the event; None when this request key was recorded before."""

@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
 from bot.errors import LimitSyntaxError
+from bot.i18n import t
 
 
 class Scope(StrEnum):
@@ -69,12 +70,16 @@ def parse_key(text: str) -> LimitKey:
     """`chat.day.cost`, `user month images`, …"""
     match = _KEY.fullmatch(text.strip())
     if match is None:
-        raise LimitSyntaxError(f"{text.strip()!r}: write <chat|user>.<day|month>.<cost|tokens|images|mj>")
+        raise LimitSyntaxError(
+            t("{text}: write <chat|user>.<day|month>.<cost|tokens|images|mj>", text=repr(text.strip()))
+        )
     scope, period, metric = match.groups()
     if period.lower() not in _PERIODS:
-        raise LimitSyntaxError(f"unknown period {period!r}: use day or month")
+        raise LimitSyntaxError(t("unknown period {period}: use day or month", period=repr(period)))
     if metric.lower() not in _METRICS:
-        raise LimitSyntaxError(f"unknown limit {metric!r}: use cost, tokens, images or mj")
+        raise LimitSyntaxError(
+            t("unknown limit {metric}: use cost, tokens, images or mj", metric=repr(metric))
+        )
     return LimitKey(Scope(scope.lower()), _PERIODS[period.lower()], _METRICS[metric.lower()])
 
 
@@ -89,20 +94,30 @@ def parse_amount(key: LimitKey, value: str, *, cost_step: Decimal = COST_STEP) -
     try:
         amount = Decimal(value)
     except InvalidOperation:
-        raise LimitSyntaxError(f"{value!r} is not a number (or off)") from None
+        raise LimitSyntaxError(t("{value} is not a number (or off)", value=repr(value))) from None
     if not amount.is_finite() or amount < 0:
-        raise LimitSyntaxError(f"{value!r} must be zero or more")
+        raise LimitSyntaxError(t("{value} must be zero or more", value=repr(value)))
     ceiling = MAX_COST if key.metric is Metric.COST else MAX_COUNT
     if amount > ceiling:
-        raise LimitSyntaxError(f"{value!r} is too large (at most {ceiling:,})")
+        raise LimitSyntaxError(
+            t("{value} is too large (at most {ceiling})", value=repr(value), ceiling=ceiling)
+        )
     if key.metric is not Metric.COST:
         if amount != amount.to_integral_value():
-            raise LimitSyntaxError(f"{key.metric} limits are whole numbers")
+            raise LimitSyntaxError(t("{metric} limits are whole numbers", metric=str(key.metric)))
         return amount.quantize(Decimal(1))
     if 0 < amount < cost_step:
-        raise LimitSyntaxError(f"{value!r} is less than the smallest amount of money ({cost_step})")
+        raise LimitSyntaxError(
+            t(
+                "{value} is less than the smallest amount of money ({step})",
+                value=repr(value),
+                step=str(cost_step),
+            )
+        )
     if amount != amount.quantize(cost_step):
-        raise LimitSyntaxError(f"{value!r} has more decimals than the currency ({cost_step})")
+        raise LimitSyntaxError(
+            t("{value} has more decimals than the currency ({step})", value=repr(value), step=str(cost_step))
+        )
     return amount
 
 
@@ -111,7 +126,10 @@ def parse_limit(text: str, *, cost_step: Decimal = COST_STEP) -> tuple[LimitKey,
     match = _ONE.fullmatch(text.strip())
     if match is None:
         raise LimitSyntaxError(
-            f"{text.strip()!r}: write <chat|user>.<day|month>.<cost|tokens|images|mj>=<number|off>"
+            t(
+                "{text}: write <chat|user>.<day|month>.<cost|tokens|images|mj>=<number|off>",
+                text=repr(text.strip()),
+            )
         )
     key = parse_key(match.group(1))
     return key, parse_amount(key, match.group(2), cost_step=cost_step)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
@@ -19,6 +19,7 @@ from typing import Any
 from babel.numbers import get_currency_precision
 
 from bot.errors import ConfigError
+from bot.i18n.text import Money
 
 DEFAULT_QUALITY = "default"
 MJ_PREFIX = "midjourney-"
@@ -41,6 +42,10 @@ class PriceTable:
     tokens: Mapping[str, TokenPrice]
     images: Mapping[str, Mapping[str, Decimal]]
     midjourney: Mapping[str, Decimal]
+    # Speech to text: per minute of audio; text to speech: per `character_unit` characters.
+    transcription: Mapping[str, Decimal] = field(default_factory=dict)
+    speech: Mapping[str, Decimal] = field(default_factory=dict)
+    character_unit: int = 1_000_000
 
     def cost(
         self,
@@ -69,10 +74,27 @@ class PriceTable:
             return _stored(raw / self.token_unit)
         return None
 
+    def transcription_cost(self, model: str, seconds: float) -> Decimal | None:
+        """Audio is billed by the minute, by the second's fraction (None: not in the table)."""
+        per_minute = self.transcription.get(model)
+        if per_minute is None:
+            return None
+        return _stored(per_minute * Decimal(str(round(seconds, 3))) / 60)
+
+    def speech_cost(self, model: str, characters: int) -> Decimal | None:
+        per_unit = self.speech.get(model)
+        if per_unit is None:
+            return None
+        return _stored(per_unit * characters / self.character_unit)
+
     @property
     def minor_unit(self) -> Decimal:
         """The currency's smallest amount (0.01 USD, 1 JPY): no money limit may be finer."""
         return Decimal(10) ** -get_currency_precision(self.currency.upper())
+
+    def amount(self, amount: Decimal, decimals: int | None = None) -> Money:
+        """`amount` in this table's currency, for the reader's locale to format (`bot.i18n`)."""
+        return Money(amount, self.currency.upper(), self.decimals if decimals is None else decimals)
 
     def money(self, amount: Decimal, decimals: int | None = None) -> str:
         """`$0.0421`, or `0.0421 CHF` for a currency without a symbol here."""
@@ -131,6 +153,11 @@ def parse_prices(data: Mapping[str, Any]) -> PriceTable:
         for model in _table(data, "images")
     }
     midjourney = {str(mode).lower(): _price(p) for mode, p in _table(data, "midjourney").items()}
+    transcription = {str(model): _price(p) for model, p in _table(data, "transcription").items()}
+    speech = {str(model): _price(p) for model, p in _table(data, "speech").items()}
+    character_unit = int(data.get("character_unit", 1_000_000))
+    if character_unit <= 0:
+        raise ValueError("character_unit must be positive")
     return PriceTable(
         currency=str(data.get("currency", "USD")),
         token_unit=token_unit,
@@ -138,6 +165,9 @@ def parse_prices(data: Mapping[str, Any]) -> PriceTable:
         tokens=tokens,
         images=images,
         midjourney=midjourney,
+        transcription=transcription,
+        speech=speech,
+        character_unit=character_unit,
     )
 
 

@@ -6,7 +6,8 @@ import asyncio
 import logging
 
 from bot.errors import AttachmentUnavailable, BadImage, UserError
-from bot.imaging import CheckedImage, check_image
+from bot.i18n import t
+from bot.imaging import CheckedImage, check_image, megabytes
 from bot.model import ImageAttachment
 
 log = logging.getLogger(__name__)
@@ -20,8 +21,12 @@ async def fetch_images(attachments: tuple[ImageAttachment, ...], max_bytes: int)
     for number, attachment in enumerate(attachments, 1):
         if attachment.size is not None and attachment.size > max_bytes:
             raise BadImage(
-                f"Photo {number} is {attachment.size / 1_048_576:.1f} MB; "
-                f"the limit is {max_bytes / 1_048_576:.0f} MB."
+                t(
+                    "Photo {number} is {size} MB; the limit is {limit} MB.",
+                    number=number,
+                    size=megabytes(attachment.size, 1),
+                    limit=megabytes(max_bytes, 0),
+                )
             )
     try:
         blobs = await asyncio.gather(*(attachment.fetch() for attachment in attachments))
@@ -29,7 +34,7 @@ async def fetch_images(attachments: tuple[ImageAttachment, ...], max_bytes: int)
         raise
     except Exception as exc:
         log.warning("photo download failed: %s", type(exc).__name__)
-        raise AttachmentUnavailable("I couldn't download your photo. Please send it again.") from exc
+        raise AttachmentUnavailable(t("I couldn't download your photo. Please send it again.")) from exc
     checked = []
     for number, blob in enumerate(blobs, 1):
         try:
@@ -38,7 +43,7 @@ async def fetch_images(attachments: tuple[ImageAttachment, ...], max_bytes: int)
         except BadImage as exc:
             if len(blobs) == 1:
                 raise
-            raise BadImage(f"Photo {number}: {exc.user_message}") from exc
+            raise BadImage(t("Photo {number}: {problem}", number=number, problem=exc.text)) from exc
     return checked
 
 
@@ -47,7 +52,11 @@ def within(photos: list[CheckedImage], max_bytes: int) -> list[CheckedImage]:
     for number, photo in enumerate(photos, 1):
         if len(photo.data) > max_bytes:
             raise BadImage(
-                f"Photo {number} is {len(photo.data) / 1_048_576:.1f} MB; "
-                f"the limit here is {max_bytes / 1_048_576:.0f} MB."
+                t(
+                    "Photo {number} is {size} MB; the limit here is {limit} MB.",
+                    number=number,
+                    size=megabytes(len(photo.data), 1),
+                    limit=megabytes(max_bytes, 0),
+                )
             )
     return photos

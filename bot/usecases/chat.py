@@ -12,34 +12,55 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.admission.admission import Permit
 from bot.chat import images as chat_images
 from bot.chat import memory
+from bot.chat.controls import CUT_AT_CAP, final_buttons, new_answer_key, streaming_buttons
 from bot.chat.llm import Llm
 from bot.chat.memory import Memory
+from bot.chat.running import REFUSED, STOPPED, RunningAnswer, RunningAnswers
 from bot.chat.tools import SPECS, Tools, TurnJobs, assistant_message, tool_messages
-from bot.errors import BadRequest, BudgetExceeded
+from bot.documents import question_of
+from bot.errors import BadRequest, BudgetExceeded, UserError
 from bot.gateway.downloads import Downloader
 from bot.gateway.types import ChatResult
+from bot.i18n import t
 from bot.imaging import CheckedImage, thumbnail_jpeg
 from bot.lifecycle.jobs import Job, Jobs
-from bot.model import Activity, OutImage, TextStream
+from bot.model import Activity, OutImage, SentMessage, TextStream
 from bot.usage.budgets import Budgets, Hold
 from bot.usage.estimates import Estimator
 from bot.usage.recorder import Recorder
 from bot.usecases.context import Request
-from storage import Database, TurnImage, UnitOfWork
+from storage import Database, TurnImage, UnitOfWork, UsageEvent
+from storage import Turn as StoredTurn
+from storage.answer_stops import StopRequest
+from storage.writer import Writer
+from storage.writes import AnswerUpdate, NewTurn, Writes
 
 log = logging.getLogger(__name__)
 
-CUT_OFF_NOTE = "\n\n[the answer was cut off]"
-INTERRUPTED_NOTE = "\n\n[interrupted]"
-EMPTY_ANSWER = "(the model returned an empty answer)"
-BUDGET_NOTE = "\n\n[stopped here: {}]"
+# Notes added to the model's answer, in the reader's language (and remembered as shown).
+CUT_OFF_NOTE = t("[the answer was cut off]")
+INTERRUPTED_NOTE = t("[interrupted]")
+EMPTY_ANSWER = t("(the model returned an empty answer)")
+NOT_DOWNLOADED = t("(some images could not be downloaded)")
+STOPPED_NOTE = t("[stopped]")
+# To the model, not the user: what "continue" asks for.
+CONTINUE_PROMPT = (
+    "Your previous answer was cut off at the length limit. Continue it exactly where it "
+    "stopped, without repeating anything and without any preamble."
+)
+ANSWER_GONE = t(
+    "This answer can no longer be changed: it was replaced, or the conversation was started anew."
+)
+ANSWER_FINISHED = t("This answer has already finished.")
+NOT_YOUR_ANSWER = t("Only the person who asked, or an admin of this chat, can stop this answer.")
+TEXT_MODELS_ONLY = t("This chat's model answers with pictures; send the question again instead.")
 CAPTION_LIMIT = 1000  # longer texts go in their own message before the photos
 
 
@@ -78,6 +99,13 @@ class Turn:
     made: list[bytes] = field(default_factory=list)
     # A turn that calls tools is a durable job from its first tool round (bot.lifecycle.jobs).
     job: Job | None = None
+    # The answer's name on its buttons; a new one for every regeneration or continuation.
+    answer_key: str = field(default_factory=new_answer_key)
+    # Regenerated or continued: the stored answer is replaced in place (its text starts with
+    # `prefix` when continued), not appended.
+    replaces: bool = False
+    prefix: str = ""
+    written: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,8 +126,10 @@ class ChatTurns:
         estimator: Estimator,
         downloader: Downloader,
         db: Database,
+        writer: Writer,
         jobs: Jobs,
         limits: ChatLimits,
+        running: RunningAnswers,
     ) -> None:
         self._llm = llm
         self._memory = memory
@@ -109,10 +139,15 @@ class ChatTurns:
         self._estimator = estimator
         self._downloader = downloader
         self._db = db
+        self._writer = writer
         self._jobs = jobs
         self._limits = limits
+        self._running = running
 
-    async def answer(self, req: Request, permit: Permit, prompt: str, photos: Sequence[CheckedImage]) -> None:
+    async def answer(self, req: Request, permit: Permit, prompt: str, photos: Sequence[CheckedImage]) -> str:
+        """Answer in the chat; returns the answer's text ("" when a tool delivered it)."""
+        if (earlier := await self._answered_before(req)) is not None:
+            return earlier
         images = await _thumbnails([p.data for p in photos])
         recollection = await self._memory.recall(req.msg, permit.hold, req.chat.epoch, prompt)
         system = req.chat.system_prompt
@@ -123,56 +158,194 @@ class ChatTurns:
             shown = images or memory.latest_images(recollection)
             words = memory.without_images(recollection)
             messages = memory.build_messages(system, words, prompt, shown)
-            await self._image_model_turn(Turn(req, prompt, images, messages, permit.hold))
-            return
+            return await self._image_model_turn(Turn(req, prompt, images, messages, permit.hold))
         messages = memory.build_messages(system, recollection, prompt, images)
-        transcript = Transcript(req.out.stream())
-        turn = Turn(req, prompt, images, messages, permit.hold)
+        return await self._streamed(Turn(req, prompt, images, messages, permit.hold))
+
+    async def _answered_before(self, req: Request) -> str | None:
+        """A replayed question whose answer was stored before the crash: sent again, unpaid.
+
+        The answer is written before it is sent and its update marked handled after, so a
+        crash between the two brings the update back; its stored answer is what it gets.
+        """
+        receipt = req.msg.receipt
+        if receipt is None or not receipt.replayed:
+            return None  # fresh from the platform: nothing can have answered it yet
+        async with self._db.unit_of_work() as uow:
+            stored = await uow.conversations.answer_to(req.msg.address.key, receipt.source)
+        if stored is None or stored.answer_key is None:
+            return None
+        log.info("%s was answered before a restart; sending the stored answer", receipt.source)
+        await req.out.stream().finish(
+            stored.content, buttons=final_buttons(stored.answer_key, req.tr, cut_at_cap=False)
+        )
+        return stored.content
+
+    async def regenerate(self, req: Request, permit: Permit, answer_key: str) -> None:
+        """🔄: the answer's question again, with what the conversation held before it.
+
+        The stored answer is taken over by renaming its key first (one press wins; a second
+        press, or one after a restart that replaced it, finds nothing), then replaced in place.
+        """
+        question, _answer, key = await self._take_over(req, answer_key)
+        recollection = await self._memory.recall(
+            req.msg, permit.hold, req.chat.epoch, question.content, before_id=question.id
+        )
+        messages = memory.build_messages(
+            req.chat.system_prompt, recollection, question.content, question.images
+        )
+        turn = Turn(
+            req, question.content, question.images, messages, permit.hold, answer_key=key, replaces=True
+        )
+        await self._streamed_instead_of(turn, answer_key)
+
+    async def continue_answer(self, req: Request, permit: Permit, answer_key: str) -> None:
+        """▶️ Continue: the model goes on from where the output cap cut it, in a new message."""
+        _question, answer, key = await self._take_over(req, answer_key)
+        recollection = await self._memory.recall(
+            req.msg, permit.hold, req.chat.epoch, CONTINUE_PROMPT, before_id=answer.id + 1
+        )
+        messages = memory.build_messages(req.chat.system_prompt, recollection, CONTINUE_PROMPT, ())
+        turn = Turn(
+            req,
+            CONTINUE_PROMPT,
+            (),
+            messages,
+            permit.hold,
+            answer_key=key,
+            replaces=True,
+            prefix=answer.content,
+        )
+        await self._streamed_instead_of(turn, answer_key)
+
+    async def stop(self, req: Request, answer_key: str, is_chat_admin: Callable[[], Awaitable[bool]]) -> None:
+        """⏹: the asker, or a chat admin, ends a streaming answer where it is (bot.chat.running)."""
+        msg = req.msg
+        running = self._running.get(answer_key)
+        if running is not None and running.chat_key == msg.address.key:
+            if msg.user.id != running.asker_id and not await is_chat_admin():
+                raise UserError(NOT_YOUR_ANSWER)
+            log.info("answer %s in %s stopped by %s", answer_key, msg.address.key, msg.user.id)
+            running.stop.set()
+            return
+        remote = self._running.remote
+        if remote is not None and not await self._stored(req, answer_key):
+            stop = StopRequest(answer_key, msg.address.key, msg.user.id, await is_chat_admin())
+            outcome = await remote.ask(stop)
+            if outcome == STOPPED:
+                return
+            if outcome == REFUSED:
+                raise UserError(NOT_YOUR_ANSWER)
+        await req.out.send_text(req.tr(ANSWER_FINISHED))
+        if msg.message_id is not None:
+            # A ⏹ left on a message whose stream ended without its final edit (a restart).
+            try:
+                await req.out.edit_buttons(SentMessage(msg.message_id))
+            except Exception as exc:  # a courtesy: the reply above is what matters
+                log.info("could not remove a stale ⏹ in %s: %s", msg.address.key, exc)
+
+    async def _stored(self, req: Request, answer_key: str) -> bool:
+        """The answer is in memory: it finished (no replica streams it any more)."""
+        async with self._db.unit_of_work() as uow:
+            return await uow.conversations.answer(req.msg.address.key, req.chat.epoch, answer_key) is not None
+
+    async def _take_over(self, req: Request, answer_key: str) -> tuple[StoredTurn, StoredTurn, str]:
+        """The question and the answer a button names, now under a new key; a reply if gone."""
+        if self._llm.is_image_model(req.chat.model):
+            raise UserError(TEXT_MODELS_ONLY)
+        key = new_answer_key()
+        async with self._db.unit_of_work() as uow:
+            found = await uow.conversations.answer(req.msg.address.key, req.chat.epoch, answer_key)
+            if found is None or not await uow.conversations.rename_answer(answer_key, key):
+                raise UserError(ANSWER_GONE)
+            await uow.commit()
+        question, answer = found
+        return question, answer, key
+
+    async def _streamed_instead_of(self, turn: Turn, old_key: str) -> None:
+        """A replacement answer; if it fails before it is stored, the old answer's buttons work again."""
         try:
-            await self._stream_turn(turn, transcript)
+            await self._streamed(turn)
+        except BaseException:
+            if not turn.written:
+                with contextlib.suppress(Exception):
+                    async with self._db.unit_of_work() as uow:
+                        await uow.conversations.rename_answer(turn.answer_key, old_key)
+                        await uow.commit()
+            raise
+
+    async def _streamed(self, turn: Turn) -> str:
+        """One streamed answer with its buttons, stoppable while it runs."""
+        req = turn.req
+        running = self._running.start(turn.answer_key, req.msg.address.key, req.msg.user.id)
+        transcript = Transcript(req.out.stream(streaming_buttons(turn.answer_key, req.tr)))
+        try:
+            answer = await self._stream_turn(turn, transcript, running)
         except Exception:
             if turn.job is not None:
                 await self._jobs.finish(turn.job, "failed")
             raise
         finally:
+            self._running.end(running)
             # Harmless after finish; a turn cancelled at shutdown must not leave its preview running.
             await transcript.stream.abandon()
         if turn.job is not None:
             await self._jobs.finish(turn.job, "done")
+        return answer
 
     async def new_conversation(self, req: Request) -> None:
         async with self._db.unit_of_work() as uow:
             await uow.chats.new_conversation(req.msg.address.key)
             await uow.commit()
-        await req.out.send_text("🧹 Started a new conversation. Earlier messages are forgotten.")
+        await req.out.send_text(req.tr(t("🧹 Started a new conversation. Earlier messages are forgotten.")))
 
     # --- streamed turns with tools ----------------------------------------------------
 
-    async def _stream_turn(self, turn: Turn, transcript: Transcript) -> None:
+    async def _stream_turn(self, turn: Turn, transcript: Transcript, running: RunningAnswer) -> str:
         try:
-            last = await self._converse(turn, transcript)
+            last = await self._converse(turn, transcript, running)
         except Exception:
             if transcript.text:
                 with contextlib.suppress(Exception):
-                    await transcript.stream.finish(transcript.text + INTERRUPTED_NOTE)
+                    await transcript.stream.finish(f"{transcript.text}\n\n{turn.req.tr(INTERRUPTED_NOTE)}")
             raise
         transcript.next_round()
+        tr = turn.req.tr
         answer = transcript.text
+        # Stopped: the stream was cut by ⏹ (a press just after it ended changes nothing), or
+        # ⏹ came while tools ran and no further call was made.
+        stopped = last.stopped if last is not None else running.stop.is_set()
         if not answer and not turn.notes:
-            answer = EMPTY_ANSWER
-        if answer and last is not None and not last.complete:
-            answer += CUT_OFF_NOTE
-        remembered = "\n\n".join([transcript.text, *turn.notes]).strip() or EMPTY_ANSWER
+            answer = tr(EMPTY_ANSWER)
+        if answer and stopped:
+            answer += f"\n\n{tr(STOPPED_NOTE)}"
+        elif answer and last is not None and not last.complete:
+            answer += f"\n\n{tr(CUT_OFF_NOTE)}"
+        remembered = "\n\n".join([transcript.text, *turn.notes]).strip() or tr(EMPTY_ANSWER)
         kept = await _thumbnails(turn.made)
-        async with self._db.unit_of_work() as uow:
-            await self._remember(turn, uow, remembered, kept, last)
-            if last is not None:
-                await self._record_usage(turn, uow, last)
-            await uow.commit()
+        # The turn (named by its update), its usage and the end of its hold: one write, batched
+        # with other chats'. The update is marked handled once the answer is out; a crash in
+        # between replays it, and `_answered_before` sends this stored answer, unpaid.
+        # A stopped stream has no usage report: its tokens are estimated from what was sent
+        # and what came back (`_usage`), so the ledger still holds what the gateway bills.
+        await self._writer.write(
+            Writes(
+                turns=() if turn.replaces else self._remembered(turn, remembered, kept, last, keyed=True),
+                answers=(self._replacement(turn, remembered, kept),) if turn.replaces else (),
+                events=(self._usage(turn, last),) if last is not None else (),
+                released=self._budgets.releasing(turn.hold),
+            )
+        )
+        turn.written = True
+        self._budgets.released(turn.hold)
         if answer:  # empty when a tool delivered the answer and the model said nothing
-            await transcript.stream.finish(answer)
+            cut = last is not None and not stopped and last.finish_reason in CUT_AT_CAP
+            await transcript.stream.finish(answer, buttons=final_buttons(turn.answer_key, tr, cut_at_cap=cut))
+        return answer
 
-    async def _converse(self, turn: Turn, transcript: Transcript) -> ChatResult | None:
+    async def _converse(
+        self, turn: Turn, transcript: Transcript, running: RunningAnswer
+    ) -> ChatResult | None:
         """Ask, run the tools asked for, ask again with their results; bounded rounds.
 
         Each intermediate call's usage is recorded at once; the last one's is left to the
@@ -186,14 +359,17 @@ class ChatTurns:
         model = req.chat.model
         for round_number in range(rounds + 1):
             last_round = round_number == rounds
+            if running.stop.is_set():
+                return None  # stopped while tools ran: no further call, nothing more to bill
             try:
                 await self._size_hold(turn, specs)
             except BudgetExceeded as exc:
                 if round_number == 0:
                     raise
                 # Earlier rounds already answered part of the question: keep what was said.
-                turn.notes.append(BUDGET_NOTE.format(exc.user_message).strip())
-                await transcript.push(transcript.current + BUDGET_NOTE.format(exc.user_message))
+                note = req.tr(t("[stopped here: {reason}]", reason=exc.text))
+                turn.notes.append(note)
+                await transcript.push(f"{transcript.current}\n\n{note}")
                 return None
             async with req.out.activity(Activity.TYPING):
                 try:
@@ -204,6 +380,7 @@ class ChatTurns:
                         tools=specs,
                         # The last round may not call again, but still sees the tools it used.
                         tool_choice="none" if specs and last_round else None,
+                        stop=running.stop,
                     )
                 except BadRequest as exc:
                     if not (specs and round_number == 0 and _about_tools(exc.detail)):
@@ -211,15 +388,18 @@ class ChatTurns:
                     # Not every model takes tools (wenwen-api.md §3.5); answer without them.
                     log.info("%s refused tools (%s); asking again without", model, exc.detail)
                     specs = None
-                    result = await self._llm.complete(model, messages, on_text=transcript.push)
-            if not result.tool_calls or last_round or specs is None:
+                    result = await self._llm.complete(
+                        model, messages, on_text=transcript.push, stop=running.stop
+                    )
+            if not result.tool_calls or last_round or specs is None or result.stopped:
                 if result.tool_calls:
                     log.warning(
                         "tool rounds exhausted in %s; answering without more tools", req.msg.address.key
                     )
                 return result
             if turn.job is None:
-                turn.job = await self._jobs.open(req.msg, req.keys, "chat_tools", turn.prompt)
+                summary = question_of(turn.prompt)
+                turn.job = await self._jobs.open(req.msg, req.keys, "chat_tools", summary)
             async with self._db.unit_of_work() as uow:
                 await self._record_usage(turn, uow, result)
                 await uow.commit()
@@ -243,7 +423,7 @@ class ChatTurns:
 
     # --- image-capable chat models ----------------------------------------------------
 
-    async def _image_model_turn(self, turn: Turn) -> None:
+    async def _image_model_turn(self, turn: Turn) -> str:
         """Image-capable chat models answer whole (wenwen-api.md §3.7: `stream` false)."""
         req = turn.req
         await self._size_hold(turn, None)
@@ -260,47 +440,70 @@ class ChatTurns:
         pictures = fetched.images
         text = found.text
         if fetched.refused:
-            text = (text + "\n\n" if text else "") + chat_images.refused_note(fetched.refused)
+            text = (text + "\n\n" if text else "") + req.tr(chat_images.refused_note(fetched.refused))
         if fetched.failed:
-            text = (text + "\n\n" if text else "") + "(some images could not be downloaded)"
+            text = (text + "\n\n" if text else "") + req.tr(NOT_DOWNLOADED)
         remembered = text or f"[sent {len(pictures)} image(s)]"
         kept = await _thumbnails([p.data for p in pictures])
-        async with self._db.unit_of_work() as uow:
-            await self._remember(turn, uow, remembered, kept, result)
-            await uow.commit()
+        await self._writer.write(Writes(turns=self._remembered(turn, remembered, kept, result)))
         if not pictures:
-            await req.out.send_text(text or EMPTY_ANSWER)
-            return
+            await req.out.send_text(text or req.tr(EMPTY_ANSWER))
+            return text
         outgoing = [OutImage(p.data, f"answer{n}.{p.extension}", p.mime) for n, p in enumerate(pictures, 1)]
         if len(text) > CAPTION_LIMIT:
             await req.out.send_text(text)
             text = ""
         await req.out.send_images(outgoing, caption=text)
+        return text
 
     # --- bookkeeping --------------------------------------------------------------------
 
-    async def _remember(
-        self, turn: Turn, uow: UnitOfWork, answer: str, kept: tuple[TurnImage, ...], result: ChatResult | None
-    ) -> None:
+    @staticmethod
+    def _remembered(
+        turn: Turn,
+        answer: str,
+        kept: tuple[TurnImage, ...],
+        result: ChatResult | None,
+        *,
+        keyed: bool = False,
+    ) -> tuple[NewTurn, ...]:
+        """The question and the answer, as the conversation keeps them; `keyed`: the answer
+        carries the update it was asked in, for `_answered_before`."""
         msg = turn.req.msg
-        key = msg.address.key
-        epoch = turn.req.chat.epoch
-        await uow.conversations.add(
-            key,
-            epoch,
-            "user",
-            turn.prompt,
-            memory.estimate_tokens(turn.prompt) + 85 * len(turn.images),
-            user_id=msg.user.id,
-            images=turn.images,
-        )
+        key, epoch = msg.address.key, turn.req.chat.epoch
         tokens = (result.output_tokens if result else 0) or memory.estimate_tokens(answer)
-        await uow.conversations.add(key, epoch, "assistant", answer, tokens, images=kept)
+        return (
+            NewTurn(
+                key,
+                epoch,
+                "user",
+                turn.prompt,
+                memory.estimate_tokens(turn.prompt) + 85 * len(turn.images),
+                user_id=msg.user.id,
+                images=turn.images,
+            ),
+            NewTurn(
+                key,
+                epoch,
+                "assistant",
+                answer,
+                tokens,
+                images=kept,
+                answer_key=turn.answer_key,
+                source=msg.source if keyed else None,
+            ),
+        )
 
-    async def _record_usage(
-        self, turn: Turn, uow: UnitOfWork, result: ChatResult, *, images: int = 0
-    ) -> None:
-        """One usage event per gateway call; keyed by the gateway's id so a retry counts once."""
+    @staticmethod
+    def _replacement(turn: Turn, answer: str, kept: tuple[TurnImage, ...]) -> AnswerUpdate:
+        """A regenerated answer replaces the stored one; a continued one extends it."""
+        if turn.prefix:
+            content = turn.prefix + answer
+            return AnswerUpdate(turn.answer_key, content, memory.estimate_tokens(content), kept or None)
+        return AnswerUpdate(turn.answer_key, answer, memory.estimate_tokens(answer), kept)
+
+    def _usage(self, turn: Turn, result: ChatResult, *, images: int = 0) -> UsageEvent:
+        """One priced usage event per gateway call; keyed by the gateway's id so a retry counts once."""
         msg = turn.req.msg
         input_tokens = result.input_tokens or sum(
             memory.estimate_tokens(str(m.get("content"))) for m in turn.messages
@@ -316,7 +519,13 @@ class ChatTurns:
             output_tokens=output_tokens,
             images=images,
         )
-        await self._recorder.add(uow, event, turn.hold)
+        return self._recorder.ledger.priced(event)
+
+    async def _record_usage(
+        self, turn: Turn, uow: UnitOfWork, result: ChatResult, *, images: int = 0
+    ) -> None:
+        """A call in the middle of a turn: recorded at once and settled against the turn's hold."""
+        await self._recorder.add(uow, self._usage(turn, result, images=images), turn.hold)
 
 
 def _about_tools(detail: str) -> bool:

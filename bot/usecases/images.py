@@ -3,8 +3,8 @@
 Used by /image and /edit, by captioned photos, and by the chat model's tools: all of them
 arrive here admitted, with their permit's hold. Each call is a durable job
 (bot.lifecycle.jobs): opened before the call, its pictures stored with its usage the
-moment the gateway answers, then claimed and sent — a crash anywhere leaves it to be
-delivered (or answered) on the next start.
+moment the gateway answers, then sent, and marked done together with the update that asked
+for it — a crash anywhere leaves it to be delivered (or answered) on the next start.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from bot.admission.admission import Permit
 from bot.errors import GatewayError, UserError
 from bot.gateway.client import GatewayClient, UploadFile
 from bot.gateway.types import ImageResult
+from bot.i18n import t
 from bot.imaging import CheckedImage
 from bot.lifecycle.jobs import Job, Jobs
-from bot.model import Outbox, OutImage, SentMessage
+from bot.model import Outbox, OutImage, Receipt, SentMessage
 from bot.usage.recorder import Recorder
 from bot.usecases.context import Request
 from bot.usecases.progress import slow_work
@@ -55,10 +56,12 @@ class Images:
         """Draw, record usage, send; returns the images (the chat keeps them in memory)."""
         model = self._models.generate
         job = await self._jobs.open(req.msg, req.keys, IMAGE_GENERATION, prompt)
-        async with slow_work(req.out, "🖌️ Drawing… this usually takes 20–60 s."):
+        async with slow_work(req.out, req.tr, t("🖌️ Drawing… this usually takes 20–60 s.")):
             result = await self._call(job, self._gateway.generate_image(prompt, model))
-        await self._answered(req, permit, job, result, IMAGE_GENERATION)
-        await deliver_images(self._jobs, job, req.out, result.images, caption=prompt[:200])
+        if await self._answered(req, permit, job, result, IMAGE_GENERATION):
+            await deliver_images(
+                self._jobs, job, req.out, result.images, caption=prompt[:200], receipt=req.msg.receipt
+            )
         return result.images
 
     async def edit(
@@ -87,14 +90,18 @@ class Images:
                 size = (images[0].width, images[0].height)
                 mask_png = await asyncio.to_thread(dalle2.mask_png, mask.data, size)
                 mask_upload = UploadFile("mask.png", mask_png, "image/png")
-        what = "your photo" if len(uploads) == 1 else f"{len(uploads)} photos"
+        status = (
+            t("🎨 Editing your photo… this usually takes 30–90 s.")
+            if len(uploads) == 1
+            else t("🎨 Editing {n} photos… this usually takes 30–90 s.", n=len(uploads))
+        )
         job = await self._jobs.open(req.msg, req.keys, IMAGE_EDIT, prompt)
-        async with slow_work(req.out, f"🎨 Editing {what}… this usually takes 30–90 s."):
+        async with slow_work(req.out, req.tr, status):
             result = await self._call(
                 job, self._gateway.edit_images(uploads, prompt, model, mask=mask_upload)
             )
-        await self._answered(req, permit, job, result, IMAGE_EDIT)
-        await deliver_images(self._jobs, job, req.out, result.images)
+        if await self._answered(req, permit, job, result, IMAGE_EDIT):
+            await deliver_images(self._jobs, job, req.out, result.images, receipt=req.msg.receipt)
         return result.images
 
     async def _call(self, job: Job, call: Awaitable[ImageResult]) -> ImageResult:
@@ -104,28 +111,35 @@ class Images:
             await self._jobs.finish(job, "failed")  # the user is told by the core
             raise
 
-    async def _answered(self, req: Request, permit: Permit, job: Job, result: ImageResult, kind: str) -> None:
-        """The answer's usage and pictures in one short transaction, before anything else."""
+    async def _answered(self, req: Request, permit: Permit, job: Job, result: ImageResult, kind: str) -> bool:
+        """The answer's usage and pictures in one short transaction, before anything else;
+        True if this instance sends them (see `Jobs.answered`)."""
         event = self._recorder.ledger.image_event(req.msg.address, req.msg.user, kind, result)
         results = [JobResult("image/png", image) for image in result.images]
         async with self._db.unit_of_work() as uow:
             await self._recorder.add(uow, event, permit.hold)
-            await self._jobs.answered(uow, job, result.request_id, results)
+            mine = await self._jobs.answered(uow, job, result.request_id, results)
             await uow.commit()
+        if not mine:
+            log.warning("job %s was taken over by another instance, which answers it; not sent here", job.id)
+        return mine
 
 
 async def deliver_images(
-    jobs: Jobs, job: Job, out: Outbox, images: Sequence[bytes], *, caption: str = ""
-) -> SentMessage | None:
-    """Claim the job (one sender only), send its pictures, mark it done."""
-    if not await jobs.claim_delivery(job):
-        log.warning("job %s was claimed by someone else; not sending it again", job.id)
-        return None
+    jobs: Jobs,
+    job: Job,
+    out: Outbox,
+    images: Sequence[bytes],
+    *,
+    caption: str = "",
+    receipt: Receipt | None = None,
+) -> SentMessage:
+    """Send the job's pictures and mark it done (and the `receipt`'s updates handled)."""
     name = "image" if job.kind == IMAGE_GENERATION else "edited"
     sent = await out.send_images(
         [OutImage(data, f"{name}{n}.png") for n, data in enumerate(images, 1)], caption=caption
     )
-    await jobs.delivered(job, sent.message_id)
+    await jobs.delivered(job, sent.message_id, receipt)
     return sent
 
 
@@ -135,11 +149,15 @@ def _for_dalle2(
     """dall-e-2 takes one square RGBA PNG under 4 MB, a prompt ≤ 1000 chars, an optional mask."""
     if len(images) > 1:
         raise UserError(
-            "This bot edits with dall-e-2, which takes one photo at a time. Send one photo "
-            "(or a photo and its mask with /mask)."
+            t(
+                "This bot edits with dall-e-2, which takes one photo at a time. Send one photo "
+                "(or a photo and its mask with /mask)."
+            )
         )
     if len(prompt) > DALLE2_PROMPT_LIMIT:
-        raise UserError(f"dall-e-2 takes at most {DALLE2_PROMPT_LIMIT} characters of instructions.")
+        raise UserError(
+            t("dall-e-2 takes at most {limit} characters of instructions.", limit=DALLE2_PROMPT_LIMIT)
+        )
     image_png, mask_png = dalle2.prepare(images[0].data, mask.data if mask else None, fit=fit)
     upload = UploadFile("photo.png", image_png, "image/png")
     return [upload], (UploadFile("mask.png", mask_png, "image/png") if mask_png else None)

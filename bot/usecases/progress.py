@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from bot.i18n import Text, Tr, t
 from bot.model import Activity, Outbox, SentMessage
 
 log = logging.getLogger(__name__)
@@ -14,18 +15,22 @@ log = logging.getLogger(__name__)
 
 @asynccontextmanager
 async def slow_work(
-    out: Outbox, text: str, activity: Activity = Activity.UPLOAD_PHOTO
+    out: Outbox, tr: Tr, status: Text, activity: Activity = Activity.UPLOAD_PHOTO
 ) -> AsyncIterator[None]:
-    """Post `text`, keep the chat action alive, then say how it ended."""
+    """Post `status`, keep the chat action alive, then say how it ended."""
     started = time.monotonic()
-    note = await out.send_text(text)
+    note = await out.send_text(tr(status))
     try:
         async with out.activity(activity):
             yield
     except BaseException:
-        await _edit(out, note, f"{text}\n❌ Failed after {time.monotonic() - started:.0f} s.")
+        seconds = round(time.monotonic() - started)
+        await _edit(
+            out, note, tr(t("{status}\n❌ Failed after {seconds} s.", status=status, seconds=seconds))
+        )
         raise
-    await _edit(out, note, f"{text}\n✅ Done in {time.monotonic() - started:.0f} s.")
+    seconds = round(time.monotonic() - started)
+    await _edit(out, note, tr(t("{status}\n✅ Done in {seconds} s.", status=status, seconds=seconds)))
 
 
 async def _edit(out: Outbox, note: SentMessage, text: str) -> None:

@@ -11,12 +11,11 @@ has an outcome, and `verify` reads the database, the simulator and the chats.
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import signal
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,11 +24,10 @@ from sqlalchemy import text
 
 from simulator import Fault, Simulator
 from storage import Database
+from tests.fakes.bot_process import QUICK, SIM_KEY, bot_env
 from tests.fakes.telegram_api import JSON, FakeTelegram
 
-REPO = Path(__file__).resolve().parents[2]
 TOKEN = "123456:TEST-token-abcdef"
-SIM_KEY = "sim-key"
 INTERRUPTED = "interrupted by a restart"
 KINDS = ("chat", "image", "imagine")
 
@@ -107,28 +105,17 @@ class CrashWorld:
     # --- the bot ------------------------------------------------------------------------
 
     def _env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DISCORD_", "WENWEN_"))}
-        env.update(
-            PYTHONPATH=str(REPO),
-            TELEGRAM_BOT_TOKEN=TOKEN,
-            TELEGRAM_API_URL=self.tg.base_url,
-            WENWEN_API_KEY=SIM_KEY,
-            WENWEN_BASE_URL=self.sim.base_url,
-            DATABASE_URL=self.database_url,
-            DATA_DIR=str(self.tmp),
-            MJ_POLL_INTERVAL="0.2",
-            PROGRESS_EDIT_INTERVAL="0",
-            RATE_LIMIT_PER_MINUTE="0",
-            IMAGE_JOBS_PER_CHAT="0",
-            MJ_TASKS_PER_CHAT="0",
-            EMBEDDING_MODEL="",
-            CAPTION_MODE="edit",
-            STREAM_DRAFT_INTERVAL="0.05",
+        return bot_env(
+            token=TOKEN,
+            telegram_url=self.tg.base_url,
+            gateway_url=self.sim.base_url,
+            database_url=self.database_url,
+            data_dir=self.tmp,
+            **QUICK,
             SHUTDOWN_GRACE="5",
             HTTP_PORT="0",
             LOG_LEVEL="INFO",
         )
-        return env
 
     async def start_bot(self, **env: str) -> None:
         started = len(self.tg.calls_of("setMyCommands"))
@@ -182,6 +169,13 @@ class CrashWorld:
                 raise AssertionError(f"the gateway never saw {count} requests to {path}")
             await asyncio.sleep(0.05)
 
+    async def until(self, condition: Callable[[], bool], within: float = 30.0) -> None:
+        deadline = asyncio.get_running_loop().time() + within
+        while not condition():
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError("the world never got there")
+            await asyncio.sleep(0.02)
+
     async def exit_code(self) -> int:
         assert self.process is not None
         return await asyncio.wait_for(self.process.wait(), timeout=120)
@@ -220,7 +214,7 @@ class CrashWorld:
     def outcome(self, sent: Sent) -> str | None:
         return self._outcome(sent)
 
-    def _replies(self, sent: Sent) -> list[JSON]:
+    def replies(self, sent: Sent) -> list[JSON]:
         return [
             m
             for m in self.tg.messages_in(sent.chat["id"])
@@ -229,7 +223,7 @@ class CrashWorld:
         ]
 
     def _outcome(self, sent: Sent) -> str | None:
-        for reply in self._replies(sent):
+        for reply in self.replies(sent):
             body = str(reply.get("text") or reply.get("caption") or "")
             if INTERRUPTED in body:
                 return "interrupted"

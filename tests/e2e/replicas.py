@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import random
 import signal
 import socket
@@ -23,11 +22,10 @@ import aiohttp
 from aiohttp import web
 
 from simulator import Simulator
+from tests.fakes.bot_process import QUICK, SIM_KEY, bot_env
 from tests.fakes.telegram_api import JSON, FakeTelegram
 
-REPO = Path(__file__).resolve().parents[2]
 TOKEN = "123456:TEST-token-abcdef"
-SIM_KEY = "sim-key"
 SECRET = "replica-webhook-secret"
 WEBHOOK_PATH = "/telegram/webhook"
 
@@ -141,26 +139,16 @@ class Replicas:
         await self.sim.stop()
 
     def _env(self, port: int, number: int) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DISCORD_", "WENWEN_"))}
-        env.update(
-            PYTHONPATH=str(REPO),
-            TELEGRAM_BOT_TOKEN=TOKEN,
-            TELEGRAM_API_URL=self.tg.base_url,
+        env = bot_env(
+            token=TOKEN,
+            telegram_url=self.tg.base_url,
+            gateway_url=self.sim.base_url,
+            database_url=self.database_url,
+            data_dir=self.tmp / f"replica{number}",
+            **QUICK,
             TELEGRAM_MODE=self.mode,
-            WENWEN_API_KEY=SIM_KEY,
-            WENWEN_BASE_URL=self.sim.base_url,
-            DATABASE_URL=self.database_url,
-            DATA_DIR=str(self.tmp / f"replica{number}"),
             HTTP_HOST="127.0.0.1",
             HTTP_PORT=str(port),
-            MJ_POLL_INTERVAL="0.2",
-            PROGRESS_EDIT_INTERVAL="0",
-            RATE_LIMIT_PER_MINUTE="0",
-            IMAGE_JOBS_PER_CHAT="0",
-            MJ_TASKS_PER_CHAT="0",
-            EMBEDDING_MODEL="",
-            CAPTION_MODE="edit",
-            STREAM_DRAFT_INTERVAL="0.05",
             SHUTDOWN_GRACE="3",
             LOG_LEVEL="INFO",
         )
@@ -175,12 +163,13 @@ class Replicas:
         if self.mode == "webhook":
             self.proxy = RoundRobinProxy(ports)
             await self.proxy.start()
-        for number, port in enumerate(ports):
-            await self.start_one(port, number)
+        # Started together: each spends seconds importing its libraries, and they overlap.
+        started = [await self._spawn(port, number) for number, port in enumerate(ports)]
+        await asyncio.gather(*(self._wait_ready(replica) for replica in started))
         if self.mode == "webhook":
             await self._wait(lambda: self.tg.webhook_url is not None, "the webhook to be set")
 
-    async def start_one(self, port: int, number: int) -> Replica:
+    async def _spawn(self, port: int, number: int) -> Replica:
         log = self.tmp / f"replica{number}.log"
         (self.tmp / f"replica{number}").mkdir(parents=True, exist_ok=True)
         with log.open("ab") as out:
@@ -189,7 +178,6 @@ class Replicas:
             )
         replica = Replica(port, process, log)
         self.replicas.append(replica)
-        await self._wait_ready(replica)
         return replica
 
     async def _wait_ready(self, replica: Replica, within: float = 60.0) -> None:

@@ -47,10 +47,12 @@ log = logging.getLogger(__name__)
 
 JSON = dict[str, Any]
 FileSpec = tuple[str, bytes, str]  # (filename, data, content_type)
+VOICE_MESSAGE_FLAG = 1 << 13
 
 API_PREFIX = "/api/v10"
 DISCORD_EPOCH_MS = 1420070400000
 MAX_CONTENT = 2000
+SEND_TIMEOUT = 5.0  # seconds a gateway event may wait for a client to read
 MAX_EMBEDS = 10
 
 # Message flags the fake understands.
@@ -195,6 +197,8 @@ class FakeUser:
     name: str
     bot: bool = False
     global_name: str | None = None
+    # The language of the user's Discord client: sent as `locale` on their interactions.
+    locale: str = "en-US"
 
     def payload(self) -> JSON:
         return {
@@ -770,8 +774,8 @@ class FakeDiscord:
 
     # ------------------------------------------------------------------ world setup
 
-    def user(self, id: int, name: str, *, bot: bool = False) -> FakeUser:
-        u = FakeUser(id, name, bot=bot)
+    def user(self, id: int, name: str, *, bot: bool = False, locale: str = "en-US") -> FakeUser:
+        u = FakeUser(id, name, bot=bot, locale=locale)
         self.users[id] = u
         return u
 
@@ -884,17 +888,28 @@ class FakeDiscord:
         reference_message_id: int | None = None,
         guild_id: int | None = None,
         embeds: Sequence[JSON] = (),
+        voice_seconds: float | None = None,
     ) -> JSON:
-        """Dispatch MESSAGE_CREATE from ``user``; returns the stored message payload."""
+        """Dispatch MESSAGE_CREATE from ``user``; returns the stored message payload.
+
+        ``voice_seconds``: the message is a voice message (flag IS_VOICE_MESSAGE), its one
+        attachment an Ogg recording with ``duration_secs`` and a waveform, as clients send them.
+        """
         self._require_session()
         chan = self._channel_for_event(channel_id, guild_id)
         self._reopen(chan)
         self.users.setdefault(user.id, user)
         atts = [self._new_attachment(chan.id, name, data, ctype) for name, data, ctype in attachments]
+        flags = 0
+        if voice_seconds is not None:
+            if content or len(atts) != 1:
+                raise ValueError("a voice message has no text and exactly one attachment")
+            atts[0] |= {"duration_secs": voice_seconds, "waveform": "AAAAAAAAAAAA"}
+            flags = VOICE_MESSAGE_FLAG
         body: JSON = {"content": content, "embeds": list(embeds)}
         if reference_message_id is not None:
             body["message_reference"] = {"message_id": reference_message_id}
-        msg = self._build_message(chan, user, body, attachments=atts)
+        msg = self._build_message(chan, user, body, attachments=atts, flags=flags)
         self._store(chan.id, msg)
         await self._dispatch("MESSAGE_CREATE", self._gateway_message(msg, author=user))
         return msg
@@ -991,6 +1006,44 @@ class FakeDiscord:
         if values is not None:
             data["values"] = list(values)
         return await self._send_interaction(3, chan, user, data, name=custom_id, message=stored.payload)
+
+    async def submit_modal(
+        self,
+        channel_id: int,
+        user: FakeUser,
+        opened_by: FakeInteraction,
+        values: dict[str, str],
+        guild_id: int | None = None,
+    ) -> FakeInteraction:
+        """Dispatch INTERACTION_CREATE type 5: ``user`` fills in and submits the modal the bot
+        showed in answer to ``opened_by`` (callback type 9), one value per text input.
+
+        Like Discord, only a modal that was shown can be submitted, only by the person it was
+        shown to, and every required input must have a value within its length limits.
+        """
+        self._require_session()
+        modal = opened_by.callback_data if opened_by.callback_type == 9 else None
+        if not isinstance(modal, dict):
+            raise ValueError(f"interaction {opened_by.id} showed no modal")
+        if user.id != opened_by.user.id:
+            raise ValueError("a modal is only shown to the person whose interaction opened it")
+        rows: list[JSON] = []
+        for comp in _walk_components(modal.get("components") or []):
+            if comp.get("type") != 4:
+                continue
+            value = values.get(comp["custom_id"], "")
+            low, high = int(comp.get("min_length") or 0), int(comp.get("max_length") or 4000)
+            if (comp.get("required", True) and not value) or not (low <= len(value) <= high or not value):
+                raise ValueError(f"the modal would refuse {value!r} for {comp['custom_id']!r}")
+            rows.append(
+                {"type": 1, "components": [{"type": 4, "custom_id": comp["custom_id"], "value": value}]}
+            )
+        chan = self._channel_for_event(channel_id, guild_id)
+        source = self._messages.get(opened_by.message_id) if opened_by.message_id is not None else None
+        data: JSON = {"custom_id": modal["custom_id"], "components": rows}
+        return await self._send_interaction(
+            5, chan, user, data, name=modal["custom_id"], message=source.payload if source else None
+        )
 
     # ------------------------------------------------------------------ gateway control
 
@@ -1291,7 +1344,14 @@ class FakeDiscord:
         if conn is None or conn.ws.closed:
             return  # kept in frames; replayed on RESUME
         try:
-            await conn.ws.send_str(json.dumps(frame))
+            # A client that stopped reading (an old session during a restart) must not hold
+            # the send lock, and with it every later event, for ever: Discord drops it too.
+            async with asyncio.timeout(SEND_TIMEOUT):
+                await conn.ws.send_str(json.dumps(frame))
+        except TimeoutError:
+            log.warning("gateway: connection %s stopped reading; closing it", conn.id)
+            self._spawn(_close(conn.ws))
+            return
         except (ConnectionError, RuntimeError):
             log.debug("gateway: send of %s failed; will replay on resume", frame["t"])
             return
@@ -1598,7 +1658,7 @@ class FakeDiscord:
             "channel_id": str(chan.id),
             "channel": {**chan.payload(), "permissions": str(DEFAULT_PERMISSIONS)},
             "app_permissions": str(DEFAULT_PERMISSIONS),
-            "locale": "en-US",
+            "locale": user.locale,
             "entitlements": [],
             "attachment_size_limit": self.upload_limit,
         }
@@ -2148,7 +2208,9 @@ class FakeDiscord:
             inter.original_message_id = inter.message_id
             if cb_type == 7:
                 msg = await self._edit(self._messages[inter.message_id], data, req.uploads)
-        elif cb_type not in (1, 8, 9, 10, 12):
+        elif cb_type == 9:
+            self._check_modal(inter, data)
+        elif cb_type not in (1, 8, 10, 12):
             raise _form_error("type", "BASE_TYPE_CHOICES", f"Value must be one of ... (got {cb_type})")
 
         inter.callback_type = cb_type
@@ -2167,6 +2229,32 @@ class FakeDiscord:
         if msg is not None:
             resource["message"] = msg
         return {"interaction": info, "resource": resource}
+
+    @staticmethod
+    def _check_modal(inter: FakeInteraction, data: JSON) -> None:
+        """A modal answers a command or a component, never another modal; it needs a custom_id,
+        a title of at most 45 characters and one to five rows holding a text input each."""
+        if inter.type == 5:
+            raise ApiError(400, 50035, "Invalid Form Body: a modal cannot open a modal")
+        title, custom_id = data.get("title"), data.get("custom_id")
+        if not isinstance(title, str) or not 1 <= len(title) <= 45:
+            raise _form_error("data.title", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 45 in length.")
+        if not isinstance(custom_id, str) or not 1 <= len(custom_id) <= 100:
+            raise _form_error(
+                "data.custom_id", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."
+            )
+        rows = data.get("components") or []
+        inputs = [c for c in _walk_components(rows) if c.get("type") == 4]
+        if not 1 <= len(rows) <= 5 or len(inputs) != len(rows):
+            raise _form_error(
+                "data.components", "BASE_TYPE_BAD_LENGTH", "One text input per row, 1 to 5 rows."
+            )
+        for field_ in inputs:
+            label = field_.get("label")
+            if not isinstance(label, str) or not 1 <= len(label) <= 45 or field_.get("style") not in (1, 2):
+                raise _form_error(
+                    "data.components", "BASE_TYPE_BAD_LENGTH", "A text input needs a label and style."
+                )
 
     def _webhook_interaction(self, app_id: str, token: str) -> FakeInteraction:
         inter = self._by_token.get(token)
@@ -2220,3 +2308,7 @@ class FakeDiscord:
         await self._delete(stored)
         inter.events.append(InteractionEvent("delete", int(stored.payload["id"]), None, time.monotonic()))
         return None
+
+
+async def _close(ws: web.WebSocketResponse) -> None:
+    await ws.close(code=4000)

@@ -740,6 +740,8 @@ class FakeTelegram:
         # while a webhook is set, injected ones. A poll whose client hung up is not counted.
         self.conflicts = 0
         self.callback_answers: dict[str, JSON] = {}
+        # (chat id, draft id) → last text of drafts shown with Telegram's stop button (can_stop).
+        self.stoppable_drafts: dict[tuple[int, int], str] = {}
         self.blocked_chats: set[int] = set()
 
         self._chats: dict[int, JSON] = {}
@@ -753,6 +755,9 @@ class FakeTelegram:
         self._callback_queries: dict[str, JSON] = {}
         self._commands: dict[tuple[str, str], list[JSON]] = {}
         self._failures: dict[str, list[_Failure]] = {}
+        self._delays: dict[str, list[float]] = {}  # method → seconds, one per call to slow down
+        self._to_park: dict[str, int] = {}  # method → how many of its next calls never land
+        self.parked: list[str] = []  # the methods of calls held so far (park_next)
         # getChatMember: chat id → {user id: "creator" | "administrator"}; others are members.
         self._admins: dict[int, dict[int, str]] = {}
 
@@ -802,6 +807,8 @@ class FakeTelegram:
             "deleteMessage": self._delete_message,
             "sendPhoto": self._send_photo,
             "sendDocument": self._send_document,
+            "sendVoice": self._send_voice,
+            "sendAudio": self._send_audio,
             "sendMediaGroup": self._send_media_group,
             "sendChatAction": self._send_chat_action,
             "sendMessageDraft": self._send_message_draft,
@@ -1062,6 +1069,34 @@ class FakeTelegram:
         self._add_caption(content, caption)
         return self._queue("message", self._user_message(chat, user, content))
 
+    def send_voice(
+        self,
+        chat: JSON,
+        user: JSON,
+        data: bytes,
+        *,
+        duration: int,
+        caption: str | None = None,
+        file_size: int | None = None,
+        reply_to_message_id: int | None = None,
+        as_audio: bool = False,
+    ) -> JSON:
+        """A voice note (or, with ``as_audio``, a music file) the user recorded or sent."""
+        kind = "audio" if as_audio else "voice"
+        stored = self._store_file(kind, data, ".mp3" if as_audio else ".oga", size=file_size)
+        media: JSON = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "duration": duration,
+            "mime_type": "audio/mpeg" if as_audio else "audio/ogg",
+            "file_size": stored.size,
+        }
+        if as_audio:
+            media["file_name"] = "song.mp3"
+        content: JSON = {kind: media}
+        self._add_caption(content, caption)
+        return self._queue("message", self._user_message(chat, user, content, reply_to_message_id))
+
     def press_button(
         self, chat: JSON, user: JSON, message_id: int, data: str, *, force: bool = False
     ) -> JSON:
@@ -1088,6 +1123,12 @@ class FakeTelegram:
         }
         self._callback_queries[query_id] = query
         return self._queue("callback_query", query)
+
+    def stop_draft(self, chat: JSON, draft_id: int) -> JSON:
+        """The user presses Telegram's stop button on a draft shown with ``can_stop``."""
+        if (chat["id"], draft_id) not in self.stoppable_drafts:
+            raise ValueError(f"draft {draft_id} in chat {chat['id']} was never shown with a stop button")
+        return self._queue("stopped_message_generation", {"chat": dict(chat), "draft_id": draft_id})
 
     # ---- inspection ------------------------------------------------------------------------
 
@@ -1222,6 +1263,23 @@ class FakeTelegram:
         failure = _Failure(error_code, description, retry_after, times)
         self._failures.setdefault(self._method_names.get(method.lower(), method), []).append(failure)
 
+    def slow_next(self, method: str, seconds: float, times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``method`` ``seconds`` late.
+
+        The call takes effect (and is recorded) at once; only the bot learns of it late, as
+        when Telegram or the network is slow.
+        """
+        name = self._method_names.get(method.lower(), method)
+        self._delays.setdefault(name, []).extend([seconds] * times)
+
+    def park_next(self, method: str, times: int = 1) -> None:
+        """Hold the next ``times`` calls of ``method`` for ever, without effect or record.
+
+        What a bot killed while sending them leaves behind: Telegram never got them.
+        """
+        name = self._method_names.get(method.lower(), method)
+        self._to_park[name] = self._to_park.get(name, 0) + times
+
     # ---- HTTP ------------------------------------------------------------------------------
 
     async def _handle_method(self, request: web.Request) -> web.Response:
@@ -1231,6 +1289,10 @@ class FakeTelegram:
         method = self._method_names.get(name.lower(), name)
         if method == "getUpdates":
             self.get_updates_count += 1
+        if self._to_park.get(method):
+            self._to_park[method] -= 1
+            self.parked.append(method)
+            await asyncio.Event().wait()  # cancelled when the server stops
         call = Call(method, {})
         body, status = await self._execute(call, request)
         if status == 409:
@@ -1242,6 +1304,8 @@ class FakeTelegram:
             self.conflicts += 1
         if method != "getUpdates" or self.record_get_updates or not call.ok:
             self._record(call)
+        if delays := self._delays.get(method):
+            await asyncio.sleep(delays.pop(0))
         return self._json(body, status)
 
     async def _execute(
@@ -1574,6 +1638,12 @@ class FakeTelegram:
             raise _bad_request("Bad Request: can't parse reply keyboard markup JSON object")
         cleaned: JSON = _strip_none(markup)
         rows = cleaned.get("inline_keyboard")
+        if "force_reply" in cleaned:
+            placeholder = cleaned.get("input_field_placeholder")
+            if cleaned["force_reply"] is not True or edit:
+                raise _bad_request("Bad Request: can't parse reply keyboard markup JSON object")
+            if placeholder is not None and not 1 <= len(str(placeholder)) <= 64:
+                raise _bad_request("Bad Request: input field placeholder must be 1-64 characters long")
         if rows is None:
             if edit:
                 raise _bad_request("Bad Request: inline keyboard expected")
@@ -2088,6 +2158,31 @@ class FakeTelegram:
         content["document"] = self._document_from_params(files, names, "document", params.get("document"))
         return self._bot_message(chat, params, content, markup)
 
+    async def _send_voice(self, params: dict[str, Any], files: dict[str, bytes], names: Any) -> JSON:
+        return self._send_sound("voice", params, files)
+
+    async def _send_audio(self, params: dict[str, Any], files: dict[str, bytes], names: Any) -> JSON:
+        return self._send_sound("audio", params, files)
+
+    def _send_sound(self, kind: str, params: dict[str, Any], files: dict[str, bytes]) -> JSON:
+        """sendVoice / sendAudio with an uploaded file (what the bot sends)."""
+        chat = self._target_chat(params)
+        content = self._caption_content(params, limit_error=ERR_CAPTION_TOO_LONG)
+        data = files.get(kind)
+        if data is None:
+            raise _bad_request(f'Bad Request: parameter "{kind}" is required')
+        if not data:
+            raise _bad_request("Bad Request: file must be non-empty")
+        stored = self._store_file(kind, data, ".ogg" if data.startswith(b"OggS") else ".mp3")
+        content[kind] = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "duration": 1,
+            "mime_type": "audio/ogg" if data.startswith(b"OggS") else "audio/mpeg",
+            "file_size": stored.size,
+        }
+        return self._bot_message(chat, params, content, None)
+
     async def _send_media_group(
         self, params: dict[str, Any], files: dict[str, bytes], names: dict[str, str]
     ) -> list[JSON]:
@@ -2147,6 +2242,8 @@ class FakeTelegram:
         text, _ = self._formatted(params, "text", "entities")
         if len(text) > MAX_TEXT_LENGTH:
             raise _bad_request(ERR_TEXT_TOO_LONG)
+        if params.get("can_stop") in (True, "true", "True"):
+            self.stoppable_drafts[chat["id"], int(params["draft_id"])] = text
         return True
 
     async def _answer_callback_query(self, params: dict[str, Any], files: Any, names: Any) -> bool:

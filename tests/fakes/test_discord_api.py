@@ -528,3 +528,60 @@ async def test_threads_are_channels_of_their_own(fake: FakeDiscord) -> None:
         assert locked.value.code == 50083
     finally:
         await _shutdown(bot, task)
+
+
+class ModalBot(discord.Client):
+    """Opens a modal when its button is pressed; discord.py's own Modal reads the submission."""
+
+    def __init__(self) -> None:
+        super().__init__(intents=discord.Intents.default(), guild_ready_timeout=0.05)
+        self.answers: list[tuple[int, str]] = []
+        self.answered = asyncio.Event()
+        bot = self
+
+        class Ask(discord.ui.Modal, title="Your prompt"):
+            prompt: discord.ui.TextInput[Any] = discord.ui.TextInput(
+                label="Prompt", custom_id="prompt", style=discord.TextStyle.paragraph, max_length=20
+            )
+
+            async def on_submit(self, interaction: discord.Interaction) -> None:
+                bot.answers.append((interaction.user.id, self.prompt.value))
+                await interaction.response.defer()
+                bot.answered.set()
+
+        self.ask = Ask
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        if interaction.type is discord.InteractionType.component:
+            await interaction.response.send_modal(self.ask(custom_id="ask:1"))
+
+
+async def test_a_modal_opened_by_a_button_is_filled_in_and_submitted(fake: FakeDiscord) -> None:
+    ann = fake.user(id=1001, name="ann")
+    bob = fake.user(id=1002, name="bob")
+    bot = ModalBot()
+    task = asyncio.create_task(bot.start("fake-token"))
+    await fake.wait_ready(timeout=10)
+    await asyncio.wait_for(bot.wait_until_ready(), 10)
+    try:
+        view = discord.ui.View(timeout=None)
+        view.add_item(discord.ui.Button(label="Write", custom_id="write"))
+        channel = bot.get_channel(CHANNEL)
+        assert isinstance(channel, discord.TextChannel)
+        posted = await channel.send("pick", view=view)
+        press = await fake.press_button(CHANNEL, ann, posted.id, "write", guild_id=GUILD)
+        await _until(lambda: press.callback_type == 9, "the modal")
+        assert press.callback_data["custom_id"] == "ask:1" and press.callback_data["title"] == "Your prompt"
+        with pytest.raises(ValueError, match="only shown to the person"):
+            await fake.submit_modal(CHANNEL, bob, press, {"prompt": "mine"}, guild_id=GUILD)
+        with pytest.raises(ValueError, match="would refuse"):
+            await fake.submit_modal(CHANNEL, ann, press, {"prompt": "x" * 21}, guild_id=GUILD)
+        submitted = await fake.submit_modal(CHANNEL, ann, press, {"prompt": "a red fox"}, guild_id=GUILD)
+        await asyncio.wait_for(bot.answered.wait(), 10)
+        assert bot.answers == [(ann.id, "a red fox")]
+        assert submitted.type == 5 and submitted.callback_type == 6  # deferred update of the message
+        with pytest.raises(ValueError, match="showed no modal"):
+            await fake.submit_modal(CHANNEL, ann, submitted, {"prompt": "again"}, guild_id=GUILD)
+    finally:
+        await bot.close()
+        await asyncio.wait_for(task, 10)

@@ -422,6 +422,11 @@ async def test_drafts_actions_commands_and_chat(fake: FakeTelegram, bot: Bot) ->
     fake.group_chat(id=-100555, title="Forum", is_forum=True)
 
     assert await bot.send_message_draft(chat_id=1001, draft_id=5, text="Thinking…") is True
+    with pytest.raises(ValueError, match="never shown with a stop button"):
+        fake.stop_draft({"id": 1001}, 5)
+    assert await bot.send_message_draft(chat_id=1001, draft_id=6, text="Thinking…", can_stop=True) is True
+    stopped = fake.stop_draft({"id": 1001, "type": "private"}, 6)
+    assert stopped["stopped_message_generation"] == {"chat": {"id": 1001, "type": "private"}, "draft_id": 6}
     with pytest.raises(TelegramBadRequest, match="TEXTDRAFT_PEER_INVALID"):
         await bot.send_message_draft(chat_id=-100555, draft_id=5, text="x")
     assert await bot.send_chat_action(1001, "typing") is True

@@ -36,6 +36,7 @@ from bot.observability import Metrics
 from bot.rich import Rich
 from storage import Database
 from storage.instances import liveness_for
+from storage.writer import Writer
 
 CHAT = ChatAddress("tg", "42")
 ANN = User("42", "ann")
@@ -65,10 +66,14 @@ async def services(db: Database, routes: dict[str, Route], **values: Any) -> Asy
     await instance.start()
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
         downloader = Downloader(DownloadPolicy.for_gateway(chosen.wenwen_base_url), http)
+        writer = Writer(db)
         try:
             shared = shared_state(chosen, db, instance, None)
-            yield build_services(chosen, http, downloader, db, instance, shared=shared, metrics=Metrics())
+            yield build_services(
+                chosen, http, downloader, db, instance, writer=writer, shared=shared, metrics=Metrics()
+            )
         finally:
+            await writer.close()
             await downloader.aclose()
             await instance.stop()
 
@@ -113,12 +118,15 @@ class RecordingStream:
     pushed: list[str] = field(default_factory=list)
     final: str | None = None
     abandoned: bool = False
+    buttons: ButtonRows = ()
+    final_buttons: ButtonRows = ()
 
     async def push(self, text_so_far: str) -> None:
         self.pushed.append(text_so_far)
 
-    async def finish(self, final_text: str) -> None:
+    async def finish(self, final_text: str, *, buttons: ButtonRows = ()) -> None:
         self.final = final_text
+        self.final_buttons = buttons
 
     async def abandon(self) -> None:
         self.abandoned = True
@@ -131,6 +139,7 @@ class RecordingOutbox:
     address: ChatAddress = CHAT
     texts: list[str] = field(default_factory=list)
     images: list[Sequence[OutImage]] = field(default_factory=list)
+    voices: list[bytes] = field(default_factory=list)
     streams: list[RecordingStream] = field(default_factory=list)
 
     async def send_text(self, text: str, *, buttons: ButtonRows = ()) -> SentMessage:
@@ -139,6 +148,9 @@ class RecordingOutbox:
 
     async def edit_text(self, message: SentMessage, text: str, *, buttons: ButtonRows = ()) -> None:
         self.texts.append(text)
+
+    async def edit_buttons(self, message: SentMessage, buttons: ButtonRows = ()) -> None:
+        return None
 
     async def send_images(
         self, images: Sequence[OutImage], *, caption: str = "", buttons: ButtonRows = ()
@@ -149,6 +161,10 @@ class RecordingOutbox:
     async def send_file(self, data: bytes, file_name: str, mime: str, *, caption: str = "") -> SentMessage:
         return SentMessage(file_name)
 
+    async def send_voice(self, data: bytes, file_name: str, mime: str) -> SentMessage:
+        self.voices.append(data)
+        return SentMessage(file_name)
+
     async def send_rich(self, doc: Rich) -> SentMessage:
         return await self.send_text(doc.plain())
 
@@ -156,8 +172,8 @@ class RecordingOutbox:
     async def activity(self, kind: Activity) -> AsyncIterator[None]:
         yield
 
-    def stream(self) -> RecordingStream:
-        self.streams.append(RecordingStream())
+    def stream(self, buttons: ButtonRows = ()) -> RecordingStream:
+        self.streams.append(RecordingStream(buttons=buttons))
         return self.streams[-1]
 
 

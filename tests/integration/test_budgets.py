@@ -66,7 +66,7 @@ async def test_what_is_left_is_told_when_a_request_does_not_fit(db: Database) ->
             pass
     assert "Your monthly spending budget in this chat would be exceeded" in str(refused.value)
     assert "needs about $0.0420, $0.0080 of $0.0500 is left" in str(refused.value)
-    assert "resets on 1 Apr 00:00 UTC (in 18 d 2 h)" in str(refused.value)
+    assert "resets on Apr 1 00:00 UTC (in 18 d 2 h)" in str(refused.value)
     async with service.hold(GROUP.key, BOB.id, IMAGE):
         pass  # a per-user limit: Bob has his own
 
@@ -84,6 +84,16 @@ async def test_a_chat_limit_overrides_the_default_until_cleared(db: Database) ->
     with pytest.raises(BudgetExceeded):
         async with service.hold(GROUP.key, ANN.id, IMAGE):
             pass
+
+
+async def test_a_chat_known_to_have_no_limits_is_held_only_by_the_defaults(db: Database) -> None:
+    """`own_limits` comes from the message's first read; the operator's defaults still apply."""
+    await record_image(db)
+    async with budgets(db, "").hold(GROUP.key, ANN.id, IMAGE, own_limits=False) as free:
+        assert free.reservation is None and await reservations(db) == Reserved()
+    with pytest.raises(BudgetExceeded):
+        async with budgets(db, "chat.day.images=1").hold(GROUP.key, ANN.id, IMAGE, own_limits=False):
+            raise AssertionError("must not be admitted")
 
 
 async def test_limits_on_other_metrics_do_not_hold_a_request(db: Database) -> None:
@@ -209,8 +219,10 @@ async def test_a_token_limit_is_never_crossed_by_requests_in_flight(db: Database
             pass
 
 
-async def test_a_hold_grows_only_within_the_limits_and_shrinks_freely(db: Database) -> None:
-    """A chat turn sizes its hold once its messages are built, and again for each tool round."""
+async def test_a_hold_grows_only_within_the_limits_and_is_never_shrunk(db: Database) -> None:
+    """A chat turn sizes its hold once its messages are built, and again for each tool round.
+
+    Shrinking would cost a write per turn; the hold ends with the request anyway."""
     service = budgets(db, "chat.day.tokens=5000")
     async with service.hold(GROUP.key, ANN.id, Estimate(tokens=1000)) as first:
         grown = await service.resize(first, Estimate(tokens=4500))
@@ -218,8 +230,9 @@ async def test_a_hold_grows_only_within_the_limits_and_shrinks_freely(db: Databa
         with pytest.raises(BudgetExceeded, match="token budget"):
             await service.resize(grown, Estimate(tokens=5001))
         assert (await reservations(db)).tokens == 4500, "a refused resize changes nothing"
-        shrunk = await service.resize(grown, Estimate(tokens=200))
-        assert (await reservations(db)).tokens == 200
-        await record_chat(db, 150, shrunk)
-        assert (await reservations(db)).tokens == 50
+        kept = await service.resize(grown, Estimate(tokens=200))
+        assert kept == grown
+        assert (await reservations(db)).tokens == 4500
+        await record_chat(db, 150, kept)
+        assert (await reservations(db)).tokens == 4350
     assert await reservations(db) == Reserved()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -122,6 +123,15 @@ async def test_slow_first_byte(sim: Simulator, client: httpx.AsyncClient) -> Non
     assert time.monotonic() - started >= 0.3
     assert response.json()["choices"][0]["message"]["content"] == "Echo: hi"
     assert sim.ledger.requests == {"chat": 1}
+
+
+async def test_slow_answer_takes_effect_before_it_answers(sim: Simulator, client: httpx.AsyncClient) -> None:
+    sim.add_fault(Fault(kind="slow_answer", delay=0.5))
+    answer = asyncio.create_task(post_chat(client))
+    await asyncio.sleep(0.25)
+    assert not answer.done()
+    assert sim.ledger.requests == {"chat": 1}, "the work is done before the late answer"
+    assert (await answer).json()["choices"][0]["message"]["content"] == "Echo: hi"
 
 
 async def test_cut_stream_chat_and_messages(sim: Simulator, client: httpx.AsyncClient) -> None:

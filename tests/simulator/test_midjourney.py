@@ -119,7 +119,10 @@ async def test_upscale_gives_single_image_and_post_upscale_buttons(client: httpx
     assert upscaled["action"] == "UPSCALE"
     assert upscaled["customId"] == grid["buttons"][1]["customId"]
     labels = [b["label"] or b["emoji"] for b in upscaled["buttons"]]
-    assert labels == ["Vary (Strong)", "Vary (Subtle)", "Zoom Out 2x", "Zoom Out 1.5x", "⬅️", "➡️", "⬆️", "⬇️"]
+    assert labels == [
+        *("Vary (Strong)", "Vary (Subtle)", "Zoom Out 2x", "Zoom Out 1.5x"),
+        *("⬅️", "➡️", "⬆️", "⬇️", "Custom Zoom"),
+    ]
     ids = [b["customId"] for b in upscaled["buttons"]]
     assert ids[0].startswith("MJ::JOB::high_variation::1::") and ids[1].startswith(
         "MJ::JOB::low_variation::1::"
@@ -133,10 +136,11 @@ async def test_upscale_gives_single_image_and_post_upscale_buttons(client: httpx
     single = decode_png((await client.get(upscaled["imageUrl"])).content)
     assert grid_img.size == (64, 32)
     assert single.size == (64, 32)  # one cell of the grid, scaled back up
-    # Every post-upscale button is pressable and yields a grid task.
+    # Every post-upscale button is pressable and yields a grid task (Custom Zoom after a modal).
     for custom_id in ids:
         follow = await submit(client, "action", customId=custom_id, taskId=upscaled["id"])
-        assert follow["code"] == 1, custom_id
+        assert follow["code"] == (21 if custom_id.startswith("MJ::CustomZoom::") else 1), custom_id
+    follow = await submit(client, "action", customId=ids[7], taskId=upscaled["id"])
     done = await finished(client, follow["result"])
     assert done["action"] == "PAN"
     assert len(done["buttons"]) == 9
@@ -241,3 +245,67 @@ async def test_image_proxy_before_success(client: httpx.AsyncClient) -> None:
     early = await client.get(f"/mj/image/{result['result']}")
     assert early.status_code == 404
     assert (await client.get("/mj/image/0000000000000000")).status_code == 404
+
+
+async def test_describe_ends_with_four_numbered_prompts(client: httpx.AsyncClient) -> None:
+    bad = await submit(client, "describe", base64="data:image/png;base64,bm90IGFuIGltYWdl")
+    assert bad["code"] == 4 and bad["result"] is None
+    accepted = await submit(client, "describe", base64=data_url(picture("red", size=(64, 32))))
+    assert accepted["code"] == 1
+    waiting = await fetch(client, accepted["result"])
+    assert waiting["action"] == "DESCRIBE" and waiting["prompt"] == ""
+    done = await finished(client, accepted["result"])
+    assert done["status"] == "SUCCESS"
+    prompts = re.findall(r"([1-4])\ufe0f\u20e3 (.+)", done["prompt"])
+    assert [n for n, _ in prompts] == ["1", "2", "3", "4"]
+    assert all("red" in text and text.endswith("--ar 2:1") for _, text in prompts)
+    assert done["properties"]["finalPrompt"] == done["prompt"]
+    assert any("PicReader" in b["customId"] for b in done["buttons"])
+    shown = await client.get(f"/mj/image/{done['id']}")
+    assert decode_png(shown.content).size == (64, 32), "imageUrl shows the described picture"
+
+
+async def test_custom_zoom_waits_for_the_modal_then_runs_with_its_prompt(
+    client: httpx.AsyncClient, sim: Simulator
+) -> None:
+    grid = await imagine_done(client, "a tower")
+    upscaled = await finished(
+        client,
+        (await submit(client, "action", customId=grid["buttons"][0]["customId"], taskId=grid["id"]))[
+            "result"
+        ],
+    )
+    [zoom] = [b for b in upscaled["buttons"] if b["customId"].startswith("MJ::CustomZoom::")]
+    assert zoom["label"] == "Custom Zoom"
+    waiting = await submit(client, "action", customId=zoom["customId"], taskId=upscaled["id"])
+    assert waiting["code"] == 21
+    early = await submit(client, "modal", taskId=grid["id"], prompt="x")
+    assert early["code"] == 4, "only a task waiting in MODAL takes a modal"
+    empty = await submit(client, "modal", taskId=waiting["result"], prompt=" ")
+    assert empty["code"] == 4
+    await asyncio.sleep(STEP * 6)
+    assert (await fetch(client, waiting["result"]))["status"] == "MODAL", "it waits however long"
+    answered = await submit(client, "modal", taskId=waiting["result"], prompt="a tower at night --zoom 2")
+    assert answered == {"code": 1, "description": "提交成功", "properties": {}, "result": waiting["result"]}
+    done = await finished(client, waiting["result"])
+    assert done["status"] == "SUCCESS" and done["prompt"] == "a tower at night --zoom 2"
+    assert sim.ledger.requests["mj_modal"] == 1
+    missing = await client.post("/mj/submit/modal", json={"taskId": "1111111111111111", "prompt": "x"})
+    assert missing.status_code == 400 and missing.json()["description"] == "task_not_found "
+
+
+async def test_remix_mode_makes_variations_wait_for_a_prompt(
+    client: httpx.AsyncClient, sim: Simulator
+) -> None:
+    grid = await imagine_done(client, "a boat")
+    v1 = next(b["customId"] for b in grid["buttons"] if b["label"] == "V1")
+    plain = await submit(client, "action", customId=v1, taskId=grid["id"])
+    assert (await finished(client, plain["result"]))["status"] == "SUCCESS", "remix off: runs at once"
+    sim.remix = True
+    remixed = await submit(client, "action", customId=v1, taskId=grid["id"])
+    assert remixed["code"] == 1, "new-api turns the proxy's 21 into 1 for variations"
+    await asyncio.sleep(STEP * 6)
+    assert (await fetch(client, remixed["result"]))["status"] == "MODAL"
+    await submit(client, "modal", taskId=remixed["result"], prompt="a boat in a storm")
+    done = await finished(client, remixed["result"])
+    assert done["action"] == "VARIATION" and done["prompt"] == "a boat in a storm"

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+
+import pytest
+from sqlalchemy import event
 
 from storage import BudgetLimit, Database, Reservation, Reserved
 
@@ -81,3 +85,44 @@ async def test_expired_reservations_are_purged(db: Database) -> None:
         await uow.commit()
     async with db.unit_of_work() as uow:
         assert (await uow.budgets.reserved(CHAT, NOW - timedelta(hours=1))).count == 1
+
+
+async def test_reservations_made_together_get_their_ids_in_the_order_given(db: Database) -> None:
+    """One statement for a whole batch of admissions; each admission must get its own row."""
+    later = NOW + timedelta(minutes=5)
+    statements: list[str] = []
+    async with db.unit_of_work() as uow:
+        await uow.budgets.reserve(Reservation(CHAT, "0", later, tokens=1))  # ids do not start at 1
+        event.listen(db.engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+        ids = await uow.budgets.reserve_many(
+            Reservation(CHAT, str(n % 3), later, tokens=100 + n, images=n) for n in range(150)
+        )
+        await uow.commit()
+    assert len(statements) == 1, "one INSERT for the batch, not one per row"
+    assert len(set(ids)) == 150
+    async with db.unit_of_work() as uow:
+        for n in (0, 77, 149):
+            others = await uow.budgets.reserved(CHAT, NOW, user_id=str(n % 3), excluding=ids[n])
+            everyone = await uow.budgets.reserved(CHAT, NOW, user_id=str(n % 3))
+            assert everyone.tokens - others.tokens == 100 + n and everyone.images - others.images == n
+
+
+@pytest.mark.postgres
+async def test_chats_locked_together_hold_off_another_admission_in_one_of_them(db: Database) -> None:
+    """Replicas admitting in the same chat take turns: the batch lock is the single-chat lock."""
+    order: list[str] = []
+
+    async def another_replica() -> None:
+        async with db.unit_of_work() as uow:
+            await uow.budgets.lock_chat("tg:b")
+            order.append("the other admits")
+            await uow.commit()
+
+    async with db.unit_of_work() as uow:
+        await uow.budgets.lock_chats(["tg:a", "tg:b"])
+        other = asyncio.create_task(another_replica())
+        await asyncio.sleep(0.3)
+        order.append("the batch commits")
+        await uow.commit()
+    await other
+    assert order == ["the batch commits", "the other admits"]

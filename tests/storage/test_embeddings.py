@@ -66,3 +66,15 @@ async def test_latest_with_images_and_by_ids(db: Database) -> None:
     assert users is not None and users.id == photo and users.images[0].data == b"j"
     assert before is None
     assert [t.id for t in found] == [plain, drawn]
+
+
+async def test_a_limit_keeps_the_newest_vectors_oldest_first(db: Database) -> None:
+    await add_chat(db, CHAT)
+    turns = await add_turns(db, 0, "one", "two", "three")
+    async with db.unit_of_work() as uow:
+        for n, turn in enumerate(turns):
+            await uow.embeddings.add(CHAT, 0, turn, MODEL, [float(n), 1.0])
+        await uow.commit()
+    async with db.unit_of_work() as uow:
+        newest = await uow.embeddings.vectors(CHAT, 0, MODEL, before_id=10**9, limit=2)
+    assert [v.turn_id for v in newest] == list(turns[1:])

@@ -175,6 +175,33 @@ async def test_a_task_is_followed_by_one_lease_holder_at_a_time(db: Database) ->
     assert [t.task_id for t in released] == ["2"], "a clean stop hands its tasks back"
 
 
+async def test_a_task_is_left_to_its_handler_until_its_status_message_is_stored(db: Database) -> None:
+    await add_chat(db, CHAT)
+    soon = utc_now() + timedelta(seconds=60)
+    async with db.unit_of_work() as uow:
+        await uow.mj_tasks.add(task("1"))
+        await uow.commit()
+    async with db.unit_of_work() as uow:
+        posting = await uow.mj_tasks.claim(
+            "a", soon, platforms=["tg"], unposted_before=utc_now() - timedelta(seconds=10)
+        )
+        await uow.mj_tasks.set_status_message("1", "55")
+        posted = await uow.mj_tasks.claim(
+            "a", soon, platforms=["tg"], unposted_before=utc_now() - timedelta(seconds=10)
+        )
+        await uow.commit()
+    assert posting == [] and [(t.task_id, t.status_message_id) for t in posted] == [("1", "55")]
+    async with db.unit_of_work() as uow:
+        await uow.mj_tasks.add(task("2"))
+        await uow.commit()
+    async with db.unit_of_work() as uow:
+        orphaned = await uow.mj_tasks.claim(
+            "a", soon, platforms=["tg"], unposted_before=utc_now() + timedelta(seconds=1)
+        )
+        await uow.commit()
+    assert [t.task_id for t in orphaned] == ["1", "2"], "past the grace, a task without one is followed"
+
+
 async def test_a_lapsed_lease_is_free(db: Database) -> None:
     await add_chat(db, CHAT)
     async with db.unit_of_work() as uow:

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from PIL import Image
 
+from bot.i18n import Catalog, Lang, Tr
 from bot.usage.chart import _axis, usage_chart
 from bot.usage.pricing import load_prices
 from storage import UsageTotals
@@ -30,7 +31,7 @@ def day_totals(requests: int, cost: str) -> UsageTotals:
 def test_the_chart_is_a_png_of_phone_friendly_size(values: list[tuple[int, str]]) -> None:
     start = date(2025, 3, 1)
     days = [(start + timedelta(days=n), day_totals(r, c)) for n, (r, c) in enumerate(values)]
-    png = usage_chart(days, load_prices(), "Usage")
+    png = usage_chart(days, load_prices(), "Usage", Tr(Catalog.load(), Lang.EN))
     image = Image.open(io.BytesIO(png))
     image.load()
     assert image.format == "PNG"

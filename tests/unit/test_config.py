@@ -157,3 +157,9 @@ def test_empty_optional_urls_mean_unset(monkeypatch: pytest.MonkeyPatch) -> None
 )
 def test_other_bad_values_name_the_setting(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
     _config_error(monkeypatch, name, value)
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    undocumented = [name.upper() for name in Settings.model_fields if f"`{name.upper()}`" not in readme]
+    assert not undocumented, f"add these to the README's configuration table: {undocumented}"

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
-
-from bot.chat.memory import Recollection, build_messages, cosine, latest_images, most_similar, recalled_note
+from bot.chat.memory import Recollection, build_messages, latest_images, most_similar, recalled_note
 from storage import Turn, TurnImage
 from storage.embeddings import StoredVector, pack, unpack
 
@@ -55,19 +53,14 @@ def test_recalled_note_shortens_long_turns() -> None:
     assert len(note.splitlines()[1]) < 620 and note.endswith("…")
 
 
-def test_cosine() -> None:
-    assert cosine([1, 0], [1, 0]) == pytest.approx(1)
-    assert cosine([1, 0], [0, 1]) == pytest.approx(0)
-    assert cosine([0, 0], [1, 1]) == 0
-
-
 def test_most_similar_keeps_the_best_above_the_floor_in_turn_order() -> None:
     candidates = [
-        StoredVector(1, (1.0, 0.0, 0.0)),
-        StoredVector(2, (0.0, 1.0, 0.0)),
-        StoredVector(3, (0.9, 0.1, 0.0)),
-        StoredVector(4, (0.7, 0.0, 0.7)),
-        StoredVector(5, (1.0, 0.0)),  # another model's size: ignored
+        StoredVector(1, pack((1.0, 0.0, 0.0))),
+        StoredVector(2, pack((0.0, 1.0, 0.0))),
+        StoredVector(3, pack((0.9, 0.1, 0.0))),
+        StoredVector(4, pack((0.7, 0.0, 0.7))),
+        StoredVector(5, pack((1.0, 0.0))),  # another model's size: ignored
+        StoredVector(6, pack((0.0, 0.0, 0.0))),  # no direction: never recalled
     ]
     assert most_similar([1.0, 0.0, 0.0], candidates, 2) == [1, 3]
     assert most_similar([1.0, 0.0, 0.0], candidates, 5) == [1, 3, 4], "orthogonal turn 2 is below the floor"

@@ -38,7 +38,7 @@ def discord(command: c.Command, images: tuple[ImageAttachment, ...] = ()) -> Inc
 
 def hint(command: c.Command) -> str:
     assert isinstance(command, c.Hint), command
-    return command.text
+    return str(command.text)
 
 
 # --- plain text --------------------------------------------------------------------------
@@ -238,10 +238,35 @@ def test_seed_and_model_buttons() -> None:
         "mj:1:-1",
         "mj:1:²",
         "mj:1:١",
+        "mj:1:p",
+        "mj:1:p5",
+        "mj:1:p0",
+        "mj:1:p²",
     ],
 )
 def test_bad_button_payload_is_a_hint(payload: str) -> None:
     assert "no longer valid" in hint(route(private(callback=payload), LIMITS))
+
+
+def test_describe_and_its_buttons() -> None:
+    one, two = photos(1), photos(2)
+    assert route(private("/describe", images=one), LIMITS) == c.Describe(one[0])
+    # Sent as a reply to someone's photo, it describes that photo; its own photo comes first.
+    assert route(group("/describe", replied_images=one), LIMITS) == c.Describe(one[0])
+    assert route(private("/describe", images=one, replied_images=photos(1)), LIMITS) == c.Describe(one[0])
+    assert "reply to a photo with /describe" in hint(route(private("/describe"), LIMITS))
+    assert "one photo at a time (you sent 2)" in hint(route(private("/describe", images=two), LIMITS))
+    assert router.describe(one) == c.Describe(one[0])  # what the Discord adapter calls
+    assert router.prompt_payload(BIG_ID, 4) == f"mj:{BIG_ID}:p4"
+    assert route(private(callback=f"mj:{BIG_ID}:p4"), LIMITS) == c.MjImaginePrompt(BIG_ID, 4)
+
+
+def test_an_answer_to_a_question_is_checked_like_any_prompt() -> None:
+    answer = c.MjPromptAnswer("r1", "x" * 8001)
+    assert "8,001 characters" in hint(route(discord(answer), LIMITS))
+    fits = c.MjPromptAnswer("r1", "a tower --zoom 2")
+    assert route(discord(fits), LIMITS) == fits
+    assert router.ask_payload("r1") == "mjask:r1"
 
 
 # --- limits --------------------------------------------------------------------------------
@@ -315,7 +340,7 @@ def test_hints_do_not_use_one_platforms_words() -> None:
         hint(router.mask("add a hat", photos(1))),
         hint(router.mask("", photos(2))),
         hint(route(group(unsupported="PDF files", mentioned=True), LIMITS)),
-        *(spec.description for spec in COMMANDS),
+        *(str(spec.description) for spec in COMMANDS),
     ]
     for text in hints:
         assert "caption" not in text.lower() and "album" not in text.lower(), text
@@ -403,3 +428,22 @@ def test_malformed_chat_keys_are_refused_by_name(key: str) -> None:
 def test_budget_numbers_are_finite_and_sane(args: str, why: str) -> None:
     message = hint(route(private(f"/admin budget {args}"), LIMITS))
     assert why in message and "Example: /admin budget" in message
+
+
+# --- answer controls -------------------------------------------------------------------------
+
+KEY = "0123456789abcdef0123456789abcdef"
+
+
+def test_answer_buttons_name_their_answer() -> None:
+    assert route(group(callback=router.regenerate_payload(KEY)), LIMITS) == c.Regenerate(KEY)
+    assert route(group(callback=router.stop_payload(KEY)), LIMITS) == c.StopAnswer(KEY)
+    assert route(private(callback=router.continue_payload(KEY)), LIMITS) == c.ContinueAnswer(KEY)
+    assert all(len(p(KEY).encode()) <= 64 for p in (router.regenerate_payload, router.stop_payload))
+
+
+@pytest.mark.parametrize(
+    "payload", ["regen:", "stop:xyz", f"more:{KEY}0", f"regen:{KEY.upper()}", "stop:../1"]
+)
+def test_a_malformed_answer_button_is_a_hint(payload: str) -> None:
+    assert "no longer valid" in hint(route(group(callback=payload), LIMITS))

@@ -55,6 +55,7 @@ class DiscordWorld:
         user: FakeUser | None = None,
         attachments: list[FileSpec] | None = None,
         reply_to: int | None = None,
+        voice_seconds: float | None = None,
     ) -> Message:
         guild = self.fake.channel(channel_id).guild_id
         return await self.fake.send_message(
@@ -64,6 +65,7 @@ class DiscordWorld:
             attachments=attachments or [],
             reference_message_id=reply_to,
             guild_id=guild,
+            voice_seconds=voice_seconds,
         )
 
     async def slash(

@@ -80,6 +80,6 @@ async def test_people_who_do_not_admin_the_bot_are_refused(
         await world.slash(GENERAL, "image", prompt="a fox", user=cid)
         await world.wait_image(GENERAL, after=int(member["id"]))
 
-    assert not_on_discord == not_cid == owner == BOT_ADMINS_ONLY
+    assert not_on_discord == not_cid == owner == str(BOT_ADMINS_ONLY)
     assert member["content"] == "Only this chat's admins can see or change its budgets."
     assert sim.ledger.images == 1

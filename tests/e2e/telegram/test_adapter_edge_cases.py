@@ -9,7 +9,8 @@ import pytest
 
 from adapters.telegram.limits import CAPTION_LIMIT, TEXT_LIMIT, utf16_len
 from bot.model import ChatAddress, OutImage, SentMessage
-from simulator import Simulator
+from simulator import Fault, Simulator
+from storage import Database
 from tests.e2e.images import make_image
 from tests.e2e.telegram.conftest import BOT_NAME, RunBot, send_as_chat
 from tests.fakes.telegram_api import JSON, FakeTelegram
@@ -150,19 +151,44 @@ async def test_a_refused_album_goes_as_files_and_keeps_its_caption(
     assert "caption" not in second.params
 
 
+@pytest.mark.parametrize(("chat", "method"), [("group", "sendChatAction"), ("private", "sendMessageDraft")])
 async def test_a_failing_typing_indicator_never_disturbs_the_answer(
-    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, caplog: pytest.LogCaptureFixture
+    *,
+    run_bot: RunBot,
+    tg: FakeTelegram,
+    ann: JSON,
+    request: pytest.FixtureRequest,
+    sim: Simulator,
+    caplog: pytest.LogCaptureFixture,
+    chat: str,
+    method: str,
 ) -> None:
+    where: JSON = request.getfixturevalue(chat)
+    sim.add_fault(Fault(route="/v1/chat/completions", kind="slow_first_byte", delay=0.6))
     async with run_bot():
-        tg.fail_next(
-            "sendChatAction", error_code=429, description="Too Many Requests: retry after 5", retry_after=5
-        )
-        tg.send_text(private, ann, "are you there?")
+        tg.fail_next(method, error_code=429, description="Too Many Requests: retry after 5", retry_after=5)
+        tg.send_text(where, ann, f"@{BOT_NAME} are you there?")
         answer = await tg.wait_for("sendMessage", lambda c: "are you there?" in c.params["text"])
     gc.collect()
     assert answer.ok
     assert "never retrieved" not in caplog.text
-    assert len(tg.calls_of("sendChatAction")) == 1, "a refused indicator is not retried in a loop"
+    assert len(tg.calls_of(method)) == 1, "a refused indicator is not retried in a loop"
+
+
+async def test_a_refused_thinking_placeholder_falls_back_to_typing(
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
+) -> None:
+    sim.add_fault(Fault(route="/v1/chat/completions", kind="slow_first_byte", delay=0.6, times=2))
+    async with run_bot():
+        tg.fail_next("sendMessageDraft", error_code=400, description="Bad Request: TEXTDRAFT_PEER_INVALID")
+        tg.send_text(private, ann, "are you there?")
+        answer = await tg.wait_for("sendMessage", lambda c: "are you there?" in c.params["text"])
+        tg.send_text(private, ann, "and now?")
+        await tg.wait_for("sendMessage", lambda c: "and now?" in c.params["text"])
+    assert answer.ok
+    assert [a.params["action"] for a in tg.calls_of("sendChatAction")] == ["typing", "typing"]
+    placeholders = [c for c in tg.calls_of("sendMessageDraft") if not c.params.get("text")]
+    assert len(placeholders) == 1, "after a refusal the next answer types instead of asking again"
 
 
 @pytest.mark.sim(chunk_delay=0.05)  # a slow stream: the preview is running at the stop
@@ -175,3 +201,28 @@ async def test_stopping_mid_answer_leaves_no_preview_task_behind(
     await asyncio.sleep(0)
     left = [t for t in asyncio.all_tasks() if t.get_name() == "live-text" and not t.done()]
     assert left == []
+
+
+async def test_a_message_journaled_before_is_dropped_when_telegram_sends_it_again(
+    run_bot: RunBot, tg: FakeTelegram, *, ann: JSON, private: JSON, sim: Simulator, database_url: str
+) -> None:
+    """Telegram sends again what it was never told was received (a process journaled and
+    answered it, then died before its next getUpdates): the copy costs nothing and says nothing."""
+    async with run_bot():  # a database at the newest schema
+        pass
+    again = tg.send_text(private, ann, "answered before the crash")
+    db = Database(database_url)
+    try:
+        async with db.unit_of_work() as uow:
+            assert await uow.inbound.record("tg", str(again["update_id"]), "{}", "a-process-now-gone")
+            await uow.inbound.handled("tg", [str(again["update_id"])])
+            await uow.commit()
+    finally:
+        await db.dispose()
+    async with run_bot():
+        tg.send_text(private, ann, "a new question")
+        await tg.wait_for("sendMessage", lambda c: "a new question" in c.params.get("text", ""))
+        await asyncio.sleep(0.3)  # an answer to the copy would come now
+    texts = [str(c.params.get("text")) for c in tg.calls_of("sendMessage")]
+    assert not any("answered before the crash" in text for text in texts), texts
+    assert user_texts(sim) == ["a new question"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from bot.app import App
@@ -18,6 +19,18 @@ async def kinds(app: App, key: str) -> dict[str, int]:
     return {kind: totals.requests for kind, totals in report.by_kind.items()}
 
 
+async def turns_stored(app: App, key: str, at_least: int) -> None:
+    """The turn is remembered just after its image is sent: wait for that before going on."""
+    for _ in range(500):
+        async with app.services.db.unit_of_work() as uow:
+            chat = await uow.chats.get(key)
+            stored = await uow.conversations.window(key, chat.conversation_epoch, 100_000) if chat else None
+        if stored is not None and len(stored.turns) >= at_least:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"fewer than {at_least} turns were stored in {key}")
+
+
 async def test_draw_in_plain_chat_ends_with_the_image_from_the_image_handler(
     run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
 ) -> None:
@@ -25,6 +38,7 @@ async def test_draw_in_plain_chat_ends_with_the_image_from_the_image_handler(
         tg.send_text(private, ann, "Draw me a red fox at sunset")
         photo = await tg.wait_for("sendPhoto")
         counted = await kinds(app, f"tg:{private['id']}")
+        await turns_stored(app, f"tg:{private['id']}", 2)  # the question and its image note
         tg.send_text(private, ann, "thanks!")
         await tg.wait_for("sendMessage", lambda c: "thanks" in c.params["text"])
     [call, follow_up] = chat_completion_bodies(sim)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from simulator import Simulator
+from simulator import Fault, Simulator
 from tests.e2e.telegram.conftest import BOT_NAME, RunBot
+from tests.e2e.transactions import WriteTransactions, all_handled
 from tests.fakes.telegram_api import JSON, FakeTelegram
 
 
@@ -13,17 +14,35 @@ def chat_requests(sim: Simulator) -> list[dict]:
     return [r.json for r in sim.requests if r.path == "/v1/chat/completions" and r.status == 200]
 
 
-async def test_private_text_is_a_chat_turn_with_typing_and_reply(
+async def test_private_text_is_a_chat_turn_with_a_thinking_placeholder_and_reply(
     run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
 ) -> None:
     async with run_bot():
         update = tg.send_text(private, ann, "hello there")
         sent = await tg.wait_for("sendMessage", lambda c: "Echo" in c.params.get("text", ""))
+        assert tg.calls_of("sendMessageDraft") == [], "a quick answer needs no indicator"
+        sim.add_fault(Fault(route="/v1/chat/completions", kind="slow_first_byte", delay=0.6))
+        tg.send_text(private, ann, "think about it")
+        await tg.wait_for("sendMessage", lambda c: "think about it" in c.params.get("text", ""))
     assert "hello there" in sent.params["text"]
     assert sent.params["reply_parameters"]["message_id"] == update["message"]["message_id"]
-    actions = tg.calls_of("sendChatAction")
-    assert actions and actions[0].params["action"] == "typing"
+    # A slow one shows Telegram's "Thinking…" (an empty draft) once, not a chat action every 4.5 s.
+    assert tg.calls_of("sendChatAction") == []
+    placeholder, *texts = tg.calls_of("sendMessageDraft")
+    assert placeholder.params.get("text", "") == ""
+    assert all(t.params["draft_id"] == placeholder.params["draft_id"] for t in texts), "one draft, animated"
     assert chat_requests(sim)[0]["model"] == "gpt-4o-mini"
+
+
+async def test_groups_show_typing_while_a_slow_answer_comes(
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, group: JSON, sim: Simulator
+) -> None:
+    sim.add_fault(Fault(route="/v1/chat/completions", kind="slow_first_byte", delay=0.6))
+    async with run_bot():
+        tg.send_text(group, ann, f"@{BOT_NAME} think about it")
+        await tg.wait_for("sendMessage", lambda c: "think about it" in c.params.get("text", ""))
+    assert [a.params["action"] for a in tg.calls_of("sendChatAction")] == ["typing"]
+    assert tg.calls_of("sendMessageDraft") == [], "drafts exist in private chats only"
 
 
 async def test_memory_is_kept_per_chat_and_new_forgets(
@@ -123,3 +142,30 @@ async def test_help_lists_commands_and_menu_is_set(
         assert name in sent.params["text"]
     menu = tg.calls_of("setMyCommands")[0].params["commands"]
     assert {c["command"] for c in menu} >= {"imagine", "blend", "image", "usage", "new", "help", "ask"}
+
+
+async def test_a_chat_turn_commits_three_times_and_its_update_is_handled_after_its_answer(
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON
+) -> None:
+    """The journal before the update is acknowledged; the answer with its usage; the update
+    marked handled once the answer is sent. A crash before that last write replays the update,
+    and the stored answer is sent again unpaid (tests/e2e/test_crash.py); handled together
+    with the answer, a crash before the send would lose an answer the chat paid for."""
+
+    async with run_bot() as app:
+        tg.send_text(private, ann, "hello there")  # the first message also registers the chat
+        await tg.wait_for("sendMessage", lambda c: "hello there" in c.params.get("text", ""))
+        await all_handled(app)
+        writes = WriteTransactions(app.services.db.engine)
+        try:
+            tg.send_text(private, ann, "and once more")
+            await tg.wait_for("sendMessage", lambda c: "and once more" in c.params.get("text", ""))
+            await all_handled(app)
+            await asyncio.sleep(0.2)  # a late fourth write would land now
+        finally:
+            writes.close()
+    journal, answer, handled = writes.of_requests()
+    assert journal == {"inbound"}
+    assert answer >= {"conversation_turns", "usage_events"}
+    assert "inbound" not in answer
+    assert handled == {"inbound"}

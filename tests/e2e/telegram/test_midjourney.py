@@ -41,6 +41,25 @@ async def test_imagine_shows_progress_then_grid_with_buttons(
     assert submit.json["prompt"] == "a lighthouse at dawn --ar 16:9" and submit.json["mode"] == "RELAX"
 
 
+@pytest.mark.sim(mj_step_seconds=0.5)
+async def test_a_slow_status_message_is_not_posted_twice(
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON
+) -> None:
+    async with run_bot():
+        # A task in progress keeps the tracker polling every 50 ms, so it sees the second
+        # task long before that task's handler learns the id of the status message it posted.
+        tg.send_text(private, ann, "/imagine a busy quay")
+        await tg.wait_for("editMessageText", lambda c: "quay" in c.params["text"])
+        tg.slow_next("sendMessage", 2.5)
+        tg.send_text(private, ann, "/imagine a slow harbour")
+        await tg.wait_for("sendPhoto", count=2, timeout=15)
+        done = await tg.wait_for(
+            "editMessageText", lambda c: "harbour" in c.params["text"] and "done" in c.params["text"]
+        )
+    [status] = [c for c in tg.calls_of("sendMessage") if "harbour" in c.params["text"]]
+    assert done.params["message_id"] == status.result["message_id"]
+
+
 async def test_pressing_u1_submits_the_action_and_delivers_the_upscale(
     run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
 ) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from simulator import Simulator
+from simulator import Fault, Simulator
 from tests.e2e.images import decode, make_image
 from tests.e2e.telegram.conftest import BOT_NAME, RunBot
 from tests.fakes.telegram_api import JSON, FakeTelegram
@@ -15,6 +15,7 @@ def edit_requests(sim: Simulator) -> list:
 async def test_captioned_photo_is_edited_and_sent_back_as_photo(
     run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, sim: Simulator
 ) -> None:
+    sim.add_fault(Fault(route="/v1/images/edits", kind="slow_first_byte", delay=0.6))
     async with run_bot():
         update = tg.send_photo(private, ann, make_image("red"), caption="make it blue")
         photo = await tg.wait_for("sendPhoto")
@@ -83,12 +84,12 @@ async def test_bad_photo_inputs_get_clear_replies_and_no_gateway_call(
         huge = await tg.wait_for("sendMessage", lambda c: "MB" in c.params["text"])
         tg.send_album(private, ann, [make_image() for _ in range(11)], caption="all of them")
         many = await tg.wait_for("sendMessage", lambda c: "Too many photos" in c.params["text"])
-        tg.send_document(private, ann, b"%PDF-1.4 nothing", mime_type="application/pdf", file_name="x.pdf")
-        pdf = await tg.wait_for("sendMessage", lambda c: "can't read" in c.params["text"])
+        tg.send_document(private, ann, b"PK\x03\x04", mime_type="application/zip", file_name="x.zip")
+        archive = await tg.wait_for("sendMessage", lambda c: "can't read" in c.params["text"])
     assert "what should I change" in no_caption.params["text"]
     assert "30.0 MB" in huge.params["text"]
     assert "11" in many.params["text"]
-    assert "application/pdf" in pdf.params["text"]
+    assert "application/zip" in archive.params["text"]
     assert edit_requests(sim) == []
 
 

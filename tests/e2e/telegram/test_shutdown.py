@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.crashes import CrashWorld
+from tests.e2e.telegram.conftest import RunBot
+from tests.fakes.telegram_api import JSON, FakeTelegram
 
 GENERATIONS = "/v1/images/generations"
 
@@ -40,3 +42,24 @@ async def test_a_graceful_stop_finishes_what_it_can_and_the_next_start_answers_t
     assert world.outcome(newcomer) == "answered", "the next start answers what waited at Telegram"
     assert report.images_recorded == 3, "the three that finished were billed"
     assert report.open_jobs_left == report.reservations_left == report.unhandled_updates_left == 0
+
+
+@pytest.mark.sim(mj_step_seconds=30)  # the task keeps running: the tracker waits with a timeout
+@pytest.mark.parametrize("turns", [0, 1, 2, 3])
+async def test_the_midjourney_tracker_stops_even_when_woken_as_it_is_cancelled(
+    run_bot: RunBot, tg: FakeTelegram, ann: JSON, private: JSON, turns: int
+) -> None:
+    """A wake-up (a new task, a delivery) in the same moment shutdown cancels the tracker,
+    `turns` loop turns apart: on Python 3.11 `asyncio.wait_for` returned the wake-up and lost
+    the cancellation, and the tracker, once idle, waited for ever."""
+    async with run_bot(mj_poll_interval=5.0) as app:
+        tg.send_text(private, ann, "/imagine a slow fox")
+        await tg.wait_for("sendMessage", lambda c: "⏳" in c.params["text"])
+        await asyncio.sleep(0.5)  # polled once: the tracker waits 5 s (or a wake-up) for the next round
+        [tracker] = [t for t in asyncio.all_tasks() if t.get_name() == "mj-tracker"]
+        app.services.tracker.wake()
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        tracker.cancel()
+        done, _ = await asyncio.wait([tracker], timeout=5)
+        assert done, "the tracker is still running after being cancelled"

@@ -40,7 +40,11 @@ def _options(payload: dict[str, Any]) -> dict[str, tuple[int, bool]]:
 async def test_options() -> None:
     defined = payloads()
     string, attachment = 3, 11
-    assert _options(defined["ask"]) == {"prompt": (string, True), "image": (attachment, False)}
+    assert _options(defined["ask"]) == {
+        "prompt": (string, True),
+        "image": (attachment, False),
+        "file": (attachment, False),
+    }
     assert _options(defined["image"]) == {"prompt": (string, True)}
     assert _options(defined["imagine"]) == {"prompt": (string, True), "image": (attachment, False)}
     assert _options(defined["edit"]) == {

@@ -16,8 +16,10 @@ from adapters.discord.translate import (
     image_mime,
     mentions_bot,
     own_role_id,
+    sort_attachments,
     split_attachments,
 )
+from bot.i18n import Catalog, Lang, Tr
 from bot.model import ChatKind
 
 BOT_ID = 9000
@@ -83,20 +85,23 @@ def test_image_mime(filename: str, content_type: str | None, expected: str | Non
     assert image_mime(filename, content_type) == expected
 
 
-def test_split_attachments_keeps_images_and_names_the_rest() -> None:
-    images, unsupported = split_attachments(
+def test_split_attachments_keeps_images_and_documents_and_names_the_rest() -> None:
+    images, documents, unsupported = split_attachments(
         [
             attachment("a.png", "image/png", 1234),
             attachment("r.pdf", "application/pdf"),
             attachment("v.mp3", "audio/mpeg"),
-        ]
+            attachment("z.zip", "application/zip"),
+        ],
+        documents=True,
     )
     assert [(i.file_name, i.mime_type, i.size) for i in images] == [("a.png", "image/png", 1234)]
-    assert unsupported == "PDF files, audio"
+    assert [(d.file_name, d.mime_type) for d in documents] == [("r.pdf", "application/pdf")]
+    assert unsupported == "audio, ZIP files", "a slash command takes no recording"
 
 
 def test_split_attachments_without_files() -> None:
-    assert split_attachments([]) == ((), None)
+    assert split_attachments([]) == ((), (), None)
 
 
 def test_address_of_dm_and_guild_channel() -> None:
@@ -107,10 +112,12 @@ def test_address_of_dm_and_guild_channel() -> None:
 
 
 def test_command_echo() -> None:
-    assert command_echo("imagine", {"prompt": "a cat"}, 1) == "**/imagine** a cat · 1 image"
-    assert command_echo("blend", {"dimensions": "square"}, 3) == "**/blend** square · 3 images"
-    assert command_echo("usage", {}, 0) == "**/usage**"
-    assert len(command_echo("ask", {"prompt": "x" * 5000}, 0)) <= 1900
+    en, zh = Tr(Catalog.load(), Lang.EN), Tr(Catalog.load(), Lang.ZH)
+    assert command_echo("imagine", {"prompt": "a cat"}, 1, en) == "**/imagine** a cat · 1 image"
+    assert command_echo("blend", {"dimensions": "square"}, 3, en) == "**/blend** square · 3 images"
+    assert command_echo("blend", {"dimensions": "square"}, 3, zh) == "**/blend** square · 3 张图片"
+    assert command_echo("usage", {}, 0, en) == "**/usage**"
+    assert len(command_echo("ask", {"prompt": "x" * 5000}, 0, en)) <= 1900
 
 
 def test_mentioning_the_bots_managed_role_counts_as_a_mention() -> None:
@@ -124,3 +131,34 @@ def test_mentioning_the_bots_managed_role_counts_as_a_mention() -> None:
     assert own_role_id(message(other)) is None
     assert own_role_id(message(own, guild_role=None)) is None
     assert own_role_id(SimpleNamespace(guild=None, role_mentions=[])) is None  # type: ignore[arg-type]
+
+
+def test_attachments_sorted_into_images_audio_files_and_the_rest() -> None:
+    voice = attachment("voice-message.ogg", "audio/ogg", size=5000)
+    voice.duration = 4.5
+    found = sort_attachments(
+        [
+            attachment("a.png", "image/png"),
+            voice,
+            attachment("notes.md", None),
+            attachment("report.pdf", "application/pdf"),
+            attachment("song.mp3", "audio/mpeg"),
+            attachment("archive.zip", "application/zip"),
+        ]
+    )
+    assert [i.file_name for i in found.images] == ["a.png"]
+    assert found.audio is not None
+    assert (found.audio.file_name, found.audio.duration, found.audio.size) == ("voice-message.ogg", 4.5, 5000)
+    assert [(d.file_name, d.mime_type) for d in found.documents] == [
+        ("notes.md", "text/plain"),
+        ("report.pdf", "application/pdf"),
+    ]
+    # One recording per message: a second one is refused with the rest.
+    assert found.unsupported == "audio, ZIP files"
+
+
+def test_a_text_file_is_a_document_only_for_a_command_that_takes_one() -> None:
+    notes = attachment("notes.txt", "text/plain")
+    images, documents, unsupported = split_attachments([notes], documents=True)
+    assert images == () and [d.file_name for d in documents] == ["notes.txt"] and unsupported is None
+    assert split_attachments([notes]) == ((), (), "TXT files")

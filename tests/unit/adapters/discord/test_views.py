@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.discord.views import build_view
+from adapters.discord.views import ANSWER_FIELD, build_view, prompt_dialog
+from bot.i18n import Catalog, Lang, Tr
 from bot.model import Button
 
 
@@ -46,3 +47,13 @@ async def test_more_than_25_buttons_are_cut_to_25() -> None:
     view = build_view([[Button(str(n), f"p:{n}")] for n in range(30)])
     assert view is not None
     assert sum(len(row["components"]) for row in view.to_components()) == 25
+
+
+async def test_the_prompt_dialog_keeps_no_state_and_has_one_text_field() -> None:
+    dialog = prompt_dialog("mjask:r1", Tr(Catalog.load(), Lang.EN))
+    assert dialog.is_finished(), "submissions are routed by custom_id, like button presses"
+    body = dialog.to_dict()
+    assert body["custom_id"] == "mjask:r1" and 1 <= len(body["title"]) <= 45
+    [row] = body["components"]
+    [field] = row["components"]
+    assert field["custom_id"] == ANSWER_FIELD and field["style"] == 2 and field["max_length"] == 4000
