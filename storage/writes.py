@@ -27,6 +27,7 @@ from storage.tables import (
     BudgetReservationRow,
     ChatRow,
     InboundRow,
+    JobRow,
     TurnImageRow,
     TurnRow,
     UsageEventRow,
@@ -109,6 +110,8 @@ class Writes:
     handled: tuple[UpdateKey, ...] = ()
     answers: tuple[AnswerUpdate, ...] = ()
     chats: tuple[SeenChat, ...] = ()  # written first: the rest may refer to them
+    # Jobs that end with this write, "started" → "done" (a chat turn's tool job, with its answer).
+    done_jobs: tuple[str, ...] = ()
 
     def __add__(self, other: Writes) -> Writes:
         return Writes(
@@ -119,6 +122,7 @@ class Writes:
             self.handled + other.handled,
             self.answers + other.answers,
             self.chats + other.chats,
+            self.done_jobs + other.done_jobs,
         )
 
     def __bool__(self) -> bool:
@@ -130,6 +134,7 @@ class Writes:
             or self.handled
             or self.answers
             or self.chats
+            or self.done_jobs
         )
 
 
@@ -161,6 +166,12 @@ class BulkWrites:
                 delete(BudgetReservationRow).where(BudgetReservationRow.id.in_(writes.released))
             )
         await _handled(connection, writes.handled)
+        if writes.done_jobs:
+            await connection.execute(
+                update(JobRow)
+                .where(JobRow.id.in_(writes.done_jobs), JobRow.state == "started")
+                .values(state="done", updated_at=utc_now())
+            )
         return Written(fresh)
 
     async def _turns(self, connection: AsyncConnection, turns: Sequence[NewTurn]) -> None:

@@ -21,6 +21,7 @@ from bot.i18n import Text, t
 from bot.lifecycle.instance import Instance
 from bot.lifecycle.jobs import Job, Jobs
 from bot.model import ChatAddress, Messenger, Outbox
+from bot.usecases.chat import CHAT_TOOLS
 from bot.usecases.images import IMAGE_EDIT, IMAGE_GENERATION, deliver_images
 from bot.usecases.languages import Languages
 from storage import Database, InboundUpdate, JobRecord
@@ -59,7 +60,7 @@ _INTERRUPTED: dict[str, Text] = {
         "⚠️ Your Midjourney prompt («{request}») was interrupted by a restart before Midjourney took it. "
         "It may have been charged; please press the button under the picture again."
     ),
-    "chat_tools": t("⚠️ My answer to «{request}» was interrupted by a restart. Please ask again."),
+    CHAT_TOOLS: t("⚠️ My answer to «{request}» was interrupted by a restart. Please ask again."),
 }
 
 
@@ -134,7 +135,7 @@ class Recovery:
             await uow.commit()
         for update in updates:
             started = await self._jobs.of_source(f"{platform}:{update.update_id}")
-            if started:
+            if started and not _answer_stored(started):
                 # Its jobs were answered above; handling it again could pay twice.
                 async with self._db.unit_of_work() as uow:
                     await uow.inbound.handled(platform, [update.update_id])
@@ -149,6 +150,12 @@ class Recovery:
     def _outbox(self, record: JobRecord) -> Outbox:
         address = ChatAddress(record.platform, record.chat_id, thread_id=record.thread_id)
         return self._messengers[record.platform].outbox_for(address, record.reply_to_message_id)
+
+
+def _answer_stored(jobs: list[JobRecord]) -> bool:
+    """A chat turn that ran tools ended with its answer stored, not yet sent: the replay
+    finds that answer and sends it (bot.usecases.chat), without paying for anything again."""
+    return any(job.kind == CHAT_TOOLS and job.state == "done" for job in jobs)
 
 
 def _short(text: str, limit: int = 80) -> str:

@@ -44,6 +44,8 @@ from storage.writes import AnswerUpdate, NewTurn, Writes
 
 log = logging.getLogger(__name__)
 
+CHAT_TOOLS = "chat_tools"  # the job of a turn that runs tools (bot.lifecycle.jobs)
+
 # Notes added to the model's answer, in the reader's language (and remembered as shown).
 CUT_OFF_NOTE = t("[the answer was cut off]")
 INTERRUPTED_NOTE = t("[interrupted]")
@@ -280,18 +282,15 @@ class ChatTurns:
         running = self._running.start(turn.answer_key, req.msg.address.key, req.msg.user.id)
         transcript = Transcript(req.out.stream(streaming_buttons(turn.answer_key, req.tr)))
         try:
-            answer = await self._stream_turn(turn, transcript, running)
+            return await self._stream_turn(turn, transcript, running)
         except Exception:
-            if turn.job is not None:
+            if turn.job is not None and not turn.written:  # written: the job ended with the answer
                 await self._jobs.finish(turn.job, "failed")
             raise
         finally:
             self._running.end(running)
             # Harmless after finish; a turn cancelled at shutdown must not leave its preview running.
             await transcript.stream.abandon()
-        if turn.job is not None:
-            await self._jobs.finish(turn.job, "done")
-        return answer
 
     async def new_conversation(self, req: Request) -> None:
         async with self._db.unit_of_work() as uow:
@@ -323,9 +322,10 @@ class ChatTurns:
             answer += f"\n\n{tr(CUT_OFF_NOTE)}"
         remembered = "\n\n".join([transcript.text, *turn.notes]).strip() or tr(EMPTY_ANSWER)
         kept = await _thumbnails(turn.made)
-        # The turn (named by its update), its usage and the end of its hold: one write, batched
-        # with other chats'. The update is marked handled once the answer is out; a crash in
-        # between replays it, and `_answered_before` sends this stored answer, unpaid.
+        # The turn (named by its update), its usage, the end of its hold and of its tool job:
+        # one write, batched with other chats'. The update is marked handled once the answer is
+        # out; a crash in between replays it, and `_answered_before` sends this stored answer,
+        # unpaid (the job is done, so recovery does not also call it interrupted).
         # A stopped stream has no usage report: its tokens are estimated from what was sent
         # and what came back (`_usage`), so the ledger still holds what the gateway bills.
         await self._writer.write(
@@ -334,6 +334,7 @@ class ChatTurns:
                 answers=(self._replacement(turn, remembered, kept),) if turn.replaces else (),
                 events=(self._usage(turn, last),) if last is not None else (),
                 released=self._budgets.releasing(turn.hold),
+                done_jobs=(turn.job.id,) if turn.job is not None else (),
             )
         )
         turn.written = True
@@ -399,7 +400,7 @@ class ChatTurns:
                 return result
             if turn.job is None:
                 summary = question_of(turn.prompt)
-                turn.job = await self._jobs.open(req.msg, req.keys, "chat_tools", summary)
+                turn.job = await self._jobs.open(req.msg, req.keys, CHAT_TOOLS, summary)
             async with self._db.unit_of_work() as uow:
                 await self._record_usage(turn, uow, result)
                 await uow.commit()

@@ -150,6 +150,9 @@ class CrashWorld:
             "image": f"/image a fox number {n}",
             "imagine": f"/imagine castle {n}",
         }[kind]
+        return self.send_text(user, kind, text)
+
+    def send_text(self, user: int, kind: str, text: str) -> Sent:
         update = self.tg.send_text(self.chats[user], self.users[user], text)
         sent = Sent(self.chats[user], update["message"]["message_id"], kind, text)
         self.sent.append(sent)
@@ -228,6 +231,8 @@ class CrashWorld:
             if INTERRUPTED in body:
                 return "interrupted"
             if sent.kind == "chat" and "Echo:" in body:
+                return "answered"
+            if sent.kind == "tool" and body.startswith("Done:"):  # the model's answer after a tool
                 return "answered"
             if sent.kind in ("image", "imagine") and reply.get("photo"):
                 return "answered"

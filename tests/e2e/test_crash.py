@@ -45,22 +45,31 @@ async def test_kills_under_load_lose_nothing_and_double_nothing(tmp_path: Path, 
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.parametrize(
+    ("kind", "question", "gateway_calls"),
+    [
+        ("chat", "hello number 0", 1),
+        # A turn that ran a tool is a job from its first round: it ends with the answer, so
+        # the next start sends that answer and does not also call the turn interrupted.
+        ("tool", "tool:show_usage what have we spent?", 2),
+    ],
+)
 async def test_an_answer_stored_but_not_yet_sent_is_sent_after_a_kill_and_not_bought_twice(
-    tmp_path: Path, database_url: str
+    tmp_path: Path, database_url: str, kind: str, question: str, gateway_calls: int
 ) -> None:
     """Killed between writing the answer (with its usage) and sending it: the next start
-    replays the question, finds the stored answer and sends that; the gateway is asked once."""
+    replays the question, finds the stored answer and sends that; the gateway is not asked again."""
     async with CrashWorld(tmp_path, database_url, chats=1) as world:
         await world.start_bot()
         world.tg.park_next("sendMessage")  # the final answer never reaches Telegram
-        asked = world.send(0, "chat")
+        asked = world.send_text(0, kind, question)
         await world.until(lambda: "sendMessage" in world.tg.parked)
         await world.kill()
         await world.settle()
         report = await world.verify()
-        replies = world.replies(asked)
+        replies = [str(r.get("text")) for r in world.replies(asked)]
     assert world.outcome(asked) == "answered"
     assert len(replies) == 1, replies
-    assert "hello number 0" in str(replies[0].get("text")), replies
-    assert report.chat_calls_by_gateway == report.chat_calls_recorded == 1
-    assert report.reservations_left == report.unhandled_updates_left == 0
+    assert report.told_interrupted == 0
+    assert report.chat_calls_by_gateway == report.chat_calls_recorded == gateway_calls
+    assert report.reservations_left == report.unhandled_updates_left == report.open_jobs_left == 0

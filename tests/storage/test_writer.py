@@ -15,6 +15,7 @@ from storage.writer import Writer
 from storage.writes import Journal, NewTurn, Writes, Written
 
 from .conftest import add_chat
+from .test_lifecycle import job
 
 CHAT = "tg:-100123"
 
@@ -150,3 +151,16 @@ async def test_close_returns_when_the_writer_task_ended_already(db: Database, wr
     with pytest.raises(asyncio.CancelledError):
         await running
     await asyncio.wait_for(writer.close(), 10)
+
+
+async def test_a_turn_ends_its_tool_job_with_its_answer_but_never_a_job_taken_over(
+    db: Database, writer: Writer
+) -> None:
+    async with db.unit_of_work() as uow:
+        assert await uow.jobs.add(job("mine", key="tg:1#1"))
+        assert await uow.jobs.add(job("claimed", key="tg:2#1", state="interrupted"))
+        await uow.commit()
+    await writer.write(Writes(events=(usage("turn"),), done_jobs=("mine", "claimed")))
+    async with db.unit_of_work() as uow:
+        states = {j.id: j.state for j in await uow.jobs.by_source("tg:1") + await uow.jobs.by_source("tg:2")}
+    assert states == {"mine": "done", "claimed": "interrupted"}
