@@ -106,6 +106,8 @@ class Core:
             chat = await self.deps.chats.open(msg.address, arrival.chat)
             tr = self.deps.languages.tr_from(msg, arrival.languages)
             req = Request(msg, out, chat, keys, tr)
+            if await self.deps.turns.sent_again(req):
+                return  # answered before a crash: no transcription, admission or call again
             work = command if isinstance(command, Work) else None
             rules = Rules(arrival.rule, arrival.parent_rule)
             # Access, rate, job caps and budgets first: a refused request calls nothing.

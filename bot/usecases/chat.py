@@ -148,8 +148,6 @@ class ChatTurns:
 
     async def answer(self, req: Request, permit: Permit, prompt: str, photos: Sequence[CheckedImage]) -> str:
         """Answer in the chat; returns the answer's text ("" when a tool delivered it)."""
-        if (earlier := await self._answered_before(req)) is not None:
-            return earlier
         images = await _thumbnails([p.data for p in photos])
         recollection = await self._memory.recall(req.msg, permit.hold, req.chat.epoch, prompt)
         system = req.chat.system_prompt
@@ -164,24 +162,26 @@ class ChatTurns:
         messages = memory.build_messages(system, recollection, prompt, images)
         return await self._streamed(Turn(req, prompt, images, messages, permit.hold))
 
-    async def _answered_before(self, req: Request) -> str | None:
+    async def sent_again(self, req: Request) -> bool:
         """A replayed question whose answer was stored before the crash: sent again, unpaid.
 
         The answer is written before it is sent and its update marked handled after, so a
-        crash between the two brings the update back; its stored answer is what it gets.
+        crash between the two brings the update back, and its stored answer is what it gets:
+        before admission (the turn itself may have used up a budget), before a voice note is
+        transcribed again. True when it was sent.
         """
         receipt = req.msg.receipt
         if receipt is None or not receipt.replayed:
-            return None  # fresh from the platform: nothing can have answered it yet
+            return False  # fresh from the platform: nothing can have answered it yet
         async with self._db.unit_of_work() as uow:
             stored = await uow.conversations.answer_to(req.msg.address.key, receipt.source)
         if stored is None or stored.answer_key is None:
-            return None
+            return False
         log.info("%s was answered before a restart; sending the stored answer", receipt.source)
         await req.out.stream().finish(
             stored.content, buttons=final_buttons(stored.answer_key, req.tr, cut_at_cap=False)
         )
-        return stored.content
+        return True
 
     async def regenerate(self, req: Request, permit: Permit, answer_key: str) -> None:
         """🔄: the answer's question again, with what the conversation held before it.
@@ -324,7 +324,7 @@ class ChatTurns:
         kept = await _thumbnails(turn.made)
         # The turn (named by its update), its usage, the end of its hold and of its tool job:
         # one write, batched with other chats'. The update is marked handled once the answer is
-        # out; a crash in between replays it, and `_answered_before` sends this stored answer,
+        # out; a crash in between replays it, and `sent_again` sends this stored answer,
         # unpaid (the job is done, so recovery does not also call it interrupted).
         # A stopped stream has no usage report: its tokens are estimated from what was sent
         # and what came back (`_usage`), so the ledger still holds what the gateway bills.
@@ -469,7 +469,7 @@ class ChatTurns:
         keyed: bool = False,
     ) -> tuple[NewTurn, ...]:
         """The question and the answer, as the conversation keeps them; `keyed`: the answer
-        carries the update it was asked in, for `_answered_before`."""
+        carries the update it was asked in, for `sent_again`."""
         msg = turn.req.msg
         key, epoch = msg.address.key, turn.req.chat.epoch
         tokens = (result.output_tokens if result else 0) or memory.estimate_tokens(answer)
