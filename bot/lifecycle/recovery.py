@@ -20,8 +20,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from bot.i18n import Text, t
 from bot.lifecycle.instance import Instance
 from bot.lifecycle.jobs import Job, Jobs
-from bot.model import ChatAddress, Messenger, Outbox
-from bot.usecases.chat import CHAT_TOOLS
+from bot.model import ChatAddress, Messenger, Outbox, OutImage, SentMessage
+from bot.usecases.chat import ANSWER_TEXT, CHAT_IMAGES, CHAT_TOOLS
 from bot.usecases.images import IMAGE_EDIT, IMAGE_GENERATION, deliver_images
 from bot.usecases.languages import Languages
 from storage import Database, InboundUpdate, JobRecord
@@ -62,6 +62,7 @@ _INTERRUPTED: dict[str, Text] = {
     ),
     CHAT_TOOLS: t("⚠️ My answer to «{request}» was interrupted by a restart. Please ask again."),
 }
+_INTERRUPTED[CHAT_IMAGES] = _INTERRUPTED[IMAGE_GENERATION]  # an image model's answer is a picture
 
 
 class Recovery:
@@ -123,11 +124,31 @@ class Recovery:
             await deliver_images(self._jobs, job, out, [r.data for r in results], caption=caption)
             log.info("job %s delivered after a restart", record.id)
             return
+        if record.kind == CHAT_IMAGES and record.state == "answered":
+            await self._deliver_answer(job, out)
+            return
         text = _INTERRUPTED.get(record.kind, t("⚠️ Your request («{request}») was interrupted by a restart."))
         tr = await self._languages.tr_for_user(record.platform, record.user_id, record.chat_key)
         await out.send_text(tr(Text(text.msgid, (("request", _short(record.summary)),))))
         await self._jobs.finish(job, "interrupted")
         log.info("job %s (%s) answered as interrupted", record.id, record.kind)
+
+    async def _deliver_answer(self, job: Job, out: Outbox) -> None:
+        """An image model's answer, stored before it was sent: its words, then its pictures."""
+        async with self._db.unit_of_work() as uow:
+            results = await uow.jobs.results(job.id)
+        sent: SentMessage | None = None
+        for r in results:
+            if r.mime == ANSWER_TEXT:
+                sent = await out.send_text(r.data.decode())
+        pictures = [
+            OutImage(r.data, f"answer{n}.{r.mime.rsplit('/', 1)[-1]}", r.mime)
+            for n, r in enumerate((r for r in results if r.mime != ANSWER_TEXT), 1)
+        ]
+        if pictures:
+            sent = await out.send_images(pictures)
+        await self._jobs.delivered(job, sent.message_id if sent else None)
+        log.info("job %s delivered after a restart", job.id)
 
     async def _replay(self, platform: str, replay: Replay, gone: frozenset[str]) -> None:
         async with self._db.unit_of_work() as uow:

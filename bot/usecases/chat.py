@@ -36,7 +36,7 @@ from bot.usage.budgets import Budgets, Hold
 from bot.usage.estimates import Estimator
 from bot.usage.recorder import Recorder
 from bot.usecases.context import Request
-from storage import Database, TurnImage, UnitOfWork, UsageEvent
+from storage import Database, JobResult, TurnImage, UnitOfWork, UsageEvent
 from storage import Turn as StoredTurn
 from storage.answer_stops import StopRequest
 from storage.writer import Writer
@@ -45,6 +45,8 @@ from storage.writes import AnswerUpdate, NewTurn, Writes
 log = logging.getLogger(__name__)
 
 CHAT_TOOLS = "chat_tools"  # the job of a turn that runs tools (bot.lifecycle.jobs)
+CHAT_IMAGES = "chat_images"  # the job of an image model's answer
+ANSWER_TEXT = "text/plain"  # the words of that answer, stored among its pictures
 
 # Notes added to the model's answer, in the reader's language (and remembered as shown).
 CUT_OFF_NOTE = t("[the answer was cut off]")
@@ -425,19 +427,30 @@ class ChatTurns:
     # --- image-capable chat models ----------------------------------------------------
 
     async def _image_model_turn(self, turn: Turn) -> str:
-        """Image-capable chat models answer whole (wenwen-api.md §3.7: `stream` false)."""
+        """Image-capable chat models answer whole (wenwen-api.md §3.7: `stream` false).
+
+        A durable job, as /image is: opened before the call, its pictures stored with the turn
+        once downloaded, marked done with its update when sent. After a crash the next start
+        sends what was stored, or says the answer was cut off (and may have been charged);
+        the question is never asked, and paid for, again.
+        """
         req = turn.req
         await self._size_hold(turn, None)
-        async with req.out.activity(Activity.UPLOAD_PHOTO):
-            result = await self._llm.complete(req.chat.model, turn.messages)
-            found = chat_images.find_images(result.text, result.image_urls)
-            # The call is billed whatever happens to its pictures: recorded before any download.
-            async with self._db.unit_of_work() as uow:
-                await self._record_usage(turn, uow, result, images=len(found.urls))
-                await uow.commit()
-            fetched = await chat_images.download_images(
-                self._downloader, found.urls, self._limits.max_image_bytes
-            )
+        job = await self._jobs.open(req.msg, req.keys, CHAT_IMAGES, question_of(turn.prompt))
+        try:
+            async with req.out.activity(Activity.UPLOAD_PHOTO):
+                result = await self._llm.complete(req.chat.model, turn.messages)
+                found = chat_images.find_images(result.text, result.image_urls)
+                # The call is billed whatever happens to its pictures: recorded before any download.
+                async with self._db.unit_of_work() as uow:
+                    await self._record_usage(turn, uow, result, images=len(found.urls))
+                    await uow.commit()
+                fetched = await chat_images.download_images(
+                    self._downloader, found.urls, self._limits.max_image_bytes
+                )
+        except Exception:
+            await self._jobs.finish(job, "failed")  # the user is told by the core
+            raise
         pictures = fetched.images
         text = found.text
         if fetched.refused:
@@ -446,15 +459,30 @@ class ChatTurns:
             text = (text + "\n\n" if text else "") + req.tr(NOT_DOWNLOADED)
         remembered = text or f"[sent {len(pictures)} image(s)]"
         kept = await _thumbnails([p.data for p in pictures])
-        await self._writer.write(Writes(turns=self._remembered(turn, remembered, kept, result)))
-        if not pictures:
-            await req.out.send_text(text or req.tr(EMPTY_ANSWER))
+        async with self._db.unit_of_work() as uow:
+            # What is sent, stored until it is: the words too, for a start after a crash.
+            stored = [JobResult(p.mime, p.data) for p in pictures]
+            shown = text or ("" if pictures else req.tr(EMPTY_ANSWER))
+            if shown:
+                stored.append(JobResult(ANSWER_TEXT, shown.encode()))
+            mine = await self._jobs.answered(uow, job, result.request_id, stored)
+            if mine:
+                await uow.bulk.apply(Writes(turns=self._remembered(turn, remembered, kept, result)))
+            await uow.commit()
+        if not mine:
+            log.warning("job %s was taken over by another instance, which answers it; not sent here", job.id)
             return text
-        outgoing = [OutImage(p.data, f"answer{n}.{p.extension}", p.mime) for n, p in enumerate(pictures, 1)]
-        if len(text) > CAPTION_LIMIT:
-            await req.out.send_text(text)
-            text = ""
-        await req.out.send_images(outgoing, caption=text)
+        if not pictures:
+            sent = await req.out.send_text(shown)
+        else:
+            outgoing = [
+                OutImage(p.data, f"answer{n}.{p.extension}", p.mime) for n, p in enumerate(pictures, 1)
+            ]
+            if len(text) > CAPTION_LIMIT:
+                await req.out.send_text(text)
+                text = ""
+            sent = await req.out.send_images(outgoing, caption=text)
+        await self._jobs.delivered(job, sent.message_id, req.msg.receipt)
         return text
 
     # --- bookkeeping --------------------------------------------------------------------

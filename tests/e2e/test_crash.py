@@ -73,3 +73,27 @@ async def test_an_answer_stored_but_not_yet_sent_is_sent_after_a_kill_and_not_bo
     assert report.told_interrupted == 0
     assert report.chat_calls_by_gateway == report.chat_calls_recorded == gateway_calls
     assert report.reservations_left == report.unhandled_updates_left == report.open_jobs_left == 0
+
+
+@pytest.mark.timeout(120)
+async def test_an_image_models_answer_stored_but_not_sent_is_sent_by_the_next_start(
+    tmp_path: Path, database_url: str
+) -> None:
+    """An image model's answer is a durable job, as /image is: killed as its pictures are being
+    sent, the next start sends the stored answer, words and pictures, without asking again."""
+    async with CrashWorld(tmp_path, database_url, chats=1) as world:
+        await world.start_bot(CHAT_MODEL="gpt-4o-image")
+        world.tg.park_next("sendPhoto")
+        asked = world.send_text(0, "image", "draw a cat")
+        await world.until(lambda: "sendPhoto" in world.tg.parked)
+        await world.kill()
+        await world.settle()
+        report = await world.verify()
+        replies = world.replies(asked)
+    assert [(bool(r.get("photo")), r.get("text")) for r in replies] == [
+        (False, "Generating image: a cat"),
+        (True, None),
+    ]
+    assert report.told_interrupted == 0
+    assert report.chat_calls_by_gateway == report.chat_calls_recorded == 1
+    assert report.reservations_left == report.unhandled_updates_left == report.open_jobs_left == 0
