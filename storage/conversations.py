@@ -235,17 +235,26 @@ class ConversationRepository:
         return bool(getattr(result, "rowcount", 0))
 
     async def replace_answer(
-        self, answer_key: str, content: str, tokens: int, images: Iterable[TurnImage] | None
+        self,
+        answer_key: str,
+        content: str,
+        tokens: int,
+        images: Iterable[TurnImage] | None,
+        *,
+        source: str | None = None,
     ) -> None:
         """A regenerated (or continued) answer, in place: the conversation keeps one answer.
 
-        `images` None keeps the answer's pictures; a tuple replaces them.
+        `images` None keeps the answer's pictures; a tuple replaces them. `source`: the update
+        that asked for it, which its answer is found by now.
         """
         turn_id = await self._session.scalar(select(TurnRow.id).where(TurnRow.answer_key == answer_key))
         if turn_id is None:
             return
         await self._session.execute(
-            update(TurnRow).where(TurnRow.id == turn_id).values(content=content, tokens=tokens),
+            update(TurnRow)
+            .where(TurnRow.id == turn_id)
+            .values(content=content, tokens=tokens, **({"source": source} if source else {})),
             execution_options={"synchronize_session": False},
         )
         if images is not None:

@@ -82,6 +82,7 @@ class AnswerUpdate:
     content: str
     tokens: int
     images: tuple[TurnImage, ...] | None = None  # None: keep the answer's pictures
+    source: str | None = None  # the press that asked for it (storage.tables.TurnRow.source)
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,7 @@ class BulkWrites:
         conversations = ConversationRepository(self._session)
         for answer in writes.answers:
             await conversations.replace_answer(
-                answer.answer_key, answer.content, answer.tokens, answer.images
+                answer.answer_key, answer.content, answer.tokens, answer.images, source=answer.source
             )
         await _events(connection, writes.events)
         if writes.released:

@@ -336,8 +336,8 @@ class TelegramPlatform:
         finally:
             await self._inbound.settle(receipt)
 
-    async def _on_callback(self, query: CallbackQuery, event_update: Update) -> None:
-        receipt = Receipt(PLATFORM, (str(event_update.update_id),))
+    async def _on_callback(self, query: CallbackQuery, event_update: Update, replayed: bool = False) -> None:
+        receipt = Receipt(PLATFORM, (str(event_update.update_id),), replayed=replayed)
         try:
             incoming = incoming_from_callback(query, receipt=receipt)
             # Stops the button's spinner. A press that waited out a restart can no longer be

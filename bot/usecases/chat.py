@@ -257,10 +257,17 @@ class ChatTurns:
         """The question and the answer a button names, now under a new key; a reply if gone."""
         if self._llm.is_image_model(req.chat.model):
             raise UserError(TEXT_MODELS_ONLY)
-        key = new_answer_key()
+        key = new_answer_key(req.msg.source)
+        chat_key, epoch = req.msg.address.key, req.chat.epoch
+        replayed = req.msg.receipt is not None and req.msg.receipt.replayed
         async with self._db.unit_of_work() as uow:
-            found = await uow.conversations.answer(req.msg.address.key, req.chat.epoch, answer_key)
-            if found is None or not await uow.conversations.rename_answer(answer_key, key):
+            found = await uow.conversations.answer(chat_key, epoch, answer_key)
+            if found is None and replayed:
+                # This press took the answer over before a crash cut its new answer off.
+                found = await uow.conversations.answer(chat_key, epoch, key)
+            elif found is None or not await uow.conversations.rename_answer(answer_key, key):
+                raise UserError(ANSWER_GONE)
+            if found is None:
                 raise UserError(ANSWER_GONE)
             await uow.commit()
         question, answer = found
@@ -525,11 +532,15 @@ class ChatTurns:
 
     @staticmethod
     def _replacement(turn: Turn, answer: str, kept: tuple[TurnImage, ...]) -> AnswerUpdate:
-        """A regenerated answer replaces the stored one; a continued one extends it."""
+        """A regenerated answer replaces the stored one; a continued one extends it. Named by
+        the press that asked for it, as a new answer is by its question (`sent_again`)."""
+        source = turn.req.msg.source
         if turn.prefix:
             content = turn.prefix + answer
-            return AnswerUpdate(turn.answer_key, content, memory.estimate_tokens(content), kept or None)
-        return AnswerUpdate(turn.answer_key, answer, memory.estimate_tokens(answer), kept)
+            return AnswerUpdate(
+                turn.answer_key, content, memory.estimate_tokens(content), kept or None, source
+            )
+        return AnswerUpdate(turn.answer_key, answer, memory.estimate_tokens(answer), kept, source)
 
     def _usage(self, turn: Turn, result: ChatResult, *, images: int = 0) -> UsageEvent:
         """One priced usage event per gateway call; keyed by the gateway's id so a retry counts once."""

@@ -225,6 +225,14 @@ class CrashWorld:
             and m.get("reply_to_message", {}).get("message_id") == sent.message_id
         ]
 
+    def bot_texts(self, user: int) -> list[str]:
+        """Every text message the bot sent to user number `user`, oldest first."""
+        return [
+            str(m["text"])
+            for m in self.tg.messages_in(self.chats[user]["id"])
+            if m.get("from", {}).get("id") == self.tg.bot_id and "text" in m
+        ]
+
     def _outcome(self, sent: Sent) -> str | None:
         for reply in self.replies(sent):
             body = str(reply.get("text") or reply.get("caption") or "")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from simulator import Fault
 from tests.e2e.crashes import CrashWorld
 
 ROUNDS = 3
@@ -97,3 +98,42 @@ async def test_an_image_models_answer_stored_but_not_sent_is_sent_by_the_next_st
     assert report.told_interrupted == 0
     assert report.chat_calls_by_gateway == report.chat_calls_recorded == 1
     assert report.reservations_left == report.unhandled_updates_left == report.open_jobs_left == 0
+
+
+@pytest.mark.timeout(150)
+@pytest.mark.parametrize("stored", [False, True])
+async def test_a_regenerate_press_cut_off_by_a_kill_is_finished_by_the_next_start(
+    tmp_path: Path, database_url: str, stored: bool
+) -> None:
+    """🔄 takes the answer over (under a name derived from the press) before it streams. Killed
+    mid-stream (`stored` False: nothing recorded) the replayed press finds the answer it took
+    and asks again; killed after the new answer was recorded, it sends that one unpaid. Either
+    way one new answer, buttons that still work, never "can no longer be changed"."""
+    async with CrashWorld(tmp_path, database_url, chats=1) as world:
+        tg = world.tg
+        await world.start_bot()
+        asked = world.send_text(0, "chat", "hello number 0")
+        await world.until(lambda: world.outcome(asked) == "answered")
+        [answer] = world.replies(asked)
+        [[regenerate]] = answer["reply_markup"]["inline_keyboard"]
+        if stored:
+            tg.park_next("sendMessage")  # the new answer is recorded, its message never lands
+        else:
+            world.sim.add_fault(
+                Fault(route="/v1/chat/completions", kind="slow_first_byte", delay=60, times=1)
+            )
+        tg.press_button(world.chats[0], world.users[0], answer["message_id"], regenerate["callback_data"])
+        if stored:
+            await world.until(lambda: "sendMessage" in tg.parked)
+        else:
+            await world.requests_reach("/v1/chat/completions", 2)
+        await world.kill()
+        await world.start_bot()
+        await world.until(lambda: len(world.bot_texts(0)) == 2, within=60)
+        await world.stop()
+        report = await world.verify()
+        texts = world.bot_texts(0)
+    assert "Echo: hello number 0" in texts[1], texts
+    # Killed mid-stream, the cut-off call is not billed by the simulator (nor recorded).
+    assert report.chat_calls_by_gateway == report.chat_calls_recorded == 2, texts
+    assert report.reservations_left == report.unhandled_updates_left == 0
