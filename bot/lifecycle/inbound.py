@@ -64,7 +64,19 @@ class Inbound:
         await self._writer.write(Writes(handled=tuple((platform, update_id) for update_id in update_ids)))
 
     async def settle(self, receipt: Receipt) -> None:
-        """When the handler returns: its updates are handled, unless its own last write said so."""
+        """When the handler returns: its updates are handled, unless its own last write said so.
+
+        Not when it was cut off by shutdown (cancelled at the drain's deadline): the next start
+        handles them again (bot.lifecycle.recovery), rather than leaving them unanswered.
+        """
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            log.info(
+                "%s updates %s cut off by shutdown; left to the next start",
+                receipt.platform,
+                receipt.update_ids,
+            )
+            return
         if keys := receipt.unmarked():
             await self._writer.write(Writes(handled=keys))
             receipt.marked = True

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from simulator import Fault
 from tests.e2e.crashes import CrashWorld
 from tests.e2e.telegram.conftest import RunBot
 from tests.fakes.telegram_api import JSON, FakeTelegram
@@ -63,3 +64,25 @@ async def test_the_midjourney_tracker_stops_even_when_woken_as_it_is_cancelled(
         tracker.cancel()
         done, _ = await asyncio.wait([tracker], timeout=5)
         assert done, "the tracker is still running after being cancelled"
+
+
+@pytest.mark.timeout(180)
+async def test_a_chat_answer_cut_off_by_the_drain_deadline_is_answered_by_the_next_start(
+    tmp_path: Path, database_url: str
+) -> None:
+    """A streamed answer still waiting for the gateway when the grace ends: its update is left
+    unhandled, and the next start answers it (before, it was marked handled as it was cancelled,
+    and the question went unanswered)."""
+    async with CrashWorld(tmp_path, database_url, chats=1) as world:
+        world.sim.add_fault(Fault(route="/v1/chat/completions", kind="slow_first_byte", delay=60, times=1))
+        await world.start_bot(SHUTDOWN_GRACE="1")
+        asked = world.send(0, "chat")
+        await world.requests_reach("/v1/chat/completions", 1)
+        world.terminate()
+        assert await world.exit_code() == 0
+        assert world.outcome(asked) is None, "cut off, not answered wrongly"
+        await world.settle()
+        report = await world.verify()
+    assert world.outcome(asked) == "answered"
+    assert report.chat_calls_recorded == 1
+    assert report.reservations_left == report.unhandled_updates_left == 0
