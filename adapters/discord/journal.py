@@ -1,14 +1,15 @@
-"""Slash commands and button presses as journal entries, and back after a restart.
+"""Messages, slash commands and button presses as journal entries, and back after a restart.
 
-Discord does not send an interaction twice, and its token answers for 15 minutes: an
-interaction is journaled (bot.lifecycle.inbound) when it arrives, and one a crashed
-instance never finished is handled by the next start while its token is still valid. The
-entry keeps what the core needs, in neutral form: where, who, and the command's options
-(attachments by URL, fetched again from Discord's CDN).
+Discord does not send an event twice, and an interaction's token answers for 15 minutes:
+each is journaled (bot.lifecycle.inbound) when it arrives, and one a crashed or stopped
+instance never finished is handled by the next start (an interaction while its token is
+still valid). The entry keeps what the core needs, in neutral form: where, who, and what
+was said or asked (attachments by URL, fetched again from Discord's CDN).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
@@ -16,16 +17,28 @@ from typing import Any
 
 import discord
 
-from bot.model import ChatAddress, ChatKind, DocumentAttachment, ImageAttachment, Incoming, Receipt, User
+from bot.model import (
+    ChatAddress,
+    ChatKind,
+    DocumentAttachment,
+    ImageAttachment,
+    Incoming,
+    Quoted,
+    Receipt,
+    User,
+)
 
 from .translate import (
     DOCUMENT_COMMANDS,
     PLATFORM,
+    FileRef,
     document_mime,
+    file_refs,
     image_mime,
     interaction_address,
     parsed_command,
     prompt_answer,
+    sort_attachments,
     user_of,
 )
 
@@ -58,12 +71,45 @@ def answer_entry(interaction: discord.Interaction, request_id: str, text: str) -
     )
 
 
+def message_entry(message: discord.Message, incoming: Incoming) -> str:
+    """A message addressed to the bot, as `incoming_from_message` read it (a quoted member's
+    pictures are not kept: the words are)."""
+    quoted = incoming.quoted
+    files = [
+        {
+            "url": f.url,
+            "filename": f.filename,
+            "content_type": f.content_type,
+            "size": f.size,
+            "duration": f.duration,
+            "voice": f.voice,
+        }
+        for f in file_refs(message.attachments)
+    ]
+    what = {
+        "message": {
+            "id": incoming.message_id,
+            "text": incoming.text,
+            "mentioned": incoming.mentioned,
+            "reply_to_bot": incoming.reply_to_bot,
+            "unsupported": incoming.unsupported,
+            "quoted": {"author": quoted.author, "text": quoted.text} if quoted else None,
+            "files": files,
+        }
+    }
+    return _entry_of(message.created_at, incoming.address, incoming.user, what)
+
+
 def _entry(interaction: discord.Interaction, what: dict[str, Any]) -> str:
     address = interaction_address(interaction)
     user = user_of(interaction.user, str(interaction.locale))
+    return _entry_of(interaction.created_at, address, user, what)
+
+
+def _entry_of(created_at: datetime, address: ChatAddress, user: User, what: dict[str, Any]) -> str:
     return json.dumps(
         {
-            "created_at": interaction.created_at.isoformat(),
+            "created_at": created_at.isoformat(),
             "address": [
                 address.chat_id,
                 address.kind.value,
@@ -96,6 +142,8 @@ def incoming_from_entry(receipt: Receipt, payload: str, fetch: FetchUrl) -> Inco
     if "answer" in entry:
         command = prompt_answer(entry["answer"], entry["text"])
         return Incoming(address, user, message_id=entry["message_id"], command=command, receipt=receipt)
+    if "message" in entry:
+        return _message(entry["message"], address, user, receipt, fetch)
     images: list[ImageAttachment] = []
     documents: list[DocumentAttachment] = []
     others: list[str] = []
@@ -128,5 +176,38 @@ def incoming_from_entry(receipt: Receipt, payload: str, fetch: FetchUrl) -> Inco
         documents=tuple(documents),
         mentioned=True,
         command=command,
+        receipt=receipt,
+    )
+
+
+def _message(
+    message: dict[str, Any], address: ChatAddress, user: User, receipt: Receipt, fetch: FetchUrl
+) -> Incoming:
+    refs = [
+        FileRef(
+            functools.partial(fetch, f["url"]),
+            f["filename"],
+            f["content_type"],
+            f["size"],
+            f["url"],
+            f["duration"],
+            f["voice"],
+        )
+        for f in message["files"]
+    ]
+    images, audio, documents, _unsupported = sort_attachments(refs)
+    quoted = message["quoted"]
+    return Incoming(
+        address,
+        user,
+        text=message["text"],
+        images=images,
+        audio=audio,
+        documents=documents,
+        message_id=message["id"],
+        mentioned=message["mentioned"],
+        reply_to_bot=message["reply_to_bot"],
+        quoted=Quoted(quoted["author"], quoted["text"]) if quoted else None,
+        unsupported=message["unsupported"],
         receipt=receipt,
     )

@@ -13,6 +13,7 @@ discord.py, so every Discord client in the process talks to that server.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Coroutine
 from typing import Any
@@ -35,7 +36,14 @@ from bot.tasks import TaskSet
 from storage import InboundUpdate
 
 from .commands import Options, add_to_tree, build_commands, register
-from .journal import age_of, answer_entry, button_entry, command_entry, incoming_from_entry
+from .journal import (
+    age_of,
+    answer_entry,
+    button_entry,
+    command_entry,
+    incoming_from_entry,
+    message_entry,
+)
 from .locales import CatalogTranslator
 from .outbox import INTERACTION_TOKEN_LIFETIME, NO_PINGS, ChannelLink, DiscordOutbox, StreamPacing
 from .translate import (
@@ -138,6 +146,16 @@ class _ShardedClient(_Events, discord.AutoShardedClient):
         )
         self.tree = app_commands.CommandTree(self)
         self._platform = platform
+
+
+# Journal ids of messages; interactions are journaled by their own (numeric) ids.
+MESSAGE_ENTRY = "m"
+
+
+def _for_the_bot(incoming: Incoming) -> bool:
+    """Addressed to the bot, or a command typed as text: what the router acts on."""
+    addressed = incoming.is_private or incoming.mentioned or incoming.reply_to_bot
+    return addressed or incoming.text.lstrip().startswith("/")
 
 
 class DiscordPlatform:
@@ -283,7 +301,19 @@ class DiscordPlatform:
         replied = await self._replied(message)
         reply_to_bot = replied is not None and replied.author.id == me.id
         incoming = incoming_from_message(message, me.id, reply_to_bot=reply_to_bot, replied=replied)
-        await self._answer(incoming, incoming.message_id)
+        if not _for_the_bot(incoming):  # group chatter: the router ignores it, nothing to keep
+            await self._answer(incoming, incoming.message_id)
+            return
+        # Journaled before it is handled, as interactions are: a crash or a stop cut short
+        # leaves it to the next start, which answers it in its channel.
+        update_id = f"{MESSAGE_ENTRY}{message.id}"
+        if not await self._inbound.accept(PLATFORM, update_id, message_entry(message, incoming)):
+            return
+        receipt = Receipt(PLATFORM, (update_id,))
+        try:
+            await self._answer(dataclasses.replace(incoming, receipt=receipt), incoming.message_id)
+        finally:
+            await self._inbound.settle(receipt)
 
     async def _restarting_message(self, message: discord.Message) -> None:
         me = self._client.user
@@ -402,12 +432,15 @@ class DiscordPlatform:
         """An interaction a gone instance accepted but never finished: answered while it may be."""
         receipt = Receipt(PLATFORM, (update.update_id,), replayed=True)
         try:
+            # Recovery's first round can come before login; files are fetched with its client.
+            await self._wait_logged_in()
+            message = update.update_id.startswith(MESSAGE_ENTRY)  # answered in its channel, any time
             age = age_of(update.payload, discord.utils.utcnow())
-            if age > INTERACTION_TOKEN_LIFETIME:
+            if not message and age > INTERACTION_TOKEN_LIFETIME:
                 log.info("interaction %s is %d s old: too late to answer", update.update_id, age)
                 return
             incoming = incoming_from_entry(receipt, update.payload, self._client.http.get_from_cdn)
-            await self._answer(incoming, None)
+            await self._answer(incoming, incoming.message_id if message else None)
         finally:
             await self._inbound.settle(receipt)
 

@@ -7,7 +7,8 @@ Pure functions over discord.py models: no requests, no state. The platform decid
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import discord
@@ -117,9 +118,38 @@ def document_mime(filename: str, content_type: str | None) -> str | None:
     return (kind or "text/plain") if is_text_like(filename, kind) else None
 
 
-def image_of(attachment: discord.Attachment, mime: str) -> ImageAttachment:
+@dataclass(frozen=True)
+class FileRef:
+    """An attachment as the core needs it: live from discord.py, or journaled (fetched by URL)."""
+
+    fetch: Callable[[], Awaitable[bytes]]
+    filename: str
+    content_type: str | None
+    size: int
+    url: str
+    duration: float | None = None
+    voice: bool = False
+
+
+def file_ref(attachment: discord.Attachment) -> FileRef:
+    return FileRef(
+        attachment.read,
+        attachment.filename,
+        attachment.content_type,
+        attachment.size,
+        attachment.url,
+        attachment.duration,
+        attachment.is_voice_message(),
+    )
+
+
+def file_refs(attachments: Iterable[discord.Attachment]) -> list[FileRef]:
+    return [file_ref(a) for a in attachments]
+
+
+def image_of(attachment: FileRef, mime: str) -> ImageAttachment:
     return ImageAttachment(
-        fetch=attachment.read, file_name=attachment.filename, mime_type=mime, size=attachment.size
+        fetch=attachment.fetch, file_name=attachment.filename, mime_type=mime, size=attachment.size
     )
 
 
@@ -132,7 +162,9 @@ def split_attachments(
 ) -> tuple[tuple[ImageAttachment, ...], tuple[DocumentAttachment, ...], str | None]:
     """A slash command's files: images (and text-like documents if it takes them); anything
     else named for a refusal."""
-    images, _audio, texts, unsupported = sort_attachments(attachments, media=False, documents=documents)
+    images, _audio, texts, unsupported = sort_attachments(
+        file_refs(attachments), media=False, documents=documents
+    )
     return images, texts, unsupported
 
 
@@ -144,7 +176,7 @@ class Sorted(NamedTuple):
 
 
 def sort_attachments(
-    attachments: Sequence[discord.Attachment], *, media: bool = True, documents: bool = False
+    attachments: Sequence[FileRef], *, media: bool = True, documents: bool = False
 ) -> Sorted:
     """Images; with `media`, also the first audio file (voice messages) and text-like files;
     with `documents`, text-like files alone.
@@ -161,9 +193,9 @@ def sort_attachments(
         kind = bare_mime(attachment.content_type)
         if mime is not None:
             images.append(image_of(attachment, mime))
-        elif media and audio is None and (kind.startswith("audio/") or attachment.is_voice_message()):
+        elif media and audio is None and (kind.startswith("audio/") or attachment.voice):
             audio = AudioAttachment(
-                fetch=attachment.read,
+                fetch=attachment.fetch,
                 file_name=attachment.filename,
                 mime_type=kind or "audio/ogg",
                 size=attachment.size,
@@ -172,7 +204,7 @@ def sort_attachments(
         elif take_documents and (document := document_mime(attachment.filename, attachment.content_type)):
             texts.append(
                 DocumentAttachment(
-                    fetch=attachment.read,
+                    fetch=attachment.fetch,
                     file_name=attachment.filename,
                     mime_type=document,
                     size=attachment.size,
@@ -183,7 +215,7 @@ def sort_attachments(
     return Sorted(tuple(images), audio, tuple(texts), ", ".join(others) if others else None)
 
 
-def _describe_file(attachment: discord.Attachment) -> str:
+def _describe_file(attachment: FileRef) -> str:
     content_type = bare_mime(attachment.content_type)
     if content_type.startswith("audio/"):
         return "audio"
@@ -203,7 +235,7 @@ def incoming_from_message(
     message: discord.Message, bot_id: int, *, reply_to_bot: bool, replied: discord.Message | None = None
 ) -> Incoming:
     """`replied`: the message this one replies to (a server's), part of the question unless it is ours."""
-    images, audio, documents, unsupported = sort_attachments(message.attachments)
+    images, audio, documents, unsupported = sort_attachments(file_refs(message.attachments))
     if unsupported is None and message.stickers:
         unsupported = "stickers"
     content = message.content
@@ -244,7 +276,7 @@ def replied_message(message: discord.Message) -> discord.Message | None:
 
 def quoted_of(replied: discord.Message, bot_id: int) -> Quoted | None:
     """Another member's message a question replies to: its words and its images."""
-    images = sort_attachments(replied.attachments, media=False).images
+    images = sort_attachments(file_refs(replied.attachments), media=False).images
     text = clean_text(replied.content, bot_id, replied.mentions)
     if not text and not images:
         return None

@@ -95,12 +95,17 @@ async def test_a_stale_stop_after_a_restart_is_answered_politely(
         pace(app)
         await world.say(GENERAL, f"<@{BOT_ID}> {STORY}")
         growing = await world.wait_message(GENERAL, has_button("⏹ Stop"))
-    async with run_bot():
+    async with run_bot(shutdown_grace=0.2):
         await world.press(GENERAL, int(growing["id"]), buttons_of(growing)["⏹ Stop"])
         answer = await world.wait_text(GENERAL, "already finished", after=int(growing["id"]))
         await world.wait_until(lambda: not world.fake.message(int(growing["id"]))["components"], what="no ⏹")
+        # The question the shutdown cut off was journaled: the next start asks it once more.
+        await world.wait_until(
+            lambda: len(chat_completion_bodies(sim)) == 2, within=30, what="the question asked again"
+        )
     assert answer["content"] == "This answer has already finished."
-    assert len(chat_completion_bodies(sim)) == 1
+    first, again = chat_completion_bodies(sim)
+    assert again["messages"][-1] == first["messages"][-1], "the same question, not the stop press"
 
 
 async def test_continue_goes_on_after_the_output_cap_in_a_new_message(

@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 
 from simulator import Fault, Simulator
-from tests.e2e.discord.conftest import GENERAL, DiscordWorld, RunBot
-from tests.fakes.discord_api import FakeInteraction
+from tests.e2e.discord.conftest import BOT_ID, GENERAL, DiscordWorld, RunBot
+from tests.e2e.gateway_log import chat_completion_bodies
+from tests.fakes.discord_api import FakeInteraction, FileSpec
 
 GENERATIONS = "/v1/images/generations"
+COMPLETIONS = "/v1/chat/completions"
 
 
 def generations(sim: Simulator) -> int:
@@ -42,3 +44,23 @@ async def test_running_work_gets_its_grace_and_the_rest_is_answered_after_a_rest
     assert sim.ledger.images >= 2
     assert told.callback_type == 4 and "restarting" in str(told.callback_data), "a newcomer hears why"
     assert "may have been charged" in notice["content"]
+
+
+async def test_a_message_cut_off_by_the_grace_is_answered_by_the_next_start_file_and_all(
+    world: DiscordWorld, run_bot: RunBot, sim: Simulator
+) -> None:
+    """A question with a file, still waiting for the gateway when the grace ends: it was
+    journaled on arrival, so the next start answers it in its channel (the file fetched
+    again from Discord's CDN) instead of leaving it unanswered."""
+    sim.add_fault(Fault(route=COMPLETIONS, kind="slow_first_byte", delay=60.0, times=1))
+    notes: FileSpec = ("notes.txt", b"the fox in these notes is red", "text/plain")
+    async with run_bot(shutdown_grace=0.2):
+        asked = await world.say(GENERAL, f"<@{BOT_ID}> what colour is the fox?", attachments=[notes])
+        await world.wait_until(lambda: len(chat_completion_bodies(sim)) == 1, what="the question asked")
+    async with run_bot():
+        answer = await world.wait_text(GENERAL, "Echo:", after=int(asked["id"]))
+    _first, again = chat_completion_bodies(sim)
+    question = str(again["messages"][-1]["content"])
+    assert "what colour is the fox?" in question
+    assert "the fox in these notes is red" in question, "the file, fetched again"
+    assert answer["message_reference"]["message_id"] == asked["id"], "a reply to the question"

@@ -13,6 +13,7 @@ from adapters.discord.translate import (
     address_of,
     clean_text,
     command_echo,
+    file_refs,
     image_mime,
     mentions_bot,
     own_role_id,
@@ -137,14 +138,16 @@ def test_attachments_sorted_into_images_audio_files_and_the_rest() -> None:
     voice = attachment("voice-message.ogg", "audio/ogg", size=5000)
     voice.duration = 4.5
     found = sort_attachments(
-        [
-            attachment("a.png", "image/png"),
-            voice,
-            attachment("notes.md", None),
-            attachment("report.pdf", "application/pdf"),
-            attachment("song.mp3", "audio/mpeg"),
-            attachment("archive.zip", "application/zip"),
-        ]
+        file_refs(
+            [
+                attachment("a.png", "image/png"),
+                voice,
+                attachment("notes.md", None),
+                attachment("report.pdf", "application/pdf"),
+                attachment("song.mp3", "audio/mpeg"),
+                attachment("archive.zip", "application/zip"),
+            ]
+        )
     )
     assert [i.file_name for i in found.images] == ["a.png"]
     assert found.audio is not None
