@@ -20,8 +20,6 @@ import discord
 from bot.model import (
     ChatAddress,
     ChatKind,
-    DocumentAttachment,
-    ImageAttachment,
     Incoming,
     Quoted,
     Receipt,
@@ -32,13 +30,12 @@ from .translate import (
     DOCUMENT_COMMANDS,
     PLATFORM,
     FileRef,
-    document_mime,
     file_refs,
-    image_mime,
     interaction_address,
     parsed_command,
     prompt_answer,
     sort_attachments,
+    split_attachments,
     user_of,
 )
 
@@ -144,57 +141,38 @@ def incoming_from_entry(receipt: Receipt, payload: str, fetch: FetchUrl) -> Inco
         return Incoming(address, user, message_id=entry["message_id"], command=command, receipt=receipt)
     if "message" in entry:
         return _message(entry["message"], address, user, receipt, fetch)
-    images: list[ImageAttachment] = []
-    documents: list[DocumentAttachment] = []
-    others: list[str] = []
-    for file in entry["attachments"]:
-        url = file["url"]
-
-        async def fetch_one(url: str = url) -> bytes:
-            return await fetch(url)
-
-        mime = image_mime(file["filename"], file["content_type"])
-        if mime is not None:
-            images.append(ImageAttachment(fetch_one, file["filename"], mime, file["size"]))
-        elif entry["command"] in DOCUMENT_COMMANDS and (
-            document := document_mime(file["filename"], file["content_type"])
-        ):
-            documents.append(DocumentAttachment(fetch_one, file["filename"], document, file["size"]))
-        else:
-            others.append(file["filename"])
-    command = parsed_command(
-        entry["command"],
-        entry["options"],
-        tuple(images),
-        ", ".join(others) + " files" if others else None,
-        tuple(documents),
-    )
+    name = entry["command"]
+    # Sorted as the live command's were (translate.incoming_from_command).
+    refs = [_file(file, fetch) for file in entry["attachments"]]
+    images, documents, unsupported = split_attachments(refs, documents=name in DOCUMENT_COMMANDS)
     return Incoming(
         address,
         user,
-        images=tuple(images),
-        documents=tuple(documents),
+        images=images,
+        documents=documents,
         mentioned=True,
-        command=command,
+        command=parsed_command(name, entry["options"], images, unsupported, documents),
         receipt=receipt,
+    )
+
+
+def _file(file: dict[str, Any], fetch: FetchUrl) -> FileRef:
+    """A journaled attachment, fetched again by its URL (entries of commands keep fewer fields)."""
+    return FileRef(
+        functools.partial(fetch, file["url"]),
+        file["filename"],
+        file["content_type"],
+        file["size"],
+        file["url"],
+        file.get("duration"),
+        file.get("voice", False),
     )
 
 
 def _message(
     message: dict[str, Any], address: ChatAddress, user: User, receipt: Receipt, fetch: FetchUrl
 ) -> Incoming:
-    refs = [
-        FileRef(
-            functools.partial(fetch, f["url"]),
-            f["filename"],
-            f["content_type"],
-            f["size"],
-            f["url"],
-            f["duration"],
-            f["voice"],
-        )
-        for f in message["files"]
-    ]
+    refs = [_file(f, fetch) for f in message["files"]]
     images, audio, documents, _unsupported = sort_attachments(refs)
     quoted = message["quoted"]
     return Incoming(

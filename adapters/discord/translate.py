@@ -158,13 +158,11 @@ DOCUMENT_COMMANDS = frozenset({"ask"})
 
 
 def split_attachments(
-    attachments: Sequence[discord.Attachment], *, documents: bool = False
+    attachments: Sequence[FileRef], *, documents: bool = False
 ) -> tuple[tuple[ImageAttachment, ...], tuple[DocumentAttachment, ...], str | None]:
     """A slash command's files: images (and text-like documents if it takes them); anything
     else named for a refusal."""
-    images, _audio, texts, unsupported = sort_attachments(
-        file_refs(attachments), media=False, documents=documents
-    )
+    images, _audio, texts, unsupported = sort_attachments(attachments, media=False, documents=documents)
     return images, texts, unsupported
 
 
@@ -313,7 +311,9 @@ def incoming_from_command(
     receipt: Receipt,
 ) -> Incoming:
     """A slash command, parsed into the core's typed command."""
-    images, documents, unsupported = split_attachments(attachments, documents=name in DOCUMENT_COMMANDS)
+    images, documents, unsupported = split_attachments(
+        file_refs(attachments), documents=name in DOCUMENT_COMMANDS
+    )
     return Incoming(
         address=interaction_address(interaction),
         user=user_of(interaction.user, str(interaction.locale)),

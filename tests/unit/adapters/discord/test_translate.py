@@ -88,12 +88,14 @@ def test_image_mime(filename: str, content_type: str | None, expected: str | Non
 
 def test_split_attachments_keeps_images_and_documents_and_names_the_rest() -> None:
     images, documents, unsupported = split_attachments(
-        [
-            attachment("a.png", "image/png", 1234),
-            attachment("r.pdf", "application/pdf"),
-            attachment("v.mp3", "audio/mpeg"),
-            attachment("z.zip", "application/zip"),
-        ],
+        file_refs(
+            [
+                attachment("a.png", "image/png", 1234),
+                attachment("r.pdf", "application/pdf"),
+                attachment("v.mp3", "audio/mpeg"),
+                attachment("z.zip", "application/zip"),
+            ]
+        ),
         documents=True,
     )
     assert [(i.file_name, i.mime_type, i.size) for i in images] == [("a.png", "image/png", 1234)]
@@ -162,6 +164,6 @@ def test_attachments_sorted_into_images_audio_files_and_the_rest() -> None:
 
 def test_a_text_file_is_a_document_only_for_a_command_that_takes_one() -> None:
     notes = attachment("notes.txt", "text/plain")
-    images, documents, unsupported = split_attachments([notes], documents=True)
+    images, documents, unsupported = split_attachments(file_refs([notes]), documents=True)
     assert images == () and [d.file_name for d in documents] == ["notes.txt"] and unsupported is None
-    assert split_attachments([notes]) == ((), (), "TXT files")
+    assert split_attachments(file_refs([notes])) == ((), (), "TXT files")
