@@ -262,11 +262,12 @@ class ChatTurns:
         replayed = req.msg.receipt is not None and req.msg.receipt.replayed
         async with self._db.unit_of_work() as uow:
             found = await uow.conversations.answer(chat_key, epoch, answer_key)
-            if found is None and replayed:
+            if found is not None:
+                if not await uow.conversations.rename_answer(answer_key, key):
+                    raise UserError(ANSWER_GONE)  # another press renamed it first
+            elif replayed:
                 # This press took the answer over before a crash cut its new answer off.
                 found = await uow.conversations.answer(chat_key, epoch, key)
-            elif found is None or not await uow.conversations.rename_answer(answer_key, key):
-                raise UserError(ANSWER_GONE)
             if found is None:
                 raise UserError(ANSWER_GONE)
             await uow.commit()
