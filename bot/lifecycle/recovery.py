@@ -31,11 +31,13 @@ log = logging.getLogger(__name__)
 EVERY_SECONDS = 15.0
 Replay = Callable[[InboundUpdate], Awaitable[None]]
 
+_PICTURE_INTERRUPTED = t(
+    "⚠️ Your picture («{request}») was interrupted by a restart. It may have been charged; "
+    "please send the request again."
+)
 _INTERRUPTED: dict[str, Text] = {
-    IMAGE_GENERATION: t(
-        "⚠️ Your picture («{request}») was interrupted by a restart. It may have been charged; "
-        "please send the request again."
-    ),
+    IMAGE_GENERATION: _PICTURE_INTERRUPTED,
+    CHAT_IMAGES: _PICTURE_INTERRUPTED,  # an image model's answer is a picture too
     IMAGE_EDIT: t(
         "⚠️ Your photo edit («{request}») was interrupted by a restart. It may have been charged; "
         "please send it again."
@@ -62,7 +64,6 @@ _INTERRUPTED: dict[str, Text] = {
     ),
     CHAT_TOOLS: t("⚠️ My answer to «{request}» was interrupted by a restart. Please ask again."),
 }
-_INTERRUPTED[CHAT_IMAGES] = _INTERRUPTED[IMAGE_GENERATION]  # an image model's answer is a picture
 
 
 class Recovery:
