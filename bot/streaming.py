@@ -10,9 +10,10 @@ platform's "slow down" (`Backoff`) pauses the updates instead of failing the ans
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+
+from bot.tasks import reap
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +89,7 @@ class LiveText:
             return
         async with self._showing:
             task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await reap(task)
         remaining = self._resume_at - asyncio.get_running_loop().time()
         if 0 < remaining <= self._max_backoff:
             await asyncio.sleep(remaining)
@@ -101,8 +101,7 @@ class LiveText:
         if task is None:
             return
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await reap(task)
 
     async def _run(self) -> None:
         if self._first_delay > 0:

@@ -50,3 +50,18 @@ class TaskSet:
         if left:
             log.warning("%s: %d request(s) cancelled at the end of the grace period", self._name, len(left))
         return len(left)
+
+
+async def reap(task: asyncio.Task[Any]) -> None:
+    """Wait for a task that was just cancelled to end.
+
+    Its cancellation is expected and not raised; the caller's own is. A bare
+    `suppress(CancelledError)` around `await task` swallows both, and a caller cancelled
+    at that moment (shutdown) would carry on as if it had not been.
+    """
+    try:
+        await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiogram.types import Message
+
+from bot.tasks import reap
 
 log = logging.getLogger(__name__)
 
@@ -79,5 +80,4 @@ class AlbumCollector:
         for timer in timers:
             timer.cancel()
         for timer in timers:
-            with contextlib.suppress(asyncio.CancelledError):
-                await timer
+            await reap(timer)
