@@ -167,6 +167,11 @@ class Incoming:
     def is_private(self) -> bool:
         return self.address.kind is ChatKind.PRIVATE
 
+    @property
+    def addressed(self) -> bool:
+        """Meant for the bot: a private chat, a mention, or a reply to one of its messages."""
+        return self.is_private or self.mentioned or self.reply_to_bot
+
 
 @dataclass(frozen=True)
 class Button:

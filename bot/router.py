@@ -359,7 +359,7 @@ def route(msg: Incoming, limits: Limits) -> c.Command:
 def _route(msg: Incoming) -> c.Command:
     if msg.callback is not None:
         return _button(msg.callback)
-    addressed = msg.is_private or msg.mentioned or msg.reply_to_bot
+    addressed = msg.addressed
     if msg.audio is not None:
         return c.Transcribe(msg.audio) if addressed else c.Ignore()
     if msg.unsupported and not msg.images and not msg.documents:

@@ -48,10 +48,7 @@ def command_entry(
     options: dict[str, str],
     attachments: Sequence[discord.Attachment],
 ) -> str:
-    files = [
-        {"url": a.url, "filename": a.filename, "content_type": a.content_type, "size": a.size}
-        for a in attachments
-    ]
+    files = [_file_entry(f) for f in file_refs(attachments)]
     return _entry(interaction, {"command": name, "options": options, "attachments": files})
 
 
@@ -72,17 +69,7 @@ def message_entry(message: discord.Message, incoming: Incoming) -> str:
     """A message addressed to the bot, as `incoming_from_message` read it (a quoted member's
     pictures are not kept: the words are)."""
     quoted = incoming.quoted
-    files = [
-        {
-            "url": f.url,
-            "filename": f.filename,
-            "content_type": f.content_type,
-            "size": f.size,
-            "duration": f.duration,
-            "voice": f.voice,
-        }
-        for f in file_refs(message.attachments)
-    ]
+    files = [_file_entry(f) for f in file_refs(message.attachments)]
     what = {
         "message": {
             "id": incoming.message_id,
@@ -156,8 +143,20 @@ def incoming_from_entry(receipt: Receipt, payload: str, fetch: FetchUrl) -> Inco
     )
 
 
+def _file_entry(file: FileRef) -> dict[str, Any]:
+    return {
+        "url": file.url,
+        "filename": file.filename,
+        "content_type": file.content_type,
+        "size": file.size,
+        "duration": file.duration,
+        "voice": file.voice,
+    }
+
+
 def _file(file: dict[str, Any], fetch: FetchUrl) -> FileRef:
-    """A journaled attachment, fetched again by its URL (entries of commands keep fewer fields)."""
+    """A journaled attachment (`_file_entry`), fetched again by its URL; entries journaled
+    before messages were had no duration or voice flag."""
     return FileRef(
         functools.partial(fetch, file["url"]),
         file["filename"],

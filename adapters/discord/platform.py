@@ -154,8 +154,7 @@ MESSAGE_ENTRY = "m"
 
 def _for_the_bot(incoming: Incoming) -> bool:
     """Addressed to the bot, or a command typed as text: what the router acts on."""
-    addressed = incoming.is_private or incoming.mentioned or incoming.reply_to_bot
-    return addressed or incoming.text.lstrip().startswith("/")
+    return incoming.addressed or incoming.text.lstrip().startswith("/")
 
 
 class DiscordPlatform:
