@@ -166,17 +166,19 @@ class CrashWorld:
 
     async def requests_reach(self, path: str, count: int, within: float = 30.0) -> None:
         """Wait until the gateway has seen `count` requests to `path`."""
-        deadline = asyncio.get_running_loop().time() + within
-        while len([r for r in self.sim.requests if r.path == path]) < count:
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"the gateway never saw {count} requests to {path}")
-            await asyncio.sleep(0.05)
+        await self.until(
+            lambda: len([r for r in self.sim.requests if r.path == path]) >= count,
+            within,
+            what=f"the gateway seeing {count} requests to {path}",
+        )
 
-    async def until(self, condition: Callable[[], bool], within: float = 30.0) -> None:
+    async def until(
+        self, condition: Callable[[], bool], within: float = 30.0, *, what: str = "the condition"
+    ) -> None:
         deadline = asyncio.get_running_loop().time() + within
         while not condition():
             if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError("the world never got there")
+                raise AssertionError(f"timed out waiting for {what}")
             await asyncio.sleep(0.02)
 
     async def exit_code(self) -> int:
