@@ -15,7 +15,6 @@ tried again alone, so one bad write fails only its own caller.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,10 +78,14 @@ class Writer:
         self._queue.put_nowait(barrier)
         # A task that ended already (cancelled while the loop closed) never answers the barrier.
         either: list[asyncio.Future[Any]] = [barrier.done, task]
-        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        try:
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            # Stopped even when close() itself is cancelled while it waits. asyncio.wait, not
+            # `suppress(CancelledError)` around `await task`: that would also swallow a
+            # cancellation of close()'s caller arriving meanwhile (bot.tasks.reap says more).
+            task.cancel()
+            await asyncio.wait([task])
 
     async def _run(self) -> None:
         batch: list[_Pending] = []

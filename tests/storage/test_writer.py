@@ -6,9 +6,10 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, insert, select
 
 from storage import Database, UsageEvent
+from storage.clock import utc_now
 from storage.inbound import HANDLED, RECEIVED
 from storage.tables import InboundRow, TurnRow, UsageEventRow
 from storage.writer import Writer
@@ -45,6 +46,17 @@ def usage(key: str, chat: str = CHAT) -> UsageEvent:
 
 def journal(update_id: str) -> Journal:
     return Journal("tg", update_id, "{}", "me")
+
+
+def journal_row(update_id: str) -> dict[str, object]:
+    return {
+        "platform": "tg",
+        "update_id": update_id,
+        "payload": "{}",
+        "state": RECEIVED,
+        "instance_id": "other",
+        "received_at": utc_now(),
+    }
 
 
 async def count(db: Database, table: type[TurnRow] | type[UsageEventRow]) -> int:
@@ -151,6 +163,27 @@ async def test_close_returns_when_the_writer_task_ended_already(db: Database, wr
     with pytest.raises(asyncio.CancelledError):
         await running
     await asyncio.wait_for(writer.close(), 10)
+
+
+async def test_a_close_cancelled_while_a_commit_waits_still_stops_the_writer(
+    db: Database, writer: Writer
+) -> None:
+    """Shutdown cancels close() while a batch waits for a lock: the writer's task must end
+    with it, not commit later and then wait on its queue for ever."""
+    async with db.engine.connect() as other:
+        # The same update journaled, uncommitted, by another connection: the batch waits.
+        await other.execute(insert(InboundRow).values(**journal_row("1")))
+        queued = writer.submit(Writes(journal=(journal("1"),)))
+        await asyncio.sleep(0.3)
+        assert not queued.done(), "the batch waits for the other transaction"
+        closing = asyncio.create_task(writer.close())
+        await asyncio.sleep(0.1)
+        closing.cancel()
+        await other.rollback()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(closing, 30)
+    left = [t for t in asyncio.all_tasks() if t.get_name() == "group-commit" and not t.done()]
+    assert left == [], "the writer's task outlived its close()"
 
 
 async def test_a_turn_ends_its_tool_job_with_its_answer_but_never_a_job_taken_over(
