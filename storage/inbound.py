@@ -53,6 +53,20 @@ class InboundRepository:
                 .values(state=HANDLED, handled_at=utc_now())
             )
 
+    async def unhandled(self, platform: str, update_ids: Iterable[str]) -> set[str]:
+        """Those of these updates that are journaled and not handled yet."""
+        ids = list(update_ids)
+        if not ids:
+            return set()
+        found = await self._session.scalars(
+            select(InboundRow.update_id).where(
+                InboundRow.platform == platform,
+                InboundRow.update_id.in_(ids),
+                InboundRow.state == RECEIVED,
+            )
+        )
+        return set(found)
+
     async def claim_orphans(
         self, platform: str, owners: Iterable[str], new_owner: str
     ) -> list[InboundUpdate]:

@@ -9,6 +9,9 @@ replica also takes over when another one dies. For every instance that is gone:
   that it may have been charged;
 * its journaled updates that were never handled are handled now — unless they had
   started a job, which the previous step answers (an update is never handled twice).
+  One whose replay fails before it is handled (the platform still unreachable, say) is
+  tried again every round for a while; after that it is left in the journal, and the
+  start after this instance's end handles it.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from storage import Database, InboundUpdate, JobRecord
 log = logging.getLogger(__name__)
 
 EVERY_SECONDS = 15.0
+REPLAY_ATTEMPTS = 8  # one per round: two minutes of trying
 Replay = Callable[[InboundUpdate], Awaitable[None]]
 
 _PICTURE_INTERRUPTED = t(
@@ -83,6 +87,8 @@ class Recovery:
         self._jobs = jobs
         self._messengers = messengers
         self._replays = replays
+        # Replays that failed, by (platform, update id): the update and the attempts made.
+        self._failed: dict[tuple[str, str], tuple[InboundUpdate, int]] = {}
 
     async def run(self) -> None:
         while True:
@@ -93,9 +99,12 @@ class Recovery:
             await asyncio.sleep(EVERY_SECONDS)
 
     async def once(self) -> None:
+        await self._replay_failed()  # first: what fails below waits for the next round
         gone = await self._instance.gone()
-        if not gone:
-            return
+        if gone:
+            await self._take_over(gone)
+
+    async def _take_over(self, gone: frozenset[str]) -> None:
         me = self._instance.id
         async with self._db.unit_of_work() as uow:
             released = await uow.budgets.release_owned_by(gone)
@@ -156,18 +165,48 @@ class Recovery:
             updates = await uow.inbound.claim_orphans(platform, gone, self._instance.id)
             await uow.commit()
         for update in updates:
-            started = await self._jobs.of_source(f"{platform}:{update.update_id}")
-            if started and not _answer_stored(started):
-                # Its jobs were answered above; handling it again could pay twice.
-                async with self._db.unit_of_work() as uow:
-                    await uow.inbound.handled(platform, [update.update_id])
-                    await uow.commit()
-                continue
-            log.info("handling %s update %s left by a gone instance", platform, update.update_id)
-            try:
-                await replay(update)
-            except Exception:
-                log.exception("could not replay %s update %s", platform, update.update_id)
+            await self._handle(platform, replay, update, attempts=0)
+
+    async def _replay_failed(self) -> None:
+        """Failed replays again: claimed by this instance, nobody else would try them."""
+        for (platform, update_id), (update, attempts) in list(self._failed.items()):
+            async with self._db.unit_of_work() as uow:
+                still = await uow.inbound.unhandled(platform, [update_id])
+            del self._failed[platform, update_id]  # _handle puts it back if it fails again
+            if still:
+                await self._handle(platform, self._replays[platform], update, attempts)
+
+    async def _handle(self, platform: str, replay: Replay, update: InboundUpdate, attempts: int) -> None:
+        started = await self._jobs.of_source(f"{platform}:{update.update_id}")
+        if started and not _answer_stored(started):
+            # Its jobs were answered above; handling it again could pay twice.
+            async with self._db.unit_of_work() as uow:
+                await uow.inbound.handled(platform, [update.update_id])
+                await uow.commit()
+            return
+        log.info("handling %s update %s left by a gone instance", platform, update.update_id)
+        try:
+            await replay(update)
+        except Exception:
+            attempts += 1
+            if attempts < REPLAY_ATTEMPTS:
+                log.warning(
+                    "could not replay %s update %s (attempt %d); trying again in %g s",
+                    platform,
+                    update.update_id,
+                    attempts,
+                    EVERY_SECONDS,
+                    exc_info=True,
+                )
+                self._failed[platform, update.update_id] = (update, attempts)
+            else:
+                log.exception(
+                    "could not replay %s update %s after %d attempts; it stays in the journal "
+                    "for the next start",
+                    platform,
+                    update.update_id,
+                    attempts,
+                )
 
     def _outbox(self, record: JobRecord) -> Outbox:
         address = ChatAddress(record.platform, record.chat_id, thread_id=record.thread_id)
