@@ -206,8 +206,12 @@ class TextStream(Protocol):
         """The whole answer, its last message carrying `buttons` (those shown while it grew go)."""
         ...
 
-    async def abandon(self) -> None:
-        """Stop the preview of an answer that will never be finished; harmless after finish."""
+    async def abandon(self, note: str = "") -> None:
+        """Stop the preview of an answer that will not be finished here; harmless after finish.
+
+        A message already showing part of the answer keeps that part, followed by `note` when
+        one is given, and loses its buttons (they would act on an answer that is not there).
+        """
         ...
 
 

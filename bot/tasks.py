@@ -16,6 +16,16 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
+def cut_off() -> bool:
+    """Whether the running task is being cancelled: shutdown's drain deadline (TaskSet.drain).
+
+    What it was doing is left to the next start (bot.lifecycle.inbound), so it must neither
+    be recorded as done nor leave the chat thinking it is.
+    """
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 class TaskSet:
     def __init__(self, name: str) -> None:
         self._name = name

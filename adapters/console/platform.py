@@ -141,8 +141,8 @@ class ConsoleStream:
     async def finish(self, final_text: str, *, buttons: ButtonRows = ()) -> None:
         await self._outbox.send_text(final_text, buttons=buttons)
 
-    async def abandon(self) -> None:
-        return None
+    async def abandon(self, note: str = "") -> None:
+        return None  # nothing was shown
 
 
 class ConsoleMessenger:

@@ -32,6 +32,7 @@ MESSAGE_LIMIT = 2000
 FILES_PER_MESSAGE = 10
 INTERACTION_TOKEN_LIFETIME = 14 * 60.0  # Discord's 15 minutes, less a margin
 TYPING_REFRESH = 8.0  # Discord shows "typing…" for about 10 s per trigger
+NOTE_SECONDS = 3.0  # for the note on an answer cut off by shutdown
 # Never ping anyone from model output; a reply may notify the person it answers.
 NO_PINGS = discord.AllowedMentions(everyone=False, users=False, roles=False, replied_user=True)
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
@@ -376,9 +377,20 @@ class DiscordStream:
             self._content = chunks[0]
         await self._outbox._continue(chunks[1:], buttons=buttons)
 
-    async def abandon(self) -> None:
-        """Stop showing an answer that will never be finished; the message keeps what it shows."""
-        await self._live.abandon()
+    async def abandon(self, note: str = "") -> None:
+        """Stop showing an answer that will not be finished here; the message keeps what it shows."""
+        try:
+            await self._live.abandon()  # raises the caller's cancellation, if it is being cancelled
+        finally:
+            if note and self._message is not None and self._live.shown:
+                await self._note(self._message, preview(self._live.shown, MESSAGE_LIMIT, f"\n\n{note}"))
+
+    async def _note(self, message: SentMessage, content: str) -> None:
+        try:
+            async with asyncio.timeout(NOTE_SECONDS):  # shutdown is waiting
+                await self._outbox.edit_text(message, content)
+        except Exception as exc:
+            log.info("could not mark a cut-off answer in %s (%s)", self._outbox.address.key, exc)
 
 
 def markdown(span: Span) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Protocol
@@ -24,6 +25,8 @@ class EditText(Protocol):
 
 
 log = logging.getLogger(__name__)
+
+NOTE_SECONDS = 3.0  # for the note on an answer cut off by shutdown
 
 
 def _preview(text: str, cursor: str = "") -> str:
@@ -117,9 +120,21 @@ class TelegramStream:
             if not is_not_modified(exc):
                 raise
 
-    async def abandon(self) -> None:
+    async def abandon(self, note: str = "") -> None:
         self._forget_draft()
-        await self._live.abandon()
+        try:
+            await self._live.abandon()  # raises the caller's cancellation, if it is being cancelled
+        finally:
+            # A draft vanishes by itself; a group's message keeps what it shows.
+            if note and self._message is not None and self._live.shown:
+                await self._note(self._message, _preview(self._live.shown, f"\n\n{note}"))
+
+    async def _note(self, message: SentMessage, text: str) -> None:
+        try:
+            async with asyncio.timeout(NOTE_SECONDS):  # shutdown is waiting
+                await self._sender.edit(int(message.message_id), text)
+        except Exception as exc:
+            log.info("could not mark a cut-off answer in %s (%s)", self._sender.address.key, exc)
 
     def _forget_draft(self) -> None:
         if self._drafts is not None:

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from bot.model import Receipt
 from bot.observability.metrics import Metrics
+from bot.tasks import cut_off
 from storage import Database
 from storage.clock import utc_now
 from storage.writer import Writer
@@ -69,8 +70,7 @@ class Inbound:
         Not when it was cut off by shutdown (cancelled at the drain's deadline): the next start
         handles them again (bot.lifecycle.recovery), rather than leaving them unanswered.
         """
-        task = asyncio.current_task()
-        if task is not None and task.cancelling():
+        if cut_off():
             log.info(
                 "%s updates %s cut off by shutdown; left to the next start",
                 receipt.platform,

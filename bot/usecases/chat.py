@@ -32,6 +32,7 @@ from bot.i18n import t
 from bot.imaging import CheckedImage, thumbnail_jpeg
 from bot.lifecycle.jobs import Job, Jobs
 from bot.model import Activity, OutImage, SentMessage, TextStream
+from bot.tasks import cut_off
 from bot.usage.budgets import Budgets, Hold
 from bot.usage.estimates import Estimator
 from bot.usage.recorder import Recorder
@@ -51,6 +52,8 @@ ANSWER_TEXT = "text/plain"  # the words of that answer, stored among its picture
 # Notes added to the model's answer, in the reader's language (and remembered as shown).
 CUT_OFF_NOTE = t("[the answer was cut off]")
 INTERRUPTED_NOTE = t("[interrupted]")
+# Not remembered: the next start answers the question again (bot.lifecycle.inbound).
+RESTART_NOTE = t("[interrupted by a restart: the full answer follows]")
 EMPTY_ANSWER = t("(the model returned an empty answer)")
 NOT_DOWNLOADED = t("(some images could not be downloaded)")
 STOPPED_NOTE = t("[stopped]")
@@ -299,8 +302,9 @@ class ChatTurns:
             raise
         finally:
             self._running.end(running)
-            # Harmless after finish; a turn cancelled at shutdown must not leave its preview running.
-            await transcript.stream.abandon()
+            # Harmless after finish; a turn cancelled at shutdown must not leave its preview
+            # running, nor a part of its answer looking like all of it.
+            await transcript.stream.abandon(req.tr(RESTART_NOTE) if cut_off() else "")
 
     async def new_conversation(self, req: Request) -> None:
         async with self._db.unit_of_work() as uow:

@@ -128,7 +128,7 @@ class RecordingStream:
         self.final = final_text
         self.final_buttons = buttons
 
-    async def abandon(self) -> None:
+    async def abandon(self, note: str = "") -> None:
         self.abandoned = True
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from simulator import Fault, Simulator
 from tests.e2e.discord.conftest import BOT_ID, GENERAL, DiscordWorld, RunBot
+from tests.e2e.discord.test_chat_streaming import pace
 from tests.e2e.gateway_log import chat_completion_bodies
 from tests.fakes.discord_api import FakeInteraction, FileSpec
 
@@ -64,3 +67,26 @@ async def test_a_message_cut_off_by_the_grace_is_answered_by_the_next_start_file
     assert "what colour is the fox?" in question
     assert "the fox in these notes is red" in question, "the file, fetched again"
     assert answer["message_reference"]["message_id"] == asked["id"], "a reply to the question"
+
+
+@pytest.mark.sim(chunk_delay=0.0)
+async def test_an_answer_cut_off_by_the_grace_says_so_and_the_next_start_answers(
+    world: DiscordWorld, run_bot: RunBot, sim: Simulator
+) -> None:
+    """The part already shown would read like the whole answer: it is marked as cut off, its
+    ⏹ goes, and the full answer comes from the next start."""
+    sim.add_fault(Fault(route=COMPLETIONS, kind="slow_stream", delay=0.3, times=1))
+    async with run_bot(shutdown_grace=0.2) as app:
+        pace(app)
+        asked = await world.say(GENERAL, f"<@{BOT_ID}> [[long:900]] tell me a story")
+        growing = await world.wait_message(GENERAL, lambda m: m["content"].startswith("Echo:"))
+    shown = world.fake.message(int(growing["id"]))
+    assert shown["content"].endswith("[interrupted by a restart: the full answer follows]"), shown["content"]
+    assert not shown.get("components"), "no ⏹ on an answer that is not running"
+    async with run_bot():
+        answer = await world.wait_message(
+            GENERAL,
+            lambda m: m["content"].startswith("Echo:") and m["id"] != growing["id"],
+            after=int(asked["id"]),
+        )
+    assert "interrupted" not in answer["content"]

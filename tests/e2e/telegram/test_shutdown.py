@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from simulator import Fault
+from simulator import Fault, Simulator
 from tests.e2e.crashes import CrashWorld
-from tests.e2e.telegram.conftest import RunBot
+from tests.e2e.telegram.conftest import BOT_NAME, RunBot
 from tests.fakes.telegram_api import JSON, FakeTelegram
 
 GENERATIONS = "/v1/images/generations"
@@ -86,3 +86,26 @@ async def test_a_chat_answer_cut_off_by_the_drain_deadline_is_answered_by_the_ne
     assert world.outcome(asked) == "answered"
     assert report.chat_calls_recorded == 1
     assert report.reservations_left == report.unhandled_updates_left == 0
+
+
+async def test_a_group_answer_cut_off_by_the_drain_deadline_says_so_and_the_next_start_answers(
+    run_bot: RunBot, tg: FakeTelegram, sim: Simulator, ann: JSON, group: JSON
+) -> None:
+    """The partial answer in the group's message would read like the whole answer: it is
+    marked as cut off (its buttons go), and the full answer comes from the next start."""
+    sim.add_fault(Fault(route="/v1/chat/completions", kind="slow_stream", delay=0.3, times=1))
+    pacing = {"stream_edit_interval": 0.05, "stream_group_first_delay": 0.05}
+    async with run_bot(shutdown_grace=0.5, **pacing):
+        tg.send_text(group, ann, f"@{BOT_NAME} [[long:600]] tell me a story")
+        growing = await tg.wait_for("sendMessage", lambda c: c.params["text"].endswith("▌"))
+    shown = tg.get_message(group["id"], growing.result["message_id"])
+    assert shown is not None
+    assert shown["text"].endswith("[interrupted by a restart: the full answer follows]"), shown["text"]
+    assert shown["text"].startswith("Echo: tell me a story") and "▌" not in shown["text"]
+    assert "reply_markup" not in shown, "no ⏹ on an answer that is not running"
+    async with run_bot(**pacing):
+        final = await tg.wait_for(
+            "sendMessage",
+            lambda c: c.params["text"].startswith("Echo:") and not c.params["text"].endswith("▌"),
+        )
+    assert "interrupted" not in final.params["text"]
