@@ -38,6 +38,7 @@ import base64
 import binascii
 import logging
 import socket
+import ssl
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -145,6 +146,7 @@ class Downloader:
         connect_timeout: float = 10.0,
         read_timeout: float = 30.0,
         resolver: Resolver | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self._policy = policy
         self._gateway_http = gateway_http
@@ -153,7 +155,7 @@ class Downloader:
         )
         backend = _PinnedBackend(policy, resolver or SystemResolver())
         self._pinned_http = httpx.AsyncClient(
-            transport=_PinnedTransport(backend),
+            transport=_PinnedTransport(backend, tls or httpx.create_ssl_context()),
             trust_env=False,  # no proxy or .netrc credentials from the environment
             cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),  # keeps no cookies
         )
@@ -340,9 +342,9 @@ class _PinnedBackend(httpcore.AsyncNetworkBackend):
 class _PinnedTransport(httpx.AsyncBaseTransport):
     """httpx over an httpcore pool with `_PinnedBackend`, as `httpx.AsyncHTTPTransport` maps it."""
 
-    def __init__(self, backend: _PinnedBackend) -> None:
+    def __init__(self, backend: _PinnedBackend, tls: ssl.SSLContext) -> None:
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
+            ssl_context=tls,
             max_connections=20,
             max_keepalive_connections=10,
             keepalive_expiry=5.0,
