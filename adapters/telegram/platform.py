@@ -222,7 +222,6 @@ class TelegramPlatform:
                 self._metrics.role("leader")
                 # A webhook left from an earlier setup would make every getUpdates a 409.
                 await self._bot.delete_webhook(drop_pending_updates=False)
-                await self._publish_commands()
                 await self._poll_until_role_lost()
         finally:
             await self._leadership.release(POLLER)  # the next replica takes over at once
@@ -235,6 +234,8 @@ class TelegramPlatform:
             name="telegram polling",
         )
         keeper = asyncio.create_task(self._leadership.keep(POLLER), name="telegram poller role")
+        # Beside polling, not before it: the first updates need no menu (two calls to Telegram).
+        menu = asyncio.create_task(self._publish_menu(), name="telegram command menu")
         self.connected = True
         log.info("telegram: polling as @%s", self._me.username if self._me else "?")
         try:
@@ -244,9 +245,16 @@ class TelegramPlatform:
         finally:
             self.connected = False
             keeper.cancel()
+            menu.cancel()
             if not polling.done():
                 await self._dispatcher.stop_polling()
-            await asyncio.gather(polling, keeper, return_exceptions=True)
+            await asyncio.gather(polling, keeper, menu, return_exceptions=True)
+
+    async def _publish_menu(self) -> None:
+        try:
+            await self._publish_commands()
+        except Exception as exc:  # the menu is a convenience: commands work without it
+            log.warning("telegram: could not publish the command menu (%s)", exc)
 
     # --- updates ----------------------------------------------------------------------
 
