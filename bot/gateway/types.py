@@ -13,7 +13,9 @@ OnText = Callable[[str], Awaitable[None]]
 
 
 class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # defer_build: each validator is built when first used, not at start-up (most of these
+    # answers, Midjourney's or speech's, are never read by a given process).
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
 def as_int(value: object) -> int:
