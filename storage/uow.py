@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import traceback
+from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import Generic, Self, TypeVar
 
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -46,32 +47,33 @@ class Gate:
         self._slots.release()
 
 
+R = TypeVar("R")
+
+
+class _Repository(Generic[R]):
+    """A repository of a unit of work, made when first used (most use one or two)."""
+
+    def __init__(self, make: Callable[[AsyncSession], R]) -> None:
+        self._make = make
+        self._name = ""
+
+    def __set_name__(self, owner: type[UnitOfWork], name: str) -> None:
+        self._name = name
+
+    def __get__(self, uow: UnitOfWork | None, owner: type[UnitOfWork]) -> R:
+        if uow is None:
+            raise AttributeError(f"{self._name} belongs to a unit of work, not to its class")
+        repo = self._make(uow._active())
+        uow.__dict__[self._name] = repo  # found there from now on, before this (non-data) descriptor
+        return repo
+
+
 class UnitOfWork:
     """Repositories over one AsyncSession; use once, as `async with db.unit_of_work()`.
 
     Nothing is written unless `commit()` is awaited. Keep it short: open it, read or
     write, commit, and leave before calling the gateway or a chat platform.
     """
-
-    arrivals: ArrivalRepository
-    chats: ChatRepository
-    usage: UsageRepository
-    conversations: ConversationRepository
-    embeddings: EmbeddingRepository
-    mj_tasks: MjTaskRepository
-    mj_prompts: MjPromptRepository
-    budgets: BudgetRepository
-    access: AccessRepository
-    instances: InstanceRepository
-    jobs: JobRepository
-    languages: LanguageRepository
-    inbound: InboundRepository
-    leases: LeaseRepository
-    albums: AlbumRepository
-    rates: RateRepository
-    slots: SlotRepository
-    answer_stops: AnswerStopRepository
-    bulk: BulkWrites
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], gate: Gate) -> None:
         self._sessions = sessions
@@ -82,27 +84,28 @@ class UnitOfWork:
         if self._session is not None:
             raise RuntimeError("a UnitOfWork can be entered only once")
         await self._gate.enter()
-        session = self._session = self._sessions()
-        self.arrivals = ArrivalRepository(session)
-        self.chats = ChatRepository(session)
-        self.usage = UsageRepository(session)
-        self.conversations = ConversationRepository(session)
-        self.embeddings = EmbeddingRepository(session)
-        self.mj_tasks = MjTaskRepository(session)
-        self.mj_prompts = MjPromptRepository(session)
-        self.budgets = BudgetRepository(session)
-        self.access = AccessRepository(session)
-        self.instances = InstanceRepository(session)
-        self.jobs = JobRepository(session)
-        self.languages = LanguageRepository(session)
-        self.inbound = InboundRepository(session)
-        self.leases = LeaseRepository(session)
-        self.albums = AlbumRepository(session)
-        self.rates = RateRepository(session)
-        self.slots = SlotRepository(session)
-        self.answer_stops = AnswerStopRepository(session)
-        self.bulk = BulkWrites(session)
+        self._session = self._sessions()
         return self
+
+    arrivals = _Repository(ArrivalRepository)
+    chats = _Repository(ChatRepository)
+    usage = _Repository(UsageRepository)
+    conversations = _Repository(ConversationRepository)
+    embeddings = _Repository(EmbeddingRepository)
+    mj_tasks = _Repository(MjTaskRepository)
+    mj_prompts = _Repository(MjPromptRepository)
+    budgets = _Repository(BudgetRepository)
+    access = _Repository(AccessRepository)
+    instances = _Repository(InstanceRepository)
+    jobs = _Repository(JobRepository)
+    languages = _Repository(LanguageRepository)
+    inbound = _Repository(InboundRepository)
+    leases = _Repository(LeaseRepository)
+    albums = _Repository(AlbumRepository)
+    rates = _Repository(RateRepository)
+    slots = _Repository(SlotRepository)
+    answer_stops = _Repository(AnswerStopRepository)
+    bulk = _Repository(BulkWrites)
 
     async def __aexit__(
         self,
