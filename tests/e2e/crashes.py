@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from adapters.telegram.platform import MENU_LANGUAGES
 from simulator import Fault, Simulator
 from storage import Database
 from tests.fakes.bot_process import QUICK, SIM_KEY, bot_env
@@ -123,7 +124,8 @@ class CrashWorld:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bot", cwd=self.tmp, env=self._env() | env, stdout=log, stderr=log
             )
-        await self.tg.wait_for("setMyCommands", timeout=60, count=started + 1)
+        # Polling, with its command menu (published beside it) in place.
+        await self.tg.wait_for("setMyCommands", timeout=60, count=started + len(MENU_LANGUAGES))
 
     async def kill(self) -> None:
         assert self.process is not None

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from adapters.telegram.platform import MENU_LANGUAGES
 from bot.app import App, open_app
 from bot.config import Settings
 from simulator import Simulator
@@ -97,7 +98,8 @@ def run_bot(sim: Simulator, tg: FakeTelegram, tmp_path: Path, database_url: str)
         async with open_app(settings) as app:
             serving = asyncio.create_task(app.serve())
             try:
-                await tg.wait_for("setMyCommands", timeout=10, count=started + 1)
+                # Polling, with its command menu (published beside it) in place.
+                await tg.wait_for("setMyCommands", timeout=10, count=started + len(MENU_LANGUAGES))
                 yield app
             finally:
                 serving.cancel()
