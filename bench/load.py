@@ -60,9 +60,13 @@ def figure(
     FIGURES.append(Figure(scenario, name, value, target, ok))
     shown = f"{value:.3g}" if isinstance(value, float) else value
     print(
-        f"  {name}: {shown}" + (f"  (target {target}: {'ok' if ok else 'MISSED'})" if target else ""),
+        f"  {name}: {shown}" + (f"  (target {target}{_verdict(ok)})" if target else ""),
         flush=True,
     )
+
+
+def _verdict(ok: bool | None) -> str:
+    return "" if ok is None else ": ok" if ok else ": MISSED"  # None: a figure to read, not to pass
 
 
 def pct(values: list[float], q: float) -> float:
