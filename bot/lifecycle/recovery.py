@@ -23,8 +23,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from bot.i18n import Text, t
 from bot.lifecycle.instance import Instance
 from bot.lifecycle.jobs import Job, Jobs
-from bot.model import ChatAddress, Messenger, Outbox, OutImage, SentMessage
-from bot.usecases.chat import ANSWER_TEXT, CHAT_IMAGES, CHAT_TOOLS
+from bot.model import ChatAddress, Messenger, Outbox, OutImage
+from bot.usecases.chat import ANSWER_TEXT, CHAT_IMAGES, CHAT_TOOLS, send_pictured
 from bot.usecases.images import IMAGE_EDIT, IMAGE_GENERATION, deliver_images
 from bot.usecases.languages import Languages
 from storage import Database, InboundUpdate, JobRecord
@@ -144,19 +144,15 @@ class Recovery:
         log.info("job %s (%s) answered as interrupted", record.id, record.kind)
 
     async def _deliver_answer(self, job: Job, out: Outbox) -> None:
-        """An image model's answer, stored before it was sent: its words, then its pictures."""
+        """An image model's answer, stored before it was sent: sent as the live turn would."""
         async with self._db.unit_of_work() as uow:
             results = await uow.jobs.results(job.id)
-        sent: SentMessage | None = None
-        for r in results:
-            if r.mime == ANSWER_TEXT:
-                sent = await out.send_text(r.data.decode())
+        text = "".join(r.data.decode() for r in results if r.mime == ANSWER_TEXT)
         pictures = [
             OutImage(r.data, f"answer{n}.{r.mime.rsplit('/', 1)[-1]}", r.mime)
             for n, r in enumerate((r for r in results if r.mime != ANSWER_TEXT), 1)
         ]
-        if pictures:
-            sent = await out.send_images(pictures)
+        sent = await send_pictured(out, text, pictures) if text or pictures else None
         await self._jobs.delivered(job, sent.message_id if sent else None)
         log.info("job %s delivered after a restart", job.id)
 

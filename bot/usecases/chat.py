@@ -31,7 +31,7 @@ from bot.gateway.types import ChatResult
 from bot.i18n import t
 from bot.imaging import CheckedImage, thumbnail_jpeg
 from bot.lifecycle.jobs import Job, Jobs
-from bot.model import Activity, OutImage, SentMessage, TextStream
+from bot.model import Activity, Outbox, OutImage, SentMessage, TextStream
 from bot.tasks import cut_off
 from bot.usage.budgets import Budgets, Hold
 from bot.usage.estimates import Estimator
@@ -484,16 +484,8 @@ class ChatTurns:
         if not mine:
             log.warning("job %s was taken over by another instance, which answers it; not sent here", job.id)
             return text
-        if not pictures:
-            sent = await req.out.send_text(shown)
-        else:
-            outgoing = [
-                OutImage(p.data, f"answer{n}.{p.extension}", p.mime) for n, p in enumerate(pictures, 1)
-            ]
-            if len(text) > CAPTION_LIMIT:
-                await req.out.send_text(text)
-                text = ""
-            sent = await req.out.send_images(outgoing, caption=text)
+        outgoing = [OutImage(p.data, f"answer{n}.{p.extension}", p.mime) for n, p in enumerate(pictures, 1)]
+        sent = await send_pictured(req.out, shown, outgoing)
         await self._jobs.delivered(job, sent.message_id, req.msg.receipt)
         return text
 
@@ -576,6 +568,17 @@ class ChatTurns:
 def _about_tools(detail: str) -> bool:
     lowered = detail.lower()
     return "tool" in lowered or "function" in lowered
+
+
+async def send_pictured(out: Outbox, text: str, pictures: Sequence[OutImage]) -> SentMessage:
+    """An image model's answer: its words as its pictures' caption, or first on their own
+    when too long for one; the words alone when it has no pictures."""
+    if not pictures:
+        return await out.send_text(text)
+    if len(text) > CAPTION_LIMIT:
+        await out.send_text(text)
+        text = ""
+    return await out.send_images(pictures, caption=text)
 
 
 async def _thumbnails(images: list[bytes]) -> tuple[TurnImage, ...]:

@@ -91,10 +91,9 @@ async def test_an_image_models_answer_stored_but_not_sent_is_sent_by_the_next_st
         await world.settle()
         report = await world.verify()
         replies = world.replies(asked)
-    assert [(bool(r.get("photo")), r.get("text")) for r in replies] == [
-        (False, "Generating image: a cat"),
-        (True, None),
-    ]
+    assert [(bool(r.get("photo")), r.get("caption")) for r in replies] == [
+        (True, "Generating image: a cat")
+    ], "sent as the live turn sends it: one picture, the words its caption"
     assert report.told_interrupted == 0
     assert report.chat_calls_by_gateway == report.chat_calls_recorded == 1
     assert report.reservations_left == report.unhandled_updates_left == report.open_jobs_left == 0
