@@ -1117,6 +1117,10 @@ class FakeDiscord:
                 json = {"code": 0, "message": f"{status}: injected failure"}
         self._failures.append(_Failure(method.upper(), re.compile(path_regex), status, json, times))
 
+    def clear_failures(self) -> None:
+        """Forget the failures `fail_next` set up that have not happened yet."""
+        self._failures.clear()
+
     async def wait_for(
         self,
         method: str,
