@@ -38,6 +38,9 @@ class TaskSet:
         task = asyncio.create_task(self._guard(work, what), name=f"{self._name}: {what}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        # Cancelled before it ever ran (spawned as the drain cancels the rest), the task never
+        # awaits `work`: closing it says so, instead of a "coroutine was never awaited" warning.
+        task.add_done_callback(lambda _: work.close())
         return task
 
     async def _guard(self, work: Coroutine[Any, Any, None], what: str) -> None:
