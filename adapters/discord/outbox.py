@@ -332,6 +332,7 @@ class DiscordStream:
         self._buttons = buttons  # on the message while it grows (every edit repeats them)
         self._message: SentMessage | None = None
         self._content = ""  # what the message shows now
+        self._finished = False
         self._live = LiveText(self._show, interval=pacing.interval, first_delay=pacing.first_delay)
 
     async def push(self, text_so_far: str) -> None:
@@ -356,6 +357,7 @@ class DiscordStream:
 
     async def finish(self, final_text: str, *, buttons: ButtonRows = ()) -> None:
         """The final text; `buttons` go on its last message (the growing message's own go)."""
+        self._finished = True
         await self._live.close()
         if self._message is None:
             if final_text.strip():
@@ -382,7 +384,7 @@ class DiscordStream:
         try:
             await self._live.abandon()  # raises the caller's cancellation, if it is being cancelled
         finally:
-            if note and self._message is not None and self._live.shown:
+            if note and self._message is not None and self._live.shown and not self._finished:
                 await self._note(self._message, preview(self._live.shown, MESSAGE_LIMIT, f"\n\n{note}"))
 
     async def _note(self, message: SentMessage, content: str) -> None:

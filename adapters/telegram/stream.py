@@ -82,6 +82,7 @@ class TelegramStream:
         self._send_text = send_text
         self._edit_text = edit_text
         self._message: SentMessage | None = None
+        self._finished = False
         # The reply's draft (its "Thinking…" placeholder animates into the text), or one of its own.
         self._draft = draft or ReplyDraft()
         self._draft_id = self._draft.id
@@ -125,8 +126,9 @@ class TelegramStream:
         try:
             await self._live.abandon()  # raises the caller's cancellation, if it is being cancelled
         finally:
-            # A draft vanishes by itself; a group's message keeps what it shows.
-            if note and self._message is not None and self._live.shown:
+            # A draft vanishes by itself; a group's message keeps what it shows. A finished
+            # answer is left as it is.
+            if note and self._message is not None and self._live.shown and not self._finished:
                 await self._note(self._message, _preview(self._live.shown, f"\n\n{note}"))
 
     async def _note(self, message: SentMessage, text: str) -> None:
@@ -142,6 +144,7 @@ class TelegramStream:
 
     async def finish(self, final_text: str, *, buttons: ButtonRows = ()) -> None:
         """The final text; `buttons` go on its last message (the growing message's own go)."""
+        self._finished = True
         self._forget_draft()
         await self._live.close()
         if self._message is None:

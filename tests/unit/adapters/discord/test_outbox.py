@@ -391,3 +391,25 @@ async def test_rich_reports_are_split_between_lines() -> None:
     assert channel.posted[0].content is not None and channel.posted[0].content.startswith("**Report**")
     assert all(len(p.content or "") <= 2000 for p in channel.posted)
     assert all((p.content or "").split("\n")[-1].startswith("line ") for p in channel.posted)
+
+
+async def test_an_answer_cut_off_by_shutdown_says_so_and_loses_its_buttons() -> None:
+    channel = MemoryChannel()
+    stream = outbox(channel).stream([[Button("⏹ Stop", "stop:a1")]])
+    await stream.push("Once upon")
+    await shown()
+    await stream.abandon("[cut off]")
+    (_, last), *_ = reversed(channel.edits)
+    assert last["content"] == "Once upon\n\n[cut off]" and last["view"] is None
+
+
+async def test_a_finished_answer_is_left_as_it_is_by_a_late_abandon() -> None:
+    """Shutdown may cancel a turn after its answer was finished: the note is not for it."""
+    channel = MemoryChannel()
+    stream = outbox(channel).stream()
+    await stream.push("Once upon")
+    await shown()
+    await stream.finish("Once upon a time")
+    edits = list(channel.edits)
+    await stream.abandon("[cut off]")
+    assert channel.edits == edits
