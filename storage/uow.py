@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import traceback
 from collections.abc import Callable
+from functools import cached_property
 from types import TracebackType
-from typing import Generic, Self, TypeVar
+from typing import Self, TypeVar
 
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -50,22 +51,9 @@ class Gate:
 R = TypeVar("R")
 
 
-class _Repository(Generic[R]):
+def _repository(make: Callable[[AsyncSession], R]) -> cached_property[R]:
     """A repository of a unit of work, made when first used (most use one or two)."""
-
-    def __init__(self, make: Callable[[AsyncSession], R]) -> None:
-        self._make = make
-        self._name = ""
-
-    def __set_name__(self, owner: type[UnitOfWork], name: str) -> None:
-        self._name = name
-
-    def __get__(self, uow: UnitOfWork | None, owner: type[UnitOfWork]) -> R:
-        if uow is None:
-            raise AttributeError(f"{self._name} belongs to a unit of work, not to its class")
-        repo = self._make(uow._active())
-        uow.__dict__[self._name] = repo  # found there from now on, before this (non-data) descriptor
-        return repo
+    return cached_property(lambda uow: make(uow._active()))
 
 
 class UnitOfWork:
@@ -87,25 +75,25 @@ class UnitOfWork:
         self._session = self._sessions()
         return self
 
-    arrivals = _Repository(ArrivalRepository)
-    chats = _Repository(ChatRepository)
-    usage = _Repository(UsageRepository)
-    conversations = _Repository(ConversationRepository)
-    embeddings = _Repository(EmbeddingRepository)
-    mj_tasks = _Repository(MjTaskRepository)
-    mj_prompts = _Repository(MjPromptRepository)
-    budgets = _Repository(BudgetRepository)
-    access = _Repository(AccessRepository)
-    instances = _Repository(InstanceRepository)
-    jobs = _Repository(JobRepository)
-    languages = _Repository(LanguageRepository)
-    inbound = _Repository(InboundRepository)
-    leases = _Repository(LeaseRepository)
-    albums = _Repository(AlbumRepository)
-    rates = _Repository(RateRepository)
-    slots = _Repository(SlotRepository)
-    answer_stops = _Repository(AnswerStopRepository)
-    bulk = _Repository(BulkWrites)
+    arrivals = _repository(ArrivalRepository)
+    chats = _repository(ChatRepository)
+    usage = _repository(UsageRepository)
+    conversations = _repository(ConversationRepository)
+    embeddings = _repository(EmbeddingRepository)
+    mj_tasks = _repository(MjTaskRepository)
+    mj_prompts = _repository(MjPromptRepository)
+    budgets = _repository(BudgetRepository)
+    access = _repository(AccessRepository)
+    instances = _repository(InstanceRepository)
+    jobs = _repository(JobRepository)
+    languages = _repository(LanguageRepository)
+    inbound = _repository(InboundRepository)
+    leases = _repository(LeaseRepository)
+    albums = _repository(AlbumRepository)
+    rates = _repository(RateRepository)
+    slots = _repository(SlotRepository)
+    answer_stops = _repository(AnswerStopRepository)
+    bulk = _repository(BulkWrites)
 
     async def __aexit__(
         self,
