@@ -31,7 +31,7 @@ from bot.i18n.locale import choose, from_platform
 from bot.lifecycle.inbound import Inbound
 from bot.model import ChatAddress, Incoming, Messenger, Receipt
 from bot.observability.metrics import Metrics
-from bot.router import ASK_PREFIX
+from bot.router import ASK_PREFIX, split_command
 from bot.tasks import TaskSet
 from storage import InboundUpdate
 
@@ -154,7 +154,7 @@ MESSAGE_ENTRY = "m"
 
 def _for_the_bot(incoming: Incoming) -> bool:
     """Addressed to the bot, or a command typed as text: what the router acts on."""
-    return incoming.addressed or incoming.text.lstrip().startswith("/")
+    return incoming.addressed or split_command(incoming.text.strip()) is not None
 
 
 class DiscordPlatform:
