@@ -21,7 +21,6 @@ a reservation stops counting after BUDGET_RESERVATION_TTL.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -94,22 +93,38 @@ class Hold:
 NO_HOLD = Hold("", "", None)
 
 
-def _of(totals: Mapping[tuple[str, str], Reserved], ask: _Ask, scope: Scope) -> Reserved:
-    """A chat's sum over its people, or the asker's own, from per-(chat, user) sums."""
-    if scope is Scope.USER:
-        return totals.get((ask.chat_key, ask.user_id), Reserved())
-    mine = [value for (chat, _user), value in totals.items() if chat == ask.chat_key]
-    return functools.reduce(_sum, mine, Reserved())
-
-
 def _sum(a: Reserved, b: Reserved) -> Reserved:
     return Reserved(
         a.cost + b.cost, a.tokens + b.tokens, a.images + b.images, a.mj_tasks + b.mj_tasks, a.count + b.count
     )
 
 
-def _plus(held: Reserved, estimate: Estimate) -> Reserved:
-    return _sum(held, Reserved(estimate.cost, estimate.tokens, estimate.images, estimate.mj_tasks, 1))
+class _Sums:
+    """Per-(chat, person) sums with each chat's total beside them, for a batch of admissions.
+
+    The chat totals are kept, not summed per request: a batch of n requests over n chats
+    would otherwise scan every sum for each of them (n² steps: 11 ms of a 150-chat batch).
+    """
+
+    def __init__(self, by_user: Mapping[tuple[str, str], Reserved]) -> None:
+        self._by_user = dict(by_user)
+        self._by_chat: dict[str, Reserved] = {}
+        for (chat, _user), value in by_user.items():
+            self._by_chat[chat] = _sum(self._by_chat.get(chat, Reserved()), value)
+
+    def of(self, ask: _Ask, scope: Scope) -> Reserved:
+        """The asker's own sum, or their chat's over all its people."""
+        if scope is Scope.USER:
+            return self._by_user.get((ask.chat_key, ask.user_id), Reserved())
+        return self._by_chat.get(ask.chat_key, Reserved())
+
+    def add(self, ask: _Ask) -> None:
+        """Count the asker's estimate in (they were admitted)."""
+        e = ask.estimate
+        value = Reserved(e.cost, e.tokens, e.images, e.mj_tasks, 1)
+        mine = (ask.chat_key, ask.user_id)
+        self._by_user[mine] = _sum(self._by_user.get(mine, Reserved()), value)
+        self._by_chat[ask.chat_key] = _sum(self._by_chat.get(ask.chat_key, Reserved()), value)
 
 
 @dataclass(frozen=True)
@@ -408,18 +423,18 @@ class Budgets:
             await uow.budgets.lock_chats(chats)  # PostgreSQL: one advisory lock per chat, in one order
             periods = {key.period for _, limits in limited for key in limits}
             spent = {
-                period: await uow.budgets.spent_by_user(chats, period_start(period, now))
+                period: _Sums(await uow.budgets.spent_by_user(chats, period_start(period, now)))
                 for period in periods
             }
-            held = await uow.budgets.reserved_by_user(chats, now)
+            held = _Sums(await uow.budgets.reserved_by_user(chats, now))
             admitted: list[_Ask] = []
             for ask, limits in limited:
                 states = [
                     LimitState(
                         key,
                         limit,
-                        _held(key.metric, _of(spent[key.period], ask, key.scope)),
-                        _held(key.metric, _of(held, ask, key.scope)),
+                        _held(key.metric, spent[key.period].of(ask, key.scope)),
+                        _held(key.metric, held.of(ask, key.scope)),
                         period_end(key.period, now),
                         chat_set,
                     )
@@ -432,8 +447,7 @@ class Budgets:
                     outcomes.append((ask, BudgetExceeded(self._refusal(worst, ask.estimate, now))))
                     continue
                 admitted.append(ask)
-                mine = (ask.chat_key, ask.user_id)
-                held[mine] = _plus(held.get(mine, Reserved()), ask.estimate)
+                held.add(ask)
             ids = await uow.budgets.reserve_many(
                 Reservation(
                     ask.chat_key,
