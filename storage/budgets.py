@@ -7,14 +7,18 @@ requests always see each other (see bot/budgets.py for the admission rule).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Executable,
     SQLColumnExpression,
+    bindparam,
     case,
     delete,
     func,
@@ -52,23 +56,10 @@ class BudgetRepository:
 
     async def limits_of(self, chat_keys: Iterable[str]) -> dict[str, list[BudgetLimit]]:
         """The limits set in each of these chats (chats without any are left out): one query."""
-        rows = await self._session.scalars(
-            select(BudgetLimitRow).where(BudgetLimitRow.chat_key.in_(list(chat_keys)))
-        )
+        rows = await self._run(self._batch().limits_of, {"chat_keys": list(chat_keys)})
         found: dict[str, list[BudgetLimit]] = {}
         for row in rows:
-            found.setdefault(row.chat_key, []).append(
-                BudgetLimit(
-                    row.chat_key,
-                    row.scope,
-                    row.period,
-                    row.metric,
-                    row.amount,
-                    row.set_by,
-                    row.capped,
-                    row.ceiling,
-                )
-            )
+            found.setdefault(row[0], []).append(BudgetLimit(*row))
         return found
 
     async def set_limit(self, limit: BudgetLimit) -> None:
@@ -193,18 +184,8 @@ class BudgetRepository:
         self, chat_keys: Iterable[str], since: datetime
     ) -> dict[tuple[str, str], Reserved]:
         """Recorded usage since `since`, per (chat, user), for the given chats: one query."""
-        rows = await self._session.execute(
-            select(
-                UsageEventRow.chat_key,
-                UsageEventRow.user_id,
-                func.coalesce(func.sum(UsageEventRow.cost), 0),
-                func.coalesce(func.sum(UsageEventRow.total_tokens), 0),
-                func.coalesce(func.sum(UsageEventRow.images), 0),
-                func.coalesce(func.sum(UsageEventRow.mj_tasks), 0),
-                func.count(UsageEventRow.id),
-            )
-            .where(UsageEventRow.chat_key.in_(list(chat_keys)), UsageEventRow.created_at >= as_utc(since))
-            .group_by(UsageEventRow.chat_key, UsageEventRow.user_id)
+        rows = await self._run(
+            self._batch().spent_by_user, {"chat_keys": list(chat_keys), "since": as_utc(since)}
         )
         return {(chat, user): _reserved(row) for chat, user, *row in rows}
 
@@ -212,12 +193,19 @@ class BudgetRepository:
         self, chat_keys: Iterable[str], now: datetime
     ) -> dict[tuple[str, str], Reserved]:
         """Live reservations per (chat, user), for the given chats: one query."""
-        rows = await self._session.execute(
-            select(R.chat_key, R.user_id, *_RESERVED_SUMS)
-            .where(R.chat_key.in_(list(chat_keys)), R.expires_at > as_utc(now))
-            .group_by(R.chat_key, R.user_id)
+        rows = await self._run(
+            self._batch().reserved_by_user, {"chat_keys": list(chat_keys), "now": as_utc(now)}
         )
         return {(chat, user): _reserved(row) for chat, user, *row in rows}
+
+    def _batch(self) -> _Batch:
+        return _batch(dialect.backend(self._session))
+
+    async def _run(self, statement: Executable, values: dict[str, Any]) -> Sequence[Sequence[Any]]:
+        # Through the session's connection: plain rows need none of the ORM's work (these run
+        # for every batch of admissions).
+        connection = await self._session.connection()
+        return (await connection.execute(statement, values)).all()
 
     async def reserve_many(self, reservations: Iterable[Reservation]) -> list[int]:
         """Insert reservations; their ids, in the order given."""
@@ -275,8 +263,56 @@ class BudgetRepository:
         return len(result.all())
 
     async def purge_expired(self, now: datetime) -> int:
-        result = await self._session.execute(delete(R).where(R.expires_at <= as_utc(now)).returning(R.id))
-        return len(result.all())
+        return len(await self._run(_PURGE_EXPIRED, {"now": as_utc(now)}))
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """The statements of every admission batch: built once per backend (building one cost
+    more than running it), the chats bound per batch as one list."""
+
+    limits_of: Executable
+    spent_by_user: Executable
+    reserved_by_user: Executable
+
+
+@functools.cache
+def _batch(backend: str) -> _Batch:
+    limits_of = select(
+        BudgetLimitRow.chat_key,
+        BudgetLimitRow.scope,
+        BudgetLimitRow.period,
+        BudgetLimitRow.metric,
+        BudgetLimitRow.amount,
+        BudgetLimitRow.set_by,
+        BudgetLimitRow.capped,
+        BudgetLimitRow.ceiling,
+    ).where(dialect.among(backend, BudgetLimitRow.chat_key, "chat_keys"))
+    spent = (
+        select(
+            UsageEventRow.chat_key,
+            UsageEventRow.user_id,
+            func.coalesce(func.sum(UsageEventRow.cost), 0),
+            func.coalesce(func.sum(UsageEventRow.total_tokens), 0),
+            func.coalesce(func.sum(UsageEventRow.images), 0),
+            func.coalesce(func.sum(UsageEventRow.mj_tasks), 0),
+            func.count(UsageEventRow.id),
+        )
+        .where(
+            dialect.among(backend, UsageEventRow.chat_key, "chat_keys"),
+            UsageEventRow.created_at >= bindparam("since"),
+        )
+        .group_by(UsageEventRow.chat_key, UsageEventRow.user_id)
+    )
+    reserved = (
+        select(R.chat_key, R.user_id, *_RESERVED_SUMS)
+        .where(dialect.among(backend, R.chat_key, "chat_keys"), R.expires_at > bindparam("now"))
+        .group_by(R.chat_key, R.user_id)
+    )
+    return _Batch(limits_of, spent, reserved)
+
+
+_PURGE_EXPIRED = delete(R).where(R.expires_at <= bindparam("now")).returning(R.id)
 
 
 def _reserved(row: Sequence[Any]) -> Reserved:

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, Table, func, literal_column
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    SQLColumnExpression,
+    Table,
+    any_,
+    bindparam,
+    func,
+    literal_column,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 
 from storage.tables import Base
 
@@ -43,3 +53,15 @@ def utc_day(session: AsyncSession, column: SQLColumnExpression[Any]) -> ColumnEl
         return func.date(column)  # stored as naive UTC text
     # A literal, not a bound parameter: GROUP BY must repeat the exact expression.
     return func.date(func.timezone(literal_column("'UTC'"), column))
+
+
+def among(name: str, column: ColumnElement[Any] | QueryableAttribute[Any], param: str) -> ColumnElement[bool]:
+    """`column` is one of a list bound as `param`, on the backend of that name.
+
+    PostgreSQL: `= ANY(array)`, one parameter however long the list, so the statement's text
+    (and with it the server's prepared statement) is the same for every batch, and nothing
+    is rendered per value. SQLite has no arrays: an IN with one parameter per value.
+    """
+    if name == "postgresql":
+        return column == any_(bindparam(param, type_=ARRAY(column.type)))
+    return column.in_(bindparam(param, expanding=True))

@@ -109,7 +109,7 @@ class Writer:
         work = [p for p in batch if p.writes]
         try:
             if work:
-                written = await self._apply(sum((p.writes for p in work), Writes()))
+                written = await self._apply(Writes.merged([p.writes for p in work]))
                 claimed: set[UpdateKey] = set()
                 for pending in work:
                     # The first request to journal an update gets it; a second copy is a redelivery.

@@ -9,7 +9,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import event
 
-from storage import BudgetLimit, Database, Reservation, Reserved
+from storage import BudgetLimit, Database, Reservation, Reserved, UsageEvent
+
+from .conftest import add_chat
 
 NOW = datetime(2025, 3, 1, 12, tzinfo=UTC)
 CHAT = "tg:-100123"
@@ -126,3 +128,54 @@ async def test_chats_locked_together_hold_off_another_admission_in_one_of_them(d
         await uow.commit()
     await other
     assert order == ["the batch commits", "the other admits"]
+
+
+async def test_a_batch_reads_limits_spending_and_holds_of_many_chats_at_once(db: Database) -> None:
+    """The three queries of a batch of admissions, each for a list of chats (any length)."""
+    other = "tg:-100999"
+    await add_chat(db, CHAT)
+    await add_chat(db, other)
+    async with db.unit_of_work() as uow:
+        await uow.budgets.set_limit(BudgetLimit(CHAT, "chat", "day", "cost", Decimal("5"), "tg:1"))
+        await uow.budgets.set_limit(BudgetLimit(other, "user", "month", "images", None, "tg:1"))
+        for chat, user, when, images in (
+            (CHAT, "1", NOW, 2),
+            (CHAT, "1", NOW, 3),
+            (CHAT, "2", NOW, 1),
+            (other, "1", NOW, 4),
+            (CHAT, "1", NOW - timedelta(days=2), 50),  # before the period asked about
+        ):
+            event = UsageEvent(chat, "tg", user, "Ann", "image", "dall-e-3", images=images, created_at=when)
+            await uow.usage.add(event)
+        await uow.budgets.reserve(Reservation(CHAT, "2", LATER, tokens=10))
+        await uow.budgets.reserve(Reservation(other, "1", LATER, images=1))
+        await uow.budgets.reserve(Reservation(other, "1", NOW - timedelta(seconds=1), images=9))  # expired
+        await uow.commit()
+    since = NOW - timedelta(hours=1)
+    async with db.unit_of_work() as uow:
+        limits = await uow.budgets.limits_of([CHAT, other, "tg:none"])
+        spent = await uow.budgets.spent_by_user([CHAT, other, "tg:none"], since)
+        held = await uow.budgets.reserved_by_user([CHAT, other], NOW)
+        # The same statements with a list of another length (PostgreSQL binds it as one array).
+        just_one = await uow.budgets.spent_by_user([other], since)
+        nothing = await uow.budgets.reserved_by_user([], NOW)
+    assert {chat: [(lim.scope, lim.amount) for lim in found] for chat, found in limits.items()} == {
+        CHAT: [("chat", Decimal("5"))],
+        other: [("user", None)],
+    }
+    assert {key: value.images for key, value in spent.items()} == {
+        (CHAT, "1"): 5,
+        (CHAT, "2"): 1,
+        (other, "1"): 4,
+    }
+    assert {key: value.count for key, value in spent.items()} == {
+        (CHAT, "1"): 2,
+        (CHAT, "2"): 1,
+        (other, "1"): 1,
+    }
+    assert held == {
+        (CHAT, "2"): Reserved(Decimal(0), 10, 0, 0, 1),
+        (other, "1"): Reserved(Decimal(0), 0, 1, 0, 1),
+    }
+    assert set(just_one) == {(other, "1")}
+    assert nothing == {}

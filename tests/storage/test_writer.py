@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, func, insert, select
 
-from storage import Database, UsageEvent
+from storage import Database, Reservation, Reserved, UsageEvent
 from storage.clock import utc_now
 from storage.inbound import HANDLED, RECEIVED
 from storage.tables import InboundRow, TurnRow, UsageEventRow
@@ -197,3 +198,25 @@ async def test_a_turn_ends_its_tool_job_with_its_answer_but_never_a_job_taken_ov
     async with db.unit_of_work() as uow:
         states = {j.id: j.state for j in await uow.jobs.by_source("tg:1") + await uow.jobs.by_source("tg:2")}
     assert states == {"mine": "done", "claimed": "interrupted"}
+
+
+def test_writes_merged_keep_each_kind_in_the_order_given() -> None:
+    parts = [Writes(turns=(turn(f"q{i}"),), released=(i,), handled=(("tg", str(i)),)) for i in range(5)]
+    merged = Writes.merged(parts)
+    assert [t.content for t in merged.turns] == [f"q{i}" for i in range(5)]
+    assert merged.released == (0, 1, 2, 3, 4)
+    assert merged == parts[0] + parts[1] + parts[2] + parts[3] + parts[4]
+    assert Writes.merged([]) == Writes()
+
+
+async def test_writes_end_exactly_the_budget_reservations_they_name(db: Database, writer: Writer) -> None:
+    now = utc_now()
+    async with db.unit_of_work() as uow:
+        ids = await uow.budgets.reserve_many(
+            Reservation(CHAT, "7", now + timedelta(minutes=5), tokens=5) for _ in range(3)
+        )
+        await uow.commit()
+    await asyncio.gather(writer.write(Writes(released=(ids[0],))), writer.write(Writes(released=(ids[2],))))
+    async with db.unit_of_work() as uow:
+        assert (await uow.budgets.reserved(CHAT, now)).count == 1
+        assert await uow.budgets.reserved(CHAT, now, excluding=ids[1]) == Reserved()
