@@ -83,7 +83,11 @@ def build_platforms(settings: Settings, core: Core, wiring: Wiring, *, console: 
             )
         )
     if console:
-        from adapters.console.platform import ConsolePlatform
+        from adapters.console.platform import ConsolePlatform, terminal_language
 
-        platforms.append(ConsolePlatform(settings, core, wiring.tracker))
+        platforms.append(
+            ConsolePlatform(
+                settings, core, wiring.tracker, core.deps.languages.catalog, language=terminal_language()
+            )
+        )
     return platforms

@@ -2,18 +2,20 @@
 
 Type text to chat, `/image …`, `/imagine …`; `/photo <path> [<path>…] | <caption>` sends
 files as photos; `/press <n>` presses button n of the last image. Images are saved
-under DATA_DIR/out and their paths printed.
+under DATA_DIR/out and their paths printed. The terminal's language (LANGUAGE, LC_ALL,
+LC_MESSAGES, LANG) is the user's app language, as Telegram's `language_code` is.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import shlex
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TextIO
@@ -21,6 +23,8 @@ from typing import TextIO
 from bot.commands import MjPromptAnswer
 from bot.config import Settings
 from bot.core import Core
+from bot.i18n import Catalog, Text, Tr, t
+from bot.i18n.locale import choose, from_platform
 from bot.midjourney.tracker import MjTracker
 from bot.model import (
     Activity,
@@ -40,13 +44,26 @@ from bot.text import split_text
 log = logging.getLogger(__name__)
 
 ADDRESS = ChatAddress("console", "local", ChatKind.PRIVATE, title="terminal")
-USER = User("local", "you")
+
+
+def terminal_language(environ: Mapping[str, str] = os.environ) -> str | None:
+    """The language the terminal asks programs to speak (`zh_CN.UTF-8`), if any.
+
+    Read as gettext reads it. Not babel.default_locale: it also looks at LC_CTYPE, which
+    Python itself sets to C.UTF-8 when the asked-for locale is not installed (PEP 538), as
+    in many containers, and that would hide the LANG the person set.
+    """
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        if value := environ.get(name, "").split(":")[0]:
+            return value
+    return None
 
 
 class ConsoleOutbox:
-    def __init__(self, out: TextIO, image_dir: Path) -> None:
+    def __init__(self, out: TextIO, image_dir: Path, tr: Tr) -> None:
         self._out = out
         self._image_dir = image_dir
+        self._tr = tr
         self._counter = 0
         self.buttons: list[str] = []
         self.question: str | None = None  # the payload of the last question asked
@@ -71,7 +88,8 @@ class ConsoleOutbox:
             self.print_line(
                 "   buttons: "
                 + "  ".join(f"[{n}] {b.label}" for n, b in enumerate(flat, 1))
-                + "   (/press <n>)"
+                + "   "
+                + self._tr(t("(/press <n>)"))
             )
 
     async def send_text(self, text: str, *, buttons: ButtonRows = ()) -> SentMessage:
@@ -95,7 +113,8 @@ class ConsoleOutbox:
         for number, image in enumerate(images, 1):
             path = self._image_dir / f"{stamp}-{number}-{image.file_name}"
             path.write_bytes(image.data)
-            self.print_line(f"bot> 🖼  saved {path} ({len(image.data) // 1024} KB)")
+            saved = t("🖼  saved {path} ({size} KB)", path=str(path), size=len(image.data) // 1024)
+            self.print_line(f"bot> {self._tr(saved)}")
         if caption:
             self.print_line(f"     {caption}")
         self._show_buttons(buttons)
@@ -106,7 +125,8 @@ class ConsoleOutbox:
 
     async def send_voice(self, data: bytes, file_name: str, mime: str) -> SentMessage:
         """A terminal cannot play it: saved next to the images."""
-        return await self.send_images([OutImage(data, file_name, mime)], caption="🔊 voice answer")
+        caption = self._tr(t("🔊 voice answer"))
+        return await self.send_images([OutImage(data, file_name, mime)], caption=caption)
 
     async def send_rich(self, doc: Rich) -> SentMessage:
         """A terminal shows reports as plain text."""
@@ -116,7 +136,7 @@ class ConsoleOutbox:
         """The terminal's question: answered with `/answer <text>`."""
         self.question = answer
         self.print_line(f"bot> {text}")
-        self.print_line("   (/answer <your prompt>)")
+        self.print_line("   " + self._tr(t("(/answer <your prompt>)")))
         return self._next_id()
 
     @asynccontextmanager
@@ -168,15 +188,21 @@ class ConsolePlatform:
         settings: Settings,
         core: Core,
         tracker: MjTracker,
+        catalog: Catalog,
+        *,
+        language: str | None = None,
         stdin: TextIO | None = None,
         stdout: TextIO | None = None,
     ) -> None:
+        """`language`: the terminal's (`terminal_language()`); the console's own lines use it."""
         self._core = core
         self._tracker = tracker
         self.connected = True
         self._mj_deadline = settings.mj_task_deadline
         self._stdin = stdin or sys.stdin
-        self._outbox = ConsoleOutbox(stdout or sys.stdout, settings.data_dir / "out")
+        self._user = User("local", "you", language=language)
+        self._tr = Tr(catalog, choose(None, None, from_platform(language)))
+        self._outbox = ConsoleOutbox(stdout or sys.stdout, settings.data_dir / "out", self._tr)
         self.messenger = ConsoleMessenger(self._outbox)
         self._seq = 0
 
@@ -202,7 +228,7 @@ class ConsolePlatform:
         """Nothing to release: the console holds no connections."""
 
     async def run(self) -> None:
-        self._outbox.print_line("wenwen-bot console — type a message, /help for commands, Ctrl+D to quit.")
+        self._say(t("wenwen-bot console — type a message, /help for commands, Ctrl+D to quit."))
         queue = self._lines()
         while (line := await queue.get()) is not None:
             if not line.strip():
@@ -211,18 +237,19 @@ class ConsolePlatform:
             if incoming is not None:
                 await self._core.handle(incoming, self._outbox)
         await self._finish_midjourney()
-        self._outbox.print_line("bye")
+        self._say(t("bye"))
+
+    def _say(self, text: Text, prefix: str = "") -> None:
+        self._outbox.print_line(prefix + self._tr(text))
 
     async def _finish_midjourney(self) -> None:
         """At the end of input, let running Midjourney tasks deliver (piped demos end fast)."""
         tracker = self._tracker
         if not await tracker.pending_in(ADDRESS.key):
             return
-        self._outbox.print_line(
-            "   …waiting for Midjourney to finish (Ctrl+C quits; it resumes on the next start)"
-        )
+        self._say(t("…waiting for Midjourney to finish (Ctrl+C quits; it resumes on the next start)"), "   ")
         if not await tracker.wait_idle(ADDRESS.key, within=self._mj_deadline):
-            self._outbox.print_line("bot> Midjourney is still working; the result comes on the next start.")
+            self._say(t("Midjourney is still working; the result comes on the next start."), "bot> ")
 
     def _parse(self, line: str) -> Incoming | None:
         self._seq += 1
@@ -234,33 +261,36 @@ class ConsolePlatform:
             return self._photos(rest, message_id)
         if command == "/answer":
             return self._answer(rest.strip(), message_id)
-        return Incoming(ADDRESS, USER, text=line, message_id=message_id)
+        return Incoming(ADDRESS, self._user, text=line, message_id=message_id)
 
     def _press(self, number: str, message_id: str) -> Incoming | None:
         # isdecimal, not isdigit: int() refuses digits such as "²".
         if not number.isdecimal() or not 0 < int(number) <= len(self._outbox.buttons):
-            self._outbox.print_line("bot> No such button; press one of the numbers shown.")
+            self._say(t("No such button; press one of the numbers shown."), "bot> ")
             return None
         payload = self._outbox.buttons[int(number) - 1]
-        return Incoming(ADDRESS, USER, callback=payload, message_id=message_id)
+        return Incoming(ADDRESS, self._user, callback=payload, message_id=message_id)
 
     def _answer(self, text: str, message_id: str) -> Incoming | None:
         prefix, _, request_id = (self._outbox.question or "").partition(":")
         if prefix != ASK_PREFIX or not request_id:
-            self._outbox.print_line("bot> There is no question to answer.")
+            self._say(t("There is no question to answer."), "bot> ")
             return None
-        return Incoming(ADDRESS, USER, command=MjPromptAnswer(request_id, text), message_id=message_id)
+        return Incoming(ADDRESS, self._user, command=MjPromptAnswer(request_id, text), message_id=message_id)
 
     def _photos(self, arguments: str, message_id: str) -> Incoming | None:
         paths_part, _, caption = arguments.partition("|")
         try:
             paths = [Path(p).expanduser() for p in shlex.split(paths_part)]
         except ValueError as exc:  # an unclosed quote
-            self._outbox.print_line(f"bot> Could not read the file names: {exc}.")
+            self._say(t("Could not read the file names: {error}.", error=str(exc)), "bot> ")
             return None
         missing = [str(p) for p in paths if not p.is_file()]
-        if missing or not paths:
-            self._outbox.print_line(f"bot> File not found: {', '.join(missing) or '(none given)'}")
+        if not paths:
+            self._say(t("Name the files to send: /photo <path> [<path>…] | <caption>"), "bot> ")
+            return None
+        if missing:
+            self._say(t("File not found: {names}", names=", ".join(missing)), "bot> ")
             return None
         images = tuple(_file_attachment(p) for p in paths)
-        return Incoming(ADDRESS, USER, text=caption.strip(), images=images, message_id=message_id)
+        return Incoming(ADDRESS, self._user, text=caption.strip(), images=images, message_id=message_id)

@@ -12,11 +12,13 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET_VARS = ("WENWEN_API_KEY", "TELEGRAM_BOT_TOKEN", "DISCORD_BOT_TOKEN")
+LANGUAGE_VARS = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
 
 
 def run_bot(tmp_path: Path, stdin: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in SECRET_VARS}
+    clean = {k: v for k, v in os.environ.items() if k not in SECRET_VARS + LANGUAGE_VARS}
     clean["PYTHONPATH"] = str(REPO)
+    clean["LANG"] = "C.UTF-8"  # the console speaks the terminal's language: English unless a test says
     clean.update(env)
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
@@ -65,6 +67,17 @@ def test_demo_chats_draws_and_reports_usage(tmp_path: Path) -> None:
     assert "offline demo" in result.stderr
 
 
+def test_the_demo_speaks_the_terminals_language(tmp_path: Path) -> None:
+    result = run_bot(tmp_path, "hello demo\n/usage\n/press 3\n", LANG="zh_CN.UTF-8")
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "wenwen-bot 终端" in out  # the console's own lines
+    assert "Echo: hello demo" in out
+    assert "📊 本聊天用量" in out  # the bot's answers: Chinese without any /lang
+    assert "没有这个按钮" in out
+    assert out.rstrip().endswith("再见")
+
+
 @pytest.mark.parametrize(
     ("env", "named"),
     [({"MJ_MODE": "TURBO"}, "MJ_MODE"), ({"WENWEN_BASE_URL": "api.example.com"}, "WENWEN_BASE_URL")],
@@ -96,8 +109,9 @@ def test_demo_waits_for_midjourney_at_end_of_input_and_keeps_logs_off_the_chat(t
 
 def test_sigterm_shuts_down_cleanly(tmp_path: Path) -> None:
     """`docker stop` sends SIGTERM: the bot stops in order and exits 0."""
-    clean = {k: v for k, v in os.environ.items() if k not in SECRET_VARS}
+    clean = {k: v for k, v in os.environ.items() if k not in SECRET_VARS + LANGUAGE_VARS}
     clean["PYTHONPATH"] = str(REPO)
+    clean["LANG"] = "C.UTF-8"  # the console speaks the terminal's language: English unless a test says
     process = subprocess.Popen(
         [sys.executable, "-m", "bot"],
         stdin=subprocess.PIPE,

@@ -6,8 +6,11 @@ import asyncio
 import io
 from pathlib import Path
 
-from adapters.console.platform import ConsolePlatform
+import pytest
+
+from adapters.console.platform import ConsolePlatform, terminal_language
 from bot.config import Settings
+from bot.i18n import Catalog
 from bot.model import Button, Incoming, Outbox
 
 
@@ -29,11 +32,21 @@ class RecordingCore:
         await out.send_text("ok", buttons=[[Button("one", "pay:1")]])
 
 
-async def run_console(tmp_path: Path, stdin: io.TextIOBase) -> tuple[RecordingCore, str]:
+async def run_console(
+    tmp_path: Path, stdin: io.TextIOBase, language: str | None = None
+) -> tuple[RecordingCore, str]:
     core = RecordingCore()
     stdout = io.StringIO()
     settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
-    console = ConsolePlatform(settings, core, IdleTracker(), stdin=stdin, stdout=stdout)  # type: ignore[arg-type]
+    console = ConsolePlatform(
+        settings,
+        core,  # type: ignore[arg-type]
+        IdleTracker(),  # type: ignore[arg-type]
+        Catalog.load(),
+        language=language,
+        stdin=stdin,  # type: ignore[arg-type]
+        stdout=stdout,
+    )
     await asyncio.wait_for(console.run(), timeout=5)
     return core, stdout.getvalue()
 
@@ -54,4 +67,42 @@ async def test_odd_lines_get_a_hint_and_the_console_goes_on(tmp_path: Path) -> N
 async def test_undecodable_input_ends_the_console_instead_of_hanging(tmp_path: Path) -> None:
     stdin = io.TextIOWrapper(io.BytesIO(b"hello\n\xff\xfe\xfa broken\nnever read\n"), encoding="utf-8")
     _, out = await run_console(tmp_path, stdin)
+    assert out.rstrip().endswith("bye")
+
+
+async def test_a_chinese_terminal_gets_the_console_in_chinese_and_passes_its_language_on(
+    tmp_path: Path,
+) -> None:
+    # LC_CTYPE is not a language: Python sets it to C.UTF-8 itself where zh_CN is not installed.
+    language = terminal_language({"LANG": "zh_CN.UTF-8", "LC_CTYPE": "C.UTF-8"})
+    lines = ["你好", "/press 7", "/photo | 说明", "/answer 一只猫"]
+    core, out = await run_console(tmp_path, io.StringIO("\n".join(lines) + "\n"), language)
+    assert [m.user.language for m in core.handled] == ["zh_CN.UTF-8"]  # the core answers in Chinese too
+    assert "wenwen-bot 终端" in out
+    assert "（/press <编号>）" in out
+    assert "没有这个按钮" in out
+    assert "请写出要发送的文件" in out
+    assert "现在没有需要回答的问题" in out
+    assert out.rstrip().endswith("再见")
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"LANGUAGE": "zh_TW:en", "LANG": "en_US.UTF-8"}, "zh_TW"),  # gettext's order: LANGUAGE first
+        ({"LC_ALL": "zh_CN.UTF-8", "LANG": "en_US.UTF-8"}, "zh_CN.UTF-8"),
+        ({"LC_MESSAGES": "en_GB.UTF-8", "LANG": "zh_CN.UTF-8"}, "en_GB.UTF-8"),
+        ({"LANGUAGE": "", "LANG": "zh_CN.UTF-8"}, "zh_CN.UTF-8"),
+        ({}, None),
+    ],
+)
+def test_the_terminal_language_is_read_as_gettext_reads_it(
+    environ: dict[str, str], expected: str | None
+) -> None:
+    assert terminal_language(environ) == expected
+
+
+async def test_a_terminal_without_a_language_gets_english(tmp_path: Path) -> None:
+    _, out = await run_console(tmp_path, io.StringIO("/press 7\n"), terminal_language({"LANG": "C.UTF-8"}))
+    assert "No such button" in out
     assert out.rstrip().endswith("bye")
