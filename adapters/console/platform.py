@@ -44,6 +44,12 @@ from bot.text import split_text
 log = logging.getLogger(__name__)
 
 ADDRESS = ChatAddress("console", "local", ChatKind.PRIVATE, title="terminal")
+# What the terminal shows while the bot works, in place of the messenger's indicator.
+_ACTIVITY = {
+    Activity.TYPING: t("…typing"),
+    Activity.UPLOAD_PHOTO: t("…sending a picture"),
+    Activity.RECORD_VOICE: t("…recording a voice message"),
+}
 
 
 def terminal_language(environ: Mapping[str, str] = os.environ) -> str | None:
@@ -108,25 +114,31 @@ class ConsoleOutbox:
     async def send_images(
         self, images: Sequence[OutImage], *, caption: str = "", buttons: ButtonRows = ()
     ) -> SentMessage:
+        return self._save(images, "🖼", caption, buttons)
+
+    async def send_file(self, data: bytes, file_name: str, mime: str, *, caption: str = "") -> SentMessage:
+        return self._save([OutImage(data, file_name, mime)], "📎", caption)
+
+    async def send_voice(self, data: bytes, file_name: str, mime: str) -> SentMessage:
+        """A terminal cannot play it: saved next to the images."""
+        return self._save([OutImage(data, file_name, mime)], "🔊", self._tr(t("voice answer")))
+
+    def _save(
+        self, files: Sequence[OutImage], icon: str, caption: str, buttons: ButtonRows = ()
+    ) -> SentMessage:
+        """What a messenger would show, written under DATA_DIR/out, its path printed."""
         self._image_dir.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        for number, image in enumerate(images, 1):
-            path = self._image_dir / f"{stamp}-{number}-{image.file_name}"
-            path.write_bytes(image.data)
-            saved = t("🖼  saved {path} ({size} KB)", path=str(path), size=len(image.data) // 1024)
-            self.print_line(f"bot> {self._tr(saved)}")
+        for number, file in enumerate(files, 1):
+            path = self._image_dir / f"{stamp}-{number}-{file.file_name}"
+            path.write_bytes(file.data)
+            size = -(-len(file.data) // 1024)  # rounded up: a small file is not "0 KB"
+            saved = self._tr(t("saved {path} ({size} KB)", path=str(path), size=size))
+            self.print_line(f"bot> {icon}  {saved}")
         if caption:
             self.print_line(f"     {caption}")
         self._show_buttons(buttons)
         return self._next_id()
-
-    async def send_file(self, data: bytes, file_name: str, mime: str, *, caption: str = "") -> SentMessage:
-        return await self.send_images([OutImage(data, file_name, mime)], caption=caption)
-
-    async def send_voice(self, data: bytes, file_name: str, mime: str) -> SentMessage:
-        """A terminal cannot play it: saved next to the images."""
-        caption = self._tr(t("🔊 voice answer"))
-        return await self.send_images([OutImage(data, file_name, mime)], caption=caption)
 
     async def send_rich(self, doc: Rich) -> SentMessage:
         """A terminal shows reports as plain text."""
@@ -141,7 +153,7 @@ class ConsoleOutbox:
 
     @asynccontextmanager
     async def activity(self, kind: Activity) -> AsyncIterator[None]:
-        self.print_line(f"   …{kind.value.replace('_', ' ')}")
+        self.print_line("   " + self._tr(_ACTIVITY[kind]))
         yield
 
     def stream(self, buttons: ButtonRows = ()) -> ConsoleStream:
@@ -257,7 +269,7 @@ class ConsolePlatform:
         command, _, rest = line.partition(" ")
         if command == "/press":
             return self._press(rest.strip(), message_id)
-        if command == "/photo" and rest.strip():
+        if command == "/photo":
             return self._photos(rest, message_id)
         if command == "/answer":
             return self._answer(rest.strip(), message_id)

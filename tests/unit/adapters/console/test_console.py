@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from adapters.console.platform import ConsolePlatform, terminal_language
+from adapters.console.platform import ConsoleOutbox, ConsolePlatform, terminal_language
 from bot.config import Settings
-from bot.i18n import Catalog
-from bot.model import Button, Incoming, Outbox
+from bot.i18n import Catalog, Lang, Tr
+from bot.model import Activity, Button, Incoming, Outbox
 
 
 class IdleTracker:
@@ -75,7 +75,7 @@ async def test_a_chinese_terminal_gets_the_console_in_chinese_and_passes_its_lan
 ) -> None:
     # LC_CTYPE is not a language: Python sets it to C.UTF-8 itself where zh_CN is not installed.
     language = terminal_language({"LANG": "zh_CN.UTF-8", "LC_CTYPE": "C.UTF-8"})
-    lines = ["你好", "/press 7", "/photo | 说明", "/answer 一只猫"]
+    lines = ["你好", "/press 7", "/photo", "/answer 一只猫"]
     core, out = await run_console(tmp_path, io.StringIO("\n".join(lines) + "\n"), language)
     assert [m.user.language for m in core.handled] == ["zh_CN.UTF-8"]  # the core answers in Chinese too
     assert "wenwen-bot 终端" in out
@@ -106,3 +106,20 @@ async def test_a_terminal_without_a_language_gets_english(tmp_path: Path) -> Non
     _, out = await run_console(tmp_path, io.StringIO("/press 7\n"), terminal_language({"LANG": "C.UTF-8"}))
     assert "No such button" in out
     assert out.rstrip().endswith("bye")
+
+
+async def test_files_are_saved_with_their_kind_and_a_size_that_is_never_zero(tmp_path: Path) -> None:
+    out = io.StringIO()
+    outbox = ConsoleOutbox(out, tmp_path / "out", Tr(Catalog.load(), Lang.ZH))
+    async with outbox.activity(Activity.RECORD_VOICE):
+        await outbox.send_voice(b"OggS" + bytes(96), "answer.ogg", "audio/ogg")
+    await outbox.send_file(bytes(3000), "report.csv", "text/csv", caption="March")
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "   ……正在录制语音消息"
+    assert lines[1].startswith("bot> 🔊  已保存 ") and lines[1].endswith("answer.ogg（1 KB）")
+    assert lines[2] == "     语音回答"
+    assert lines[3].startswith("bot> 📎  已保存 ") and lines[3].endswith("report.csv（3 KB）")
+    assert sorted(p.name.split("-", 3)[3] for p in (tmp_path / "out").iterdir()) == [
+        "answer.ogg",
+        "report.csv",
+    ]
