@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -278,16 +278,10 @@ class _Batch:
 
 @functools.cache
 def _batch(backend: str) -> _Batch:
-    limits_of = select(
-        BudgetLimitRow.chat_key,
-        BudgetLimitRow.scope,
-        BudgetLimitRow.period,
-        BudgetLimitRow.metric,
-        BudgetLimitRow.amount,
-        BudgetLimitRow.set_by,
-        BudgetLimitRow.capped,
-        BudgetLimitRow.ceiling,
-    ).where(dialect.among(backend, BudgetLimitRow.chat_key, "chat_keys"))
+    # The limit's columns in BudgetLimit's order: the record is built from them as they come.
+    limits_of = select(*(getattr(BudgetLimitRow, f.name) for f in fields(BudgetLimit))).where(
+        dialect.among(backend, BudgetLimitRow.chat_key, "chat_keys")
+    )
     spent = (
         select(
             UsageEventRow.chat_key,
