@@ -86,8 +86,6 @@ def build_platforms(settings: Settings, core: Core, wiring: Wiring, *, console: 
         from adapters.console.platform import ConsolePlatform, terminal_language
 
         platforms.append(
-            ConsolePlatform(
-                settings, core, wiring.tracker, core.deps.languages.catalog, language=terminal_language()
-            )
+            ConsolePlatform(settings, core, wiring.tracker, core.deps.languages, language=terminal_language())
         )
     return platforms

@@ -23,7 +23,7 @@ from typing import TextIO
 from bot.commands import MjPromptAnswer
 from bot.config import Settings
 from bot.core import Core
-from bot.i18n import Catalog, Text, Tr, t
+from bot.i18n import Text, Tr, t
 from bot.i18n.locale import choose, from_platform
 from bot.midjourney.tracker import MjTracker
 from bot.model import (
@@ -40,6 +40,7 @@ from bot.model import (
 from bot.rich import Rich
 from bot.router import ASK_PREFIX
 from bot.text import split_text
+from bot.usecases.languages import Languages
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ class ConsoleOutbox:
     def __init__(self, out: TextIO, image_dir: Path, tr: Tr) -> None:
         self._out = out
         self._image_dir = image_dir
-        self._tr = tr
+        self.tr = tr  # the reader's language for the console's own lines (ConsolePlatform keeps it)
         self._counter = 0
         self.buttons: list[str] = []
         self.question: str | None = None  # the payload of the last question asked
@@ -95,7 +96,7 @@ class ConsoleOutbox:
                 "   buttons: "
                 + "  ".join(f"[{n}] {b.label}" for n, b in enumerate(flat, 1))
                 + "   "
-                + self._tr(t("(/press <n>)"))
+                + self.tr(t("(/press <n>)"))
             )
 
     async def send_text(self, text: str, *, buttons: ButtonRows = ()) -> SentMessage:
@@ -121,7 +122,7 @@ class ConsoleOutbox:
 
     async def send_voice(self, data: bytes, file_name: str, mime: str) -> SentMessage:
         """A terminal cannot play it: saved next to the images."""
-        return self._save([OutImage(data, file_name, mime)], "🔊", self._tr(t("voice answer")))
+        return self._save([OutImage(data, file_name, mime)], "🔊", self.tr(t("voice answer")))
 
     def _save(
         self, files: Sequence[OutImage], icon: str, caption: str, buttons: ButtonRows = ()
@@ -133,7 +134,7 @@ class ConsoleOutbox:
             path = self._image_dir / f"{stamp}-{number}-{file.file_name}"
             path.write_bytes(file.data)
             size = -(-len(file.data) // 1024)  # rounded up: a small file is not "0 KB"
-            saved = self._tr(t("saved {path} ({size} KB)", path=str(path), size=size))
+            saved = self.tr(t("saved {path} ({size} KB)", path=str(path), size=size))
             self.print_line(f"bot> {icon}  {saved}")
         if caption:
             self.print_line(f"     {caption}")
@@ -148,12 +149,12 @@ class ConsoleOutbox:
         """The terminal's question: answered with `/answer <text>`."""
         self.question = answer
         self.print_line(f"bot> {text}")
-        self.print_line("   " + self._tr(t("(/answer <your prompt>)")))
+        self.print_line("   " + self.tr(t("(/answer <your prompt>)")))
         return self._next_id()
 
     @asynccontextmanager
     async def activity(self, kind: Activity) -> AsyncIterator[None]:
-        self.print_line("   " + self._tr(_ACTIVITY[kind]))
+        self.print_line("   " + self.tr(_ACTIVITY[kind]))
         yield
 
     def stream(self, buttons: ButtonRows = ()) -> ConsoleStream:
@@ -200,21 +201,22 @@ class ConsolePlatform:
         settings: Settings,
         core: Core,
         tracker: MjTracker,
-        catalog: Catalog,
+        languages: Languages,
         *,
         language: str | None = None,
         stdin: TextIO | None = None,
         stdout: TextIO | None = None,
     ) -> None:
-        """`language`: the terminal's (`terminal_language()`); the console's own lines use it."""
+        """`language`: the terminal's (`terminal_language()`), the user's app language."""
         self._core = core
         self._tracker = tracker
+        self._languages = languages
         self.connected = True
         self._mj_deadline = settings.mj_task_deadline
         self._stdin = stdin or sys.stdin
         self._user = User("local", "you", language=language)
-        self._tr = Tr(catalog, choose(None, None, from_platform(language)))
-        self._outbox = ConsoleOutbox(stdout or sys.stdout, settings.data_dir / "out", self._tr)
+        terminal = Tr(languages.catalog, choose(None, None, from_platform(language)))
+        self._outbox = ConsoleOutbox(stdout or sys.stdout, settings.data_dir / "out", terminal)
         self.messenger = ConsoleMessenger(self._outbox)
         self._seq = 0
 
@@ -240,6 +242,7 @@ class ConsolePlatform:
         """Nothing to release: the console holds no connections."""
 
     async def run(self) -> None:
+        await self._follow_language()
         self._say(t("wenwen-bot console — type a message, /help for commands, Ctrl+D to quit."))
         queue = self._lines()
         while (line := await queue.get()) is not None:
@@ -248,11 +251,19 @@ class ConsolePlatform:
             incoming = self._parse(line.strip())
             if incoming is not None:
                 await self._core.handle(incoming, self._outbox)
+                await self._follow_language()  # it may have been a /lang
         await self._finish_midjourney()
         self._say(t("bye"))
 
+    async def _follow_language(self) -> None:
+        """The console's own lines in the language the bot answers in: a `/lang` wins over the terminal's."""
+        try:
+            self._outbox.tr = await self._languages.tr_for(Incoming(ADDRESS, self._user))
+        except Exception:  # the database: the lines stay in the language they were in
+            log.warning("could not read the console's language choice", exc_info=True)
+
     def _say(self, text: Text, prefix: str = "") -> None:
-        self._outbox.print_line(prefix + self._tr(text))
+        self._outbox.print_line(prefix + self._outbox.tr(text))
 
     async def _finish_midjourney(self) -> None:
         """At the end of input, let running Midjourney tasks deliver (piped demos end fast)."""

@@ -78,6 +78,14 @@ def test_the_demo_speaks_the_terminals_language(tmp_path: Path) -> None:
     assert out.rstrip().endswith("再见")
 
 
+def test_a_lang_typed_in_the_demo_switches_the_console_too(tmp_path: Path) -> None:
+    result = run_bot(tmp_path, "/press 3\n/lang zh\n/press 3\n")
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert out.index("No such button") < out.index("🌐") < out.index("没有这个按钮")
+    assert out.rstrip().endswith("再见")
+
+
 @pytest.mark.parametrize(
     ("env", "named"),
     [({"MJ_MODE": "TURBO"}, "MJ_MODE"), ({"WENWEN_BASE_URL": "api.example.com"}, "WENWEN_BASE_URL")],

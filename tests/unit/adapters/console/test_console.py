@@ -12,6 +12,8 @@ from adapters.console.platform import ConsoleOutbox, ConsolePlatform, terminal_l
 from bot.config import Settings
 from bot.i18n import Catalog, Lang, Tr
 from bot.model import Activity, Button, Incoming, Outbox
+from bot.usecases.languages import Languages
+from storage import Database
 
 
 class IdleTracker:
@@ -22,32 +24,42 @@ class IdleTracker:
 
 
 class RecordingCore:
-    """Stands in for bot.core.Core: remembers what the console hands over."""
+    """Stands in for bot.core.Core: remembers what the console hands over; `/lang zh` stores
+    the choice as the core's handler does."""
 
-    def __init__(self) -> None:
+    def __init__(self, languages: Languages) -> None:
         self.handled: list[Incoming] = []
+        self._languages = languages
 
     async def handle(self, incoming: Incoming, out: Outbox) -> None:
         self.handled.append(incoming)
+        if incoming.text == "/lang zh":
+            await self._languages.set_user(incoming, Lang.ZH)
         await out.send_text("ok", buttons=[[Button("one", "pay:1")]])
 
 
 async def run_console(
     tmp_path: Path, stdin: io.TextIOBase, language: str | None = None
 ) -> tuple[RecordingCore, str]:
-    core = RecordingCore()
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/console.db")
+    await db.migrate()
+    languages = Languages(db, Catalog.load())
+    core = RecordingCore(languages)
     stdout = io.StringIO()
     settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
     console = ConsolePlatform(
         settings,
         core,  # type: ignore[arg-type]
         IdleTracker(),  # type: ignore[arg-type]
-        Catalog.load(),
+        languages,
         language=language,
         stdin=stdin,  # type: ignore[arg-type]
         stdout=stdout,
     )
-    await asyncio.wait_for(console.run(), timeout=5)
+    try:
+        await asyncio.wait_for(console.run(), timeout=10)
+    finally:
+        await db.dispose()
     return core, stdout.getvalue()
 
 
@@ -123,3 +135,14 @@ async def test_files_are_saved_with_their_kind_and_a_size_that_is_never_zero(tmp
         "answer.ogg",
         "report.csv",
     ]
+
+
+async def test_a_lang_typed_in_the_console_wins_over_the_terminals_language(tmp_path: Path) -> None:
+    lines = ["/press 9", "/lang zh", "/press 9", "hello"]
+    _, out = await run_console(tmp_path, io.StringIO("\n".join(lines) + "\n"), "en_US.UTF-8")
+    assert out.index("No such button") < out.index("没有这个按钮")
+    assert out.count("(/press <n>)") == 1 and out.count("（/press <编号>）") == 1  # before and after
+    assert out.rstrip().endswith("再见")
+    # and on the next start, before anything is typed
+    _, again = await run_console(tmp_path, io.StringIO(""), "en_US.UTF-8")
+    assert again.startswith("wenwen-bot 终端")
