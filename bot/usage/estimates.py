@@ -44,8 +44,6 @@ Work = (
     | c.MjImaginePrompt
     | c.MjPromptAnswer
 )
-# Each of these submits exactly one Midjourney task (or one modal that runs one).
-MjWork = (c.Imagine, c.Blend, c.MjButtonPress, c.Describe, c.MjImaginePrompt, c.MjPromptAnswer)
 
 
 class Job(StrEnum):
@@ -89,6 +87,7 @@ class Estimator:
                 | c.MjImaginePrompt()
                 | c.MjPromptAnswer()
             ):
+                # Each submits exactly one Midjourney task (or asks in a dialog that runs one).
                 return self.midjourney()
             case c.Transcribe(audio=audio):
                 return self.transcription(audio.duration)
