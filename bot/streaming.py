@@ -134,3 +134,16 @@ class LiveText:
                         return
             if pause > 0:
                 await asyncio.sleep(pause)
+
+
+NOTE_SECONDS = 3.0  # for the note on an answer cut off by shutdown, which is waiting for it
+
+
+async def mark_cut_off(edit: Awaitable[object], where: str) -> None:
+    """Edit an answer cut off by shutdown to say so: bounded, and a failure only logged (the
+    next start answers in full either way)."""
+    try:
+        async with asyncio.timeout(NOTE_SECONDS):
+            await edit
+    except Exception as exc:
+        log.info("could not mark a cut-off answer in %s (%s)", where, exc)

@@ -21,7 +21,7 @@ from bot.i18n import Catalog, Say, Tr, t
 from bot.imaging import fit_under
 from bot.model import Activity, Button, ButtonRows, ChatAddress, OutImage, SentMessage
 from bot.rich import Rich, Span, Style, render_chunks
-from bot.streaming import CURSOR, Backoff, LiveText, preview
+from bot.streaming import CURSOR, Backoff, LiveText, mark_cut_off, preview
 from bot.text import split_text
 
 from .views import build_view
@@ -32,7 +32,6 @@ MESSAGE_LIMIT = 2000
 FILES_PER_MESSAGE = 10
 INTERACTION_TOKEN_LIFETIME = 14 * 60.0  # Discord's 15 minutes, less a margin
 TYPING_REFRESH = 8.0  # Discord shows "typing…" for about 10 s per trigger
-NOTE_SECONDS = 3.0  # for the note on an answer cut off by shutdown
 # Never ping anyone from model output; a reply may notify the person it answers.
 NO_PINGS = discord.AllowedMentions(everyone=False, users=False, roles=False, replied_user=True)
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
@@ -385,14 +384,8 @@ class DiscordStream:
             await self._live.abandon()  # raises the caller's cancellation, if it is being cancelled
         finally:
             if note and self._message is not None and self._live.shown and not self._finished:
-                await self._note(self._message, preview(self._live.shown, MESSAGE_LIMIT, f"\n\n{note}"))
-
-    async def _note(self, message: SentMessage, content: str) -> None:
-        try:
-            async with asyncio.timeout(NOTE_SECONDS):  # shutdown is waiting
-                await self._outbox.edit_text(message, content)
-        except Exception as exc:
-            log.info("could not mark a cut-off answer in %s (%s)", self._outbox.address.key, exc)
+                content = preview(self._live.shown, MESSAGE_LIMIT, f"\n\n{note}")
+                await mark_cut_off(self._outbox.edit_text(self._message, content), self._outbox.address.key)
 
 
 def markdown(span: Span) -> str:

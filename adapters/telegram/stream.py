@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Protocol
@@ -13,7 +12,7 @@ from adapters.telegram.drafts import DraftStops, ReplyDraft
 from adapters.telegram.limits import TEXT_LIMIT, is_not_modified, split_for_telegram, utf16_len
 from adapters.telegram.sender import Sender, keyboard
 from bot.model import ButtonRows, ChatKind, SentMessage
-from bot.streaming import CURSOR, Backoff, LiveText, preview
+from bot.streaming import CURSOR, Backoff, LiveText, mark_cut_off, preview
 
 
 class SendText(Protocol):
@@ -25,8 +24,6 @@ class EditText(Protocol):
 
 
 log = logging.getLogger(__name__)
-
-NOTE_SECONDS = 3.0  # for the note on an answer cut off by shutdown
 
 
 def _preview(text: str, cursor: str = "") -> str:
@@ -129,14 +126,9 @@ class TelegramStream:
             # A draft vanishes by itself; a group's message keeps what it shows. A finished
             # answer is left as it is.
             if note and self._message is not None and self._live.shown and not self._finished:
-                await self._note(self._message, _preview(self._live.shown, f"\n\n{note}"))
-
-    async def _note(self, message: SentMessage, text: str) -> None:
-        try:
-            async with asyncio.timeout(NOTE_SECONDS):  # shutdown is waiting
-                await self._sender.edit(int(message.message_id), text)
-        except Exception as exc:
-            log.info("could not mark a cut-off answer in %s (%s)", self._sender.address.key, exc)
+                text = _preview(self._live.shown, f"\n\n{note}")
+                edit = self._sender.edit(int(self._message.message_id), text)
+                await mark_cut_off(edit, self._sender.address.key)
 
     def _forget_draft(self) -> None:
         if self._drafts is not None:
