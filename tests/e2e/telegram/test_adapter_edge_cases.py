@@ -172,7 +172,10 @@ async def test_a_failing_typing_indicator_never_disturbs_the_answer(
     gc.collect()
     assert answer.ok
     assert "never retrieved" not in caplog.text
-    assert len(tg.calls_of(method)) == 1, "a refused indicator is not retried in a loop"
+    # The indicators only (a chat action; an empty draft): the answer's own text may also be
+    # previewed as a draft when its stream takes over 0.05 s on a loaded machine.
+    indicators = [c for c in tg.calls_of(method) if not c.params.get("text")]
+    assert len(indicators) == 1, "a refused indicator is not retried in a loop"
 
 
 async def test_a_refused_thinking_placeholder_falls_back_to_typing(

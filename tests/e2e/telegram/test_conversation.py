@@ -20,7 +20,10 @@ async def test_private_text_is_a_chat_turn_with_a_thinking_placeholder_and_reply
     async with run_bot():
         update = tg.send_text(private, ann, "hello there")
         sent = await tg.wait_for("sendMessage", lambda c: "Echo" in c.params.get("text", ""))
-        assert tg.calls_of("sendMessageDraft") == [], "a quick answer needs no indicator"
+        quick = tg.calls_of("sendMessageDraft")
+        # No "Thinking…" (an empty draft: it waits 0.25 s). A preview of the text itself may come
+        # when a loaded machine takes over 0.05 s to finish the stream: that is streaming, not an indicator.
+        assert [c for c in quick if not c.params.get("text")] == [], "a quick answer needs no indicator"
         sim.add_fault(Fault(route="/v1/chat/completions", kind="slow_first_byte", delay=0.6))
         tg.send_text(private, ann, "think about it")
         await tg.wait_for("sendMessage", lambda c: "think about it" in c.params.get("text", ""))
@@ -28,7 +31,7 @@ async def test_private_text_is_a_chat_turn_with_a_thinking_placeholder_and_reply
     assert sent.params["reply_parameters"]["message_id"] == update["message"]["message_id"]
     # A slow one shows Telegram's "Thinking…" (an empty draft) once, not a chat action every 4.5 s.
     assert tg.calls_of("sendChatAction") == []
-    placeholder, *texts = tg.calls_of("sendMessageDraft")
+    placeholder, *texts = tg.calls_of("sendMessageDraft")[len(quick) :]
     assert placeholder.params.get("text", "") == ""
     assert all(t.params["draft_id"] == placeholder.params["draft_id"] for t in texts), "one draft, animated"
     assert chat_requests(sim)[0]["model"] == "gpt-4o-mini"
