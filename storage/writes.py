@@ -124,16 +124,7 @@ class Writes:
         return Writes(*(tuple(chain.from_iterable(getattr(w, name) for w in many)) for name in _FIELDS))
 
     def __bool__(self) -> bool:
-        return bool(
-            self.journal
-            or self.turns
-            or self.events
-            or self.released
-            or self.handled
-            or self.answers
-            or self.chats
-            or self.done_jobs
-        )
+        return any(getattr(self, name) for name in _FIELDS)
 
 
 _FIELDS = tuple(f.name for f in fields(Writes))
