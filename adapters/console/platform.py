@@ -24,7 +24,6 @@ from bot.commands import MjPromptAnswer
 from bot.config import Settings
 from bot.core import Core
 from bot.i18n import Text, Tr, t
-from bot.i18n.locale import choose, from_platform
 from bot.midjourney.tracker import MjTracker
 from bot.model import (
     Activity,
@@ -215,7 +214,7 @@ class ConsolePlatform:
         self._mj_deadline = settings.mj_task_deadline
         self._stdin = stdin or sys.stdin
         self._user = User("local", "you", language=language)
-        terminal = Tr(languages.catalog, choose(None, None, from_platform(language)))
+        terminal = languages.platform_tr(self._as_reader())  # until the stored choice is read
         self._outbox = ConsoleOutbox(stdout or sys.stdout, settings.data_dir / "out", terminal)
         self.messenger = ConsoleMessenger(self._outbox)
         self._seq = 0
@@ -258,9 +257,13 @@ class ConsolePlatform:
     async def _follow_language(self) -> None:
         """The console's own lines in the language the bot answers in: a `/lang` wins over the terminal's."""
         try:
-            self._outbox.tr = await self._languages.tr_for(Incoming(ADDRESS, self._user))
+            self._outbox.tr = await self._languages.tr_for(self._as_reader())
         except Exception:  # the database: the lines stay in the language they were in
             log.warning("could not read the console's language choice", exc_info=True)
+
+    def _as_reader(self) -> Incoming:
+        """The console's one reader, as the languages use case asks for one."""
+        return Incoming(ADDRESS, self._user)
 
     def _say(self, text: Text, prefix: str = "") -> None:
         self._outbox.print_line(prefix + self._outbox.tr(text))
