@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    import ssl
+
     from aiohttp import web
 
     from bot.config import Settings
@@ -56,6 +58,7 @@ class Wiring:
     albums: SharedAlbums
     metrics: Metrics
     web_app: web.Application | None  # the replica's HTTP server (webhooks), when there is one
+    tls: ssl.SSLContext  # the TLS context every HTTP/1.1 client shares (certificates read once)
 
 
 def build_platforms(settings: Settings, core: Core, wiring: Wiring, *, console: bool) -> list[Platform]:
@@ -72,6 +75,7 @@ def build_platforms(settings: Settings, core: Core, wiring: Wiring, *, console: 
                 albums=wiring.albums,
                 metrics=wiring.metrics,
                 web_app=wiring.web_app,
+                tls=wiring.tls,
             )
         )
     if settings.discord_bot_token is not None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -92,6 +93,7 @@ class TelegramPlatform:
         albums: SharedAlbums,
         metrics: Metrics,
         web_app: web.Application | None,
+        tls: ssl.SSLContext,
     ) -> None:
         assert settings.telegram_bot_token is not None
         server = (
@@ -100,7 +102,9 @@ class TelegramPlatform:
             else PRODUCTION
         )
         try:
-            self._bot = Bot(settings.telegram_bot_token.get_secret_value(), session=FastSession(api=server))
+            self._bot = Bot(
+                settings.telegram_bot_token.get_secret_value(), session=FastSession(api=server, tls=tls)
+            )
         except TokenValidationError:
             raise ConfigError("Invalid setting TELEGRAM_BOT_TOKEN: not a bot token") from None
         self._bot.session.middleware(CountErrors(metrics.platform_error))

@@ -13,10 +13,7 @@ import base64
 import io
 import logging
 import re
-import shutil
 import socket
-import ssl
-import subprocess
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import AsyncExitStack
@@ -32,6 +29,7 @@ from PIL import Image
 from bot.errors import DownloadRefused, GatewayTimeout, Unavailable
 from bot.gateway.addresses import IPAddress
 from bot.gateway.downloads import Downloader, DownloadPolicy, Resolver
+from tests.fakes.tls import self_signed, serving
 
 
 def make_png() -> bytes:
@@ -415,18 +413,7 @@ async def test_three_redirects_across_trusted_and_allowed_hosts_work(
 @pytest.fixture
 def certificate(tmp_path: Path) -> tuple[Path, Path]:
     """A self-signed certificate and key for cdn.test."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("needs the openssl command to make a certificate")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-         "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=cdn.test",
-         "-addext", "subjectAltName=DNS:cdn.test"],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    return cert, key
+    return self_signed(tmp_path, "cdn.test")
 
 
 @pytest.fixture
@@ -437,8 +424,7 @@ async def tls_server(
     cert, key = certificate
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # httpx's default context trusts it
     server_names: list[str] = []
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
+    context = serving(cert, key)
     context.sni_callback = lambda _sock, name, _ctx: server_names.append(name or "")
     sock = listening_socket()
     server = Server(port=sock.getsockname()[1])

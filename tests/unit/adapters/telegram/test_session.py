@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import ssl
 from typing import Any
 
 import pytest
 from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.exceptions import ClientDecodeError, TelegramBadRequest, TelegramRetryAfter
 from aiogram.methods import EditMessageText, GetUpdates, SendMessage, SetMyCommands
 from aiogram.types import Message, Update
@@ -19,13 +21,26 @@ MESSAGE = {"message_id": 7, "date": 1, "chat": {"id": 5, "type": "private"}, "te
 
 @pytest.fixture
 def bot() -> Bot:
-    return Bot("123456:TEST-token", session=FastSession())
+    return Bot("123456:TEST-token", session=FastSession(tls=ssl.create_default_context()))
 
 
 def check(bot: Bot, method: Any, body: Any, status: int = 200) -> Any:
     session = bot.session
     assert isinstance(session, FastSession)
     return session.check_response(bot, method, status, json.dumps(body)).result
+
+
+async def test_it_is_set_up_as_aiogram_sets_up_its_own_but_with_the_tls_context_it_is_given() -> None:
+    # FastSession does AiohttpSession's __init__ itself, to skip the TLS context aiogram would
+    # make: a new aiogram that sets up more fails here, not in a chat.
+    tls = ssl.create_default_context()
+    ours, theirs = FastSession(tls=tls, timeout=12), AiohttpSession(timeout=12)
+    assert vars(ours).keys() == vars(theirs).keys()
+    assert ours._connector_init.pop("ssl") is tls
+    theirs._connector_init.pop("ssl")
+    assert type(ours.middleware) is type(theirs.middleware)  # each session has its own
+    assert vars(ours) | {"middleware": None} == vars(theirs) | {"middleware": None}
+    await theirs.close()
 
 
 def test_results_are_validated_and_bound_to_the_bot(bot: Bot) -> None:
