@@ -87,7 +87,8 @@ def build_platforms(settings: Settings, core: Core, wiring: Wiring, *, console: 
             )
         )
     if console:
-        from adapters.console.platform import ConsolePlatform, terminal_language
+        from adapters.console.platform import ConsolePlatform
+        from bot.i18n.locale import terminal_language
 
         platforms.append(
             ConsolePlatform(settings, core, wiring.tracker, core.deps.languages, language=terminal_language())

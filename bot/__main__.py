@@ -19,12 +19,28 @@ from sqlalchemy import make_url  # noqa: E402 - after the collector is off
 from bot.app import migrate, run, wants_demo  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.errors import ConfigError  # noqa: E402
+from bot.i18n import Catalog, Tr, t  # noqa: E402
+from bot.i18n.locale import choose, from_platform, terminal_language  # noqa: E402
 from bot.logs import configure_logging  # noqa: E402
 
 
 def _collect_from_now_on() -> None:
     gc.freeze()
     gc.enable()
+
+
+def _console_banner(simulate: bool, gateway: str, log_file: str) -> str:
+    """The terminal chat's first line, in the terminal's language (before the app is built)."""
+    tr = Tr(Catalog.load(), choose(None, None, from_platform(terminal_language())))
+    if simulate:
+        line = t(
+            "wenwen-bot: terminal chat with the offline gateway simulator; logs in {path}", path=log_file
+        )
+    else:
+        line = t(
+            "wenwen-bot: terminal chat with the gateway at {url}; logs in {path}", url=gateway, path=log_file
+        )
+    return tr(line)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,8 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     if simulate and not args.simulate:
         logging.getLogger("bot").info("no WENWEN_API_KEY and no bot token: starting the offline demo")
     if console:
-        gateway = "the built-in gateway simulator (offline demo)" if simulate else settings.wenwen_base_url
-        print(f"wenwen-bot: terminal chat with {gateway}; logs in {log_file}", file=sys.stderr)
+        print(_console_banner(simulate, settings.wenwen_base_url, str(log_file)), file=sys.stderr)
     try:
         asyncio.run(run(settings, simulate=simulate, on_built=_collect_from_now_on))
     except ConfigError as exc:

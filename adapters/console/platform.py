@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import shlex
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TextIO
@@ -50,19 +49,6 @@ _ACTIVITY = {
     Activity.UPLOAD_PHOTO: t("…sending a picture"),
     Activity.RECORD_VOICE: t("…recording a voice message"),
 }
-
-
-def terminal_language(environ: Mapping[str, str] = os.environ) -> str | None:
-    """The language the terminal asks programs to speak (`zh_CN.UTF-8`), if any.
-
-    Read as gettext reads it. Not babel.default_locale: it also looks at LC_CTYPE, which
-    Python itself sets to C.UTF-8 when the asked-for locale is not installed (PEP 538), as
-    in many containers, and that would hide the LANG the person set.
-    """
-    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
-        if value := environ.get(name, "").split(":")[0]:
-            return value
-    return None
 
 
 class ConsoleOutbox:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from enum import StrEnum
 
 
@@ -49,3 +51,16 @@ def parse_name(word: str) -> Lang | None:
 def choose(user: Lang | None, chat: Lang | None, platform: Lang | None) -> Lang:
     """A person's own `/lang` wins, then the chat's (set by its admins), then their app's language."""
     return user or chat or platform or DEFAULT
+
+
+def terminal_language(environ: Mapping[str, str] = os.environ) -> str | None:
+    """The language the terminal asks programs to speak (`zh_CN.UTF-8`), if any.
+
+    Read as gettext reads it. Not babel.default_locale: it also looks at LC_CTYPE, which
+    Python itself sets to C.UTF-8 when the asked-for locale is not installed (PEP 538), as
+    in many containers, and that would hide the LANG the person set.
+    """
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        if value := environ.get(name, "").split(":")[0]:
+            return value
+    return None

@@ -64,13 +64,14 @@ def test_demo_chats_draws_and_reports_usage(tmp_path: Path) -> None:
     # chat, image, the caption's classification (CAPTION_MODE=auto) and the edit
     assert "📊 Usage in this chat" in out and "4 requests" in out
     assert (tmp_path / "data" / "wenwen.db").is_file(), "the ledger lives under ./data"
-    assert "offline demo" in result.stderr
+    assert "terminal chat with the offline gateway simulator" in result.stderr
 
 
 def test_the_demo_speaks_the_terminals_language(tmp_path: Path) -> None:
     result = run_bot(tmp_path, "hello demo\n/usage\n/press 3\n", LANG="zh_CN.UTF-8")
     out = result.stdout
     assert result.returncode == 0, result.stderr
+    assert "终端聊天，使用离线网关模拟器" in result.stderr  # the first line, before the app is built
     assert "wenwen-bot 终端" in out  # the console's own lines
     assert "Echo: hello demo" in out
     assert "📊 本聊天用量" in out  # the bot's answers: Chinese without any /lang

@@ -9,7 +9,7 @@ import pytest
 
 from bot.i18n import Catalog, Lang, Money, Tr, t, tn
 from bot.i18n.catalog import compile_catalog
-from bot.i18n.locale import choose, from_platform, parse_name
+from bot.i18n.locale import choose, from_platform, parse_name, terminal_language
 
 CATALOG = Catalog.load()
 EN = Tr(CATALOG, Lang.EN)
@@ -71,3 +71,19 @@ def test_choice_order_user_then_chat_then_app_then_english() -> None:
     assert parse_name("中文") is Lang.ZH
     assert parse_name("English") is Lang.EN
     assert parse_name("klingon") is None
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"LANGUAGE": "zh_TW:en", "LANG": "en_US.UTF-8"}, "zh_TW"),  # gettext's order: LANGUAGE first
+        ({"LC_ALL": "zh_CN.UTF-8", "LANG": "en_US.UTF-8"}, "zh_CN.UTF-8"),
+        ({"LC_MESSAGES": "en_GB.UTF-8", "LANG": "zh_CN.UTF-8"}, "en_GB.UTF-8"),
+        ({"LANGUAGE": "", "LANG": "zh_CN.UTF-8"}, "zh_CN.UTF-8"),
+        ({}, None),
+    ],
+)
+def test_the_terminal_language_is_read_as_gettext_reads_it(
+    environ: dict[str, str], expected: str | None
+) -> None:
+    assert terminal_language(environ) == expected

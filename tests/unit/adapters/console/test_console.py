@@ -6,11 +6,10 @@ import asyncio
 import io
 from pathlib import Path
 
-import pytest
-
-from adapters.console.platform import ConsoleOutbox, ConsolePlatform, terminal_language
+from adapters.console.platform import ConsoleOutbox, ConsolePlatform
 from bot.config import Settings
 from bot.i18n import Catalog, Lang, Tr
+from bot.i18n.locale import terminal_language
 from bot.model import Activity, Button, Incoming, Outbox
 from bot.usecases.languages import Languages
 from storage import Database
@@ -96,22 +95,6 @@ async def test_a_chinese_terminal_gets_the_console_in_chinese_and_passes_its_lan
     assert "请写出要发送的文件" in out
     assert "现在没有需要回答的问题" in out
     assert out.rstrip().endswith("再见")
-
-
-@pytest.mark.parametrize(
-    ("environ", "expected"),
-    [
-        ({"LANGUAGE": "zh_TW:en", "LANG": "en_US.UTF-8"}, "zh_TW"),  # gettext's order: LANGUAGE first
-        ({"LC_ALL": "zh_CN.UTF-8", "LANG": "en_US.UTF-8"}, "zh_CN.UTF-8"),
-        ({"LC_MESSAGES": "en_GB.UTF-8", "LANG": "zh_CN.UTF-8"}, "en_GB.UTF-8"),
-        ({"LANGUAGE": "", "LANG": "zh_CN.UTF-8"}, "zh_CN.UTF-8"),
-        ({}, None),
-    ],
-)
-def test_the_terminal_language_is_read_as_gettext_reads_it(
-    environ: dict[str, str], expected: str | None
-) -> None:
-    assert terminal_language(environ) == expected
 
 
 async def test_a_terminal_without_a_language_gets_english(tmp_path: Path) -> None:
