@@ -9,6 +9,7 @@ LC_MESSAGES, LANG) is the user's app language, as Telegram's `language_code` is.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import shlex
 import sys
@@ -49,6 +50,20 @@ _ACTIVITY = {
     Activity.UPLOAD_PHOTO: t("…sending a picture"),
     Activity.RECORD_VOICE: t("…recording a voice message"),
 }
+
+
+def _write_new(path: Path, data: bytes) -> Path:
+    """`data` at `path`, or beside it as `name-2.png`…: never over an earlier answer's file
+    (two answers within one second share a time stamp, and models reuse file names)."""
+    for copy in itertools.count(1):
+        candidate = path if copy == 1 else path.with_stem(f"{path.stem}-{copy}")
+        try:
+            with candidate.open("xb") as file:
+                file.write(data)
+        except FileExistsError:
+            continue
+        return candidate
+    raise AssertionError("unreachable")
 
 
 class ConsoleOutbox:
@@ -116,8 +131,7 @@ class ConsoleOutbox:
         self._image_dir.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         for number, file in enumerate(files, 1):
-            path = self._image_dir / f"{stamp}-{number}-{file.file_name}"
-            path.write_bytes(file.data)
+            path = _write_new(self._image_dir / f"{stamp}-{number}-{file.file_name}", file.data)
             size = -(-len(file.data) // 1024)  # rounded up: a small file is not "0 KB"
             saved = self.tr(t("saved {path} ({size} KB)", path=str(path), size=size))
             self.print_line(f"bot> {icon}  {saved}")

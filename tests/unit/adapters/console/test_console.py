@@ -10,7 +10,7 @@ from adapters.console.platform import ConsoleOutbox, ConsolePlatform
 from bot.config import Settings
 from bot.i18n import Catalog, Lang, Tr
 from bot.i18n.locale import terminal_language
-from bot.model import Activity, Button, Incoming, Outbox
+from bot.model import Activity, Button, Incoming, Outbox, OutImage
 from bot.usecases.languages import Languages
 from storage import Database
 
@@ -118,6 +118,23 @@ async def test_files_are_saved_with_their_kind_and_a_size_that_is_never_zero(tmp
         "answer.ogg",
         "report.csv",
     ]
+
+
+async def test_a_file_never_replaces_an_earlier_one_of_the_same_name(tmp_path: Path) -> None:
+    # Two answers within one second share a time stamp, and models name their files alike.
+    out = io.StringIO()
+    outbox = ConsoleOutbox(out, tmp_path / "out", Tr(Catalog.load(), Lang.EN))
+    first, second = (
+        OutImage(b"first", "answer1.png", "image/png"),
+        OutImage(b"second", "answer1.png", "image/png"),
+    )
+    for _ in range(3):
+        await outbox.send_images([first, second])
+    saved = sorted((tmp_path / "out").iterdir())
+    assert len(saved) == 6
+    assert sorted(p.read_bytes() for p in saved) == [b"first"] * 3 + [b"second"] * 3
+    printed = [line.split("saved ", 1)[1].split(" (", 1)[0] for line in out.getvalue().splitlines()]
+    assert sorted(Path(p).name for p in printed) == [p.name for p in saved]
 
 
 async def test_a_lang_typed_in_the_console_wins_over_the_terminals_language(tmp_path: Path) -> None:
