@@ -423,8 +423,8 @@ UNSUPPORTED_KINDS: dict[str, Text] = {
 def unsupported_hint(kind: str) -> c.Command:
     return c.Hint(
         t(
-            "I can't read {kind}. Send text, or photos (or image files) with a few words "
-            "on what to do with them.",
+            "I can't read {kind}. Send text or a voice message; or photos, text files or PDFs "
+            "with a few words on what to do with them.",
             kind=UNSUPPORTED_KINDS.get(kind, kind),
         )
     )

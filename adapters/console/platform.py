@@ -1,7 +1,8 @@
 """A terminal chat: the offline demo, and a quick way to try the bot without a messenger.
 
-Type text to chat, `/image …`, `/imagine …`; `/photo <path> [<path>…] | <caption>` sends
-files as photos; `/press <n>` presses button n of the last image. Images are saved
+Type text to chat, `/image …`, `/imagine …`; `/file <path> [<path>…] | <text>` sends files
+as a messenger would: photos, a voice message (an audio file), text files and PDFs, each
+by its type (`/photo` is the same); `/press <n>` presses button n of the last image. Images are saved
 under DATA_DIR/out and their paths printed. The terminal's language (LANGUAGE, LC_ALL,
 LC_MESSAGES, LANG) is the user's app language, as Telegram's `language_code` is.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import mimetypes
 import shlex
 import sys
 import threading
@@ -20,6 +22,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TextIO
 
+from adapters.files import FileRef, sort_attachments
 from bot.commands import MjPromptAnswer
 from bot.config import Settings
 from bot.core import Core
@@ -30,7 +33,6 @@ from bot.model import (
     ButtonRows,
     ChatAddress,
     ChatKind,
-    ImageAttachment,
     Incoming,
     OutImage,
     SentMessage,
@@ -187,11 +189,26 @@ class ConsoleMessenger:
         return self._outbox
 
 
-def _file_attachment(path: Path) -> ImageAttachment:
+# Types of files the bot takes that Python's own table lacks (a system's mime.types may
+# have them, a slim container has none); the rest come from mimetypes.
+_TYPES = {
+    ".ogg": "audio/ogg",
+    ".oga": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".m4a": "audio/mp4",
+    ".md": "text/markdown",
+    ".webp": "image/webp",
+}
+
+
+def _file_ref(path: Path) -> FileRef:
+    """A file named in the terminal, typed by its name as a messenger's client would."""
+
     async def fetch() -> bytes:
         return await asyncio.to_thread(path.read_bytes)
 
-    return ImageAttachment(fetch=fetch, file_name=path.name, size=path.stat().st_size)
+    content_type = _TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
+    return FileRef(fetch, path.name, content_type, path.stat().st_size, path.resolve().as_uri())
 
 
 class ConsolePlatform:
@@ -243,6 +260,12 @@ class ConsolePlatform:
     async def run(self) -> None:
         await self._follow_language()
         self._say(t("wenwen-bot console — type a message, /help for commands, Ctrl+D to quit."))
+        self._say(
+            t(
+                "Send files with /file <path> [<path>…] | <text>: photos, an audio file as a "
+                "voice message, text files and PDFs."
+            )
+        )
         queue = self._lines()
         while (line := await queue.get()) is not None:
             if not line.strip():
@@ -283,8 +306,8 @@ class ConsolePlatform:
         command, _, rest = line.partition(" ")
         if command == "/press":
             return self._press(rest.strip(), message_id)
-        if command == "/photo":
-            return self._photos(rest, message_id)
+        if command in ("/file", "/photo"):
+            return self._files(rest, message_id)
         if command == "/answer":
             return self._answer(rest.strip(), message_id)
         return Incoming(ADDRESS, self._user, text=line, message_id=message_id)
@@ -304,7 +327,7 @@ class ConsolePlatform:
             return None
         return Incoming(ADDRESS, self._user, command=MjPromptAnswer(request_id, text), message_id=message_id)
 
-    def _photos(self, arguments: str, message_id: str) -> Incoming | None:
+    def _files(self, arguments: str, message_id: str) -> Incoming | None:
         paths_part, _, caption = arguments.partition("|")
         try:
             paths = [Path(p).expanduser() for p in shlex.split(paths_part)]
@@ -313,10 +336,19 @@ class ConsolePlatform:
             return None
         missing = [str(p) for p in paths if not p.is_file()]
         if not paths:
-            self._say(t("Name the files to send: /photo <path> [<path>…] | <caption>"), "bot> ")
+            self._say(t("Name the files to send: /file <path> [<path>…] | <text>"), "bot> ")
             return None
         if missing:
             self._say(t("File not found: {names}", names=", ".join(missing)), "bot> ")
             return None
-        images = tuple(_file_attachment(p) for p in paths)
-        return Incoming(ADDRESS, self._user, text=caption.strip(), images=images, message_id=message_id)
+        files = sort_attachments([_file_ref(p) for p in paths])
+        return Incoming(
+            ADDRESS,
+            self._user,
+            text=caption.strip(),
+            images=files.images,
+            audio=files.audio,
+            documents=files.documents,
+            unsupported=files.unsupported,
+            message_id=message_id,
+        )

@@ -17,6 +17,7 @@ from typing import Any
 
 import discord
 
+from adapters.files import FileRef, sort_attachments, split_attachments
 from bot.model import (
     ChatAddress,
     ChatKind,
@@ -29,13 +30,10 @@ from bot.model import (
 from .translate import (
     DOCUMENT_COMMANDS,
     PLATFORM,
-    FileRef,
     file_refs,
     interaction_address,
     parsed_command,
     prompt_answer,
-    sort_attachments,
-    split_attachments,
     user_of,
 )
 

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import wave
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,25 @@ def test_demo_chats_draws_and_reports_usage(tmp_path: Path) -> None:
     assert "📊 Usage in this chat" in out and "4 requests" in out
     assert (tmp_path / "data" / "wenwen.db").is_file(), "the ledger lives under ./data"
     assert "terminal chat with the offline gateway simulator" in result.stderr
+
+
+def test_the_demo_sends_documents_and_audio_files_as_a_messenger_would(tmp_path: Path) -> None:
+    (tmp_path / "notes.md").write_text("# Plan\n- buy milk\n")
+    with wave.open(str(tmp_path / "hello.wav"), "wb") as audio:  # one second of silence
+        audio.setnchannels(1)
+        audio.setsampwidth(2)
+        audio.setframerate(8000)
+        audio.writeframes(bytes(16000))
+    (tmp_path / "data.bin").write_bytes(bytes(range(256)))
+    script = "/file notes.md | summarize this\n/file hello.wav\n/file data.bin | what is this\n/usage\n"
+    result = run_bot(tmp_path, script)
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "Send files with /file" in out  # said at the start
+    assert '<document name="notes.md">' in out and "buy milk" in out and "summarize this" in out
+    assert "🎙 " in out, out  # the audio file was transcribed and shown, then answered
+    assert "I can't read BIN files" in out
+    assert "• transcription: " in out, out  # the audio file was paid for as a transcription
 
 
 def test_the_demo_speaks_the_terminals_language(tmp_path: Path) -> None:

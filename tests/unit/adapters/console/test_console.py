@@ -75,6 +75,36 @@ async def test_odd_lines_get_a_hint_and_the_console_goes_on(tmp_path: Path) -> N
     assert out.rstrip().endswith("bye")
 
 
+async def test_files_are_sent_as_a_messenger_sends_them_each_by_its_type(tmp_path: Path) -> None:
+    for name, data in [
+        ("red.png", b"png"),
+        ("notes.md", b"# Plan"),
+        ("hello.ogg", b"OggS"),
+        ("x.dat", b"\0"),
+    ]:
+        (tmp_path / name).write_bytes(data)
+    lines = [
+        f"/file {tmp_path / 'red.png'} {tmp_path / 'notes.md'} | what is in these",
+        f"/file {tmp_path / 'hello.ogg'}",
+        f"/file {tmp_path / 'x.dat'} | what is this",
+        f"/photo {tmp_path / 'red.png'} | make it blue",  # the older name, the same command
+    ]
+    core, out = await run_console(tmp_path, io.StringIO("\n".join(lines) + "\n"))
+    both, voice, binary, photo = core.handled
+    assert both.text == "what is in these" and both.audio is None and both.unsupported is None
+    assert [(i.file_name, i.mime_type) for i in both.images] == [("red.png", "image/png")]
+    assert [(d.file_name, d.mime_type) for d in both.documents] == [("notes.md", "text/markdown")]
+    assert await both.documents[0].fetch() == b"# Plan"
+    assert voice.audio is not None and (voice.audio.file_name, voice.audio.mime_type) == (
+        "hello.ogg",
+        "audio/ogg",
+    )
+    assert voice.text == "" and not voice.images and not voice.documents
+    assert (binary.unsupported, binary.images, binary.documents) == ("DAT files", (), ())
+    assert [i.file_name for i in photo.images] == ["red.png"] and photo.text == "make it blue"
+    assert "Send files with /file" in out
+
+
 async def test_undecodable_input_ends_the_console_instead_of_hanging(tmp_path: Path) -> None:
     stdin = io.TextIOWrapper(io.BytesIO(b"hello\n\xff\xfe\xfa broken\nnever read\n"), encoding="utf-8")
     _, out = await run_console(tmp_path, stdin)

@@ -14,12 +14,10 @@ from adapters.discord.translate import (
     clean_text,
     command_echo,
     file_refs,
-    image_mime,
     mentions_bot,
     own_role_id,
-    sort_attachments,
-    split_attachments,
 )
+from adapters.files import image_mime, sort_attachments, split_attachments
 from bot.i18n import Catalog, Lang, Tr
 from bot.model import ChatKind
 
