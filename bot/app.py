@@ -308,7 +308,7 @@ async def open_app(settings: Settings, *, console: bool | None = None) -> AsyncI
     async with AsyncExitStack() as stack:
         if settings.gateway_http2 and importlib.util.find_spec("h2") is None:
             raise ConfigError("GATEWAY_HTTP2=true needs the h2 package: pip install -e '.[http2]'")
-        # One TLS context (the certificate bundle read once: 20 ms and 2.5 MB each) for the
+        # One TLS context (the certificate bundle read once: about 20 ms and 1 MB each) for the
         # clients that speak HTTP/1.1: downloads, Telegram and the gateway. Over HTTP/2 the
         # gateway gets its own, as httpcore offers h2 on the context it is given (ALPN).
         tls = httpx.create_ssl_context()

@@ -2,9 +2,10 @@
 
 Type text to chat, `/image …`, `/imagine …`; `/file <path> [<path>…] | <text>` sends files
 as a messenger would: photos, a voice message (an audio file), text files and PDFs, each
-by its type (`/photo` is the same); `/press <n>` presses button n of the last image. Images are saved
-under DATA_DIR/out and their paths printed. The terminal's language (LANGUAGE, LC_ALL,
-LC_MESSAGES, LANG) is the user's app language, as Telegram's `language_code` is.
+by its type (`/photo` is the same); `/press <n>` presses button n of the last image. What
+the bot sends back is saved under DATA_DIR/out and its path printed. The terminal's
+language (LANGUAGE, LC_ALL, LC_MESSAGES, LANG) is the user's app language, as Telegram's
+`language_code` is.
 """
 
 from __future__ import annotations
