@@ -68,15 +68,6 @@ def image_of(attachment: FileRef, mime: str) -> ImageAttachment:
     )
 
 
-def split_attachments(
-    attachments: Sequence[FileRef], *, documents: bool = False
-) -> tuple[tuple[ImageAttachment, ...], tuple[DocumentAttachment, ...], str | None]:
-    """A slash command's files: images (and text-like documents if it takes them); anything
-    else named for a refusal."""
-    images, _audio, texts, unsupported = sort_attachments(attachments, media=False, documents=documents)
-    return images, texts, unsupported
-
-
 class Sorted(NamedTuple):
     images: tuple[ImageAttachment, ...]
     audio: AudioAttachment | None

@@ -17,7 +17,7 @@ from typing import Any
 
 import discord
 
-from adapters.files import FileRef, sort_attachments, split_attachments
+from adapters.files import FileRef, sort_attachments
 from bot.model import (
     ChatAddress,
     ChatKind,
@@ -34,6 +34,7 @@ from .translate import (
     interaction_address,
     parsed_command,
     prompt_answer,
+    split_attachments,
     user_of,
 )
 

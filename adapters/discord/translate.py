@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import discord
 
-from adapters.files import FileRef, image_mime, sort_attachments, split_attachments
+from adapters.files import FileRef, image_mime, sort_attachments
 from bot.commands import Command, Hint, MjPromptAnswer
 from bot.i18n import Tr, t, tn
 from bot.model import (
@@ -101,6 +101,15 @@ def file_refs(attachments: Iterable[discord.Attachment]) -> list[FileRef]:
 
 # Slash commands whose file options may carry documents; the others take images only.
 DOCUMENT_COMMANDS = frozenset({"ask"})
+
+
+def split_attachments(
+    attachments: Sequence[FileRef], *, documents: bool = False
+) -> tuple[tuple[ImageAttachment, ...], tuple[DocumentAttachment, ...], str | None]:
+    """A slash command's files: images (and text-like documents if it takes them); anything
+    else named for a refusal."""
+    images, _audio, texts, unsupported = sort_attachments(attachments, media=False, documents=documents)
+    return images, texts, unsupported
 
 
 def own_role_id(message: discord.Message) -> int | None:

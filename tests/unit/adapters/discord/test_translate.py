@@ -16,8 +16,9 @@ from adapters.discord.translate import (
     file_refs,
     mentions_bot,
     own_role_id,
+    split_attachments,
 )
-from adapters.files import image_mime, sort_attachments, split_attachments
+from adapters.files import image_mime, sort_attachments
 from bot.i18n import Catalog, Lang, Tr
 from bot.model import ChatKind
 
