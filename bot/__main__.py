@@ -20,7 +20,7 @@ from bot.app import migrate, run, wants_demo  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.errors import ConfigError  # noqa: E402
 from bot.i18n import Catalog, Tr, t  # noqa: E402
-from bot.i18n.locale import choose, from_platform, terminal_language  # noqa: E402
+from bot.i18n.locale import terminal_language  # noqa: E402
 from bot.logs import configure_logging  # noqa: E402
 
 
@@ -31,7 +31,7 @@ def _collect_from_now_on() -> None:
 
 def _console_banner(simulate: bool, gateway: str, log_file: str) -> str:
     """The terminal chat's first line, in the terminal's language (before the app is built)."""
-    tr = Tr(Catalog.load(), choose(None, None, from_platform(terminal_language())))
+    tr = Tr.of_app(Catalog.load(), terminal_language())
     if simulate:
         line = t(
             "wenwen-bot: terminal chat with the offline gateway simulator; logs in {path}", path=log_file

@@ -198,7 +198,6 @@ _TYPES = {
     ".opus": "audio/ogg",
     ".m4a": "audio/mp4",
     ".md": "text/markdown",
-    ".webp": "image/webp",
 }
 
 

@@ -27,7 +27,6 @@ from bot.config import Settings
 from bot.coordination.leadership import Leadership
 from bot.core import Core
 from bot.i18n import Tr, t
-from bot.i18n.locale import choose, from_platform
 from bot.lifecycle.inbound import Inbound
 from bot.model import ChatAddress, Incoming, Messenger, Receipt
 from bot.observability.metrics import Metrics
@@ -325,9 +324,7 @@ class DiscordPlatform:
 
     def _client_tr(self, interaction: discord.Interaction) -> Tr:
         """The language of the person's Discord client, for answers that cannot wait for `/lang`."""
-        return Tr(
-            self._core.deps.languages.catalog, choose(None, None, from_platform(interaction.locale.value))
-        )
+        return Tr.of_app(self._core.deps.languages.catalog, interaction.locale.value)
 
     async def _restarting_interaction(self, interaction: discord.Interaction) -> None:
         try:

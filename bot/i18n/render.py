@@ -10,7 +10,7 @@ from babel.dates import format_datetime, format_skeleton
 from babel.numbers import format_currency, format_decimal
 
 from bot.i18n.catalog import Catalog
-from bot.i18n.locale import DEFAULT, Lang
+from bot.i18n.locale import DEFAULT, Lang, choose, from_platform
 from bot.i18n.text import Money, ParamValue, Say, Text
 
 
@@ -20,6 +20,12 @@ class Tr:
 
     catalog: Catalog
     lang: Lang = DEFAULT
+
+    @classmethod
+    def of_app(cls, catalog: Catalog, code: str | None) -> Tr:
+        """For a reader known only by their app's language code ("zh-hans", "en-US", a
+        terminal's "zh_CN.UTF-8"), before or without a `/lang`: that language, else English."""
+        return cls(catalog, choose(None, None, from_platform(code)))
 
     def __call__(self, text: Say) -> str:
         if isinstance(text, str):

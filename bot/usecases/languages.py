@@ -30,7 +30,7 @@ class Languages:
 
     def platform_tr(self, msg: Incoming) -> Tr:
         """Before the database is read (or when it cannot be): the app's language alone."""
-        return Tr(self.catalog, choose(None, None, from_platform(msg.user.language)))
+        return Tr.of_app(self.catalog, msg.user.language)
 
     async def choices(self, msg: Incoming) -> LanguageChoices:
         return _choices(msg, await self._stored(msg))
