@@ -2,10 +2,10 @@
 
 Type text to chat, `/image …`, `/imagine …`; `/file <path> [<path>…] | <text>` sends files
 as a messenger would: photos, a voice message (an audio file), text files and PDFs, each
-by its type (`/photo` is the same); `/press <n>` presses button n of the last image. What
-the bot sends back is saved under DATA_DIR/out and its path printed. The terminal's
-language (LANGUAGE, LC_ALL, LC_MESSAGES, LANG) is the user's app language, as Telegram's
-`language_code` is.
+by its type (`/photo` is the same); `/press <n>` presses button n of the buttons shown
+last; `/quit` (or `/exit`, or Ctrl+D) ends the chat. What the bot sends back is saved under
+DATA_DIR/out and its path printed. The terminal's language (LANGUAGE, LC_ALL, LC_MESSAGES,
+LANG) is the user's app language, as Telegram's `language_code` is.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ _ACTIVITY = {
     Activity.UPLOAD_PHOTO: t("…sending a picture"),
     Activity.RECORD_VOICE: t("…recording a voice message"),
 }
+QUIT = frozenset({"/quit", "/exit"})  # what people type to leave a terminal chat, beside Ctrl+D
 
 
 def _write_new(path: Path, data: bytes) -> Path:
@@ -259,7 +260,7 @@ class ConsolePlatform:
 
     async def run(self) -> None:
         await self._follow_language()
-        self._say(t("wenwen-bot console — type a message, /help for commands, Ctrl+D to quit."))
+        self._say(t("wenwen-bot console — type a message, /help for commands, /quit or Ctrl+D to quit."))
         self._say(
             t(
                 "Send files with /file <path> [<path>…] | <text>: photos, an audio file as a "
@@ -270,6 +271,8 @@ class ConsolePlatform:
         while (line := await queue.get()) is not None:
             if not line.strip():
                 continue
+            if line.strip() in QUIT:
+                break
             incoming = self._parse(line.strip())
             if incoming is not None:
                 await self._core.handle(incoming, self._outbox)

@@ -75,6 +75,17 @@ async def test_odd_lines_get_a_hint_and_the_console_goes_on(tmp_path: Path) -> N
     assert out.rstrip().endswith("bye")
 
 
+async def test_quit_or_exit_ends_the_chat_and_what_follows_is_not_sent(tmp_path: Path) -> None:
+    for word in ("/quit", "/exit"):
+        core, out = await run_console(tmp_path, io.StringIO(f"hello\n  {word}  \nnot sent\n"))
+        assert [m.text for m in core.handled] == ["hello"]
+        assert "/quit or Ctrl+D to quit" in out
+        assert out.rstrip().endswith("bye")
+    # Only the whole line quits: a message that starts with the word is chat.
+    core, _ = await run_console(tmp_path, io.StringIO("/quitting time\n"))
+    assert [m.text for m in core.handled] == ["/quitting time"]
+
+
 async def test_files_are_sent_as_a_messenger_sends_them_each_by_its_type(tmp_path: Path) -> None:
     for name, data in [
         ("red.png", b"png"),
