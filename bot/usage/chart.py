@@ -63,6 +63,14 @@ def _axis(peak: float, *, whole: bool) -> tuple[float, int]:
     return step, max(math.ceil(peak / step - 1e-9), 1)
 
 
+def _decimals(step: float) -> int:
+    """Decimals that write every multiple of `step` exactly: a 0.025 step is labelled
+    $0.025, $0.05, $0.075, not a rounded $0.02 and $0.08 beside an exact $0.05."""
+    exponent = Decimal(f"{step:.12g}").normalize().as_tuple().exponent
+    assert isinstance(exponent, int)  # a finite step
+    return max(0, -exponent)
+
+
 def _panel(
     draw: ImageDraw.ImageDraw,
     font: Fonts,
@@ -75,7 +83,8 @@ def _panel(
     whole: bool = False,
 ) -> None:
     left, top, right, bottom = box
-    draw.text((left - MARGIN_LEFT + 20, top - 52), title, font=font(34), fill=INK)
+    # Clear of the top tick's label below it, which starts at the same left edge.
+    draw.text((left - MARGIN_LEFT + 20, top - 68), title, font=font(34), fill=INK)
     step, steps = _axis(max(values, default=0.0), whole=whole)
     peak = step * steps
     small = font(24)
@@ -115,9 +124,8 @@ def usage_chart(days: Sequence[tuple[date, UsageTotals]], prices: PriceTable, ti
 
     left, right = MARGIN_LEFT, WIDTH - MARGIN_RIGHT
     costs = [float(day.cost) for _, day in days]
-    # Fewer decimals as amounts grow: "$12" and "$0.25" read better than "$12.0000".
-    cost_step, _ = _axis(max(costs, default=0.0), whole=False)
-    places = 0 if cost_step >= 1 else 2 if cost_step >= 0.01 else 4
+    # As many decimals as the step needs: "$10" and "$0.25" read better than "$10.0000".
+    places = _decimals(_axis(max(costs, default=0.0), whole=False)[0])
 
     _panel(
         draw,

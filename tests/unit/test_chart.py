@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from bot.i18n import Catalog, Lang, Tr
-from bot.usage.chart import _axis, usage_chart
+from bot.usage.chart import _axis, _decimals, usage_chart
 from bot.usage.pricing import load_prices
 from storage import UsageTotals
 
@@ -53,3 +53,20 @@ def test_axis_steps_are_round(peak: float, whole: bool, step: float, steps: int)
     assert got_step == pytest.approx(step)
     assert got_steps == steps
     assert got_step * got_steps >= peak
+
+
+@pytest.mark.parametrize(
+    ("step", "decimals"), [(0.025, 3), (0.02, 2), (0.05, 2), (2.5, 1), (10.0, 0), (1.0, 0), (1e-05, 5)]
+)
+def test_a_step_gets_the_decimals_it_needs(step: float, decimals: int) -> None:
+    assert _decimals(step) == decimals
+
+
+@pytest.mark.parametrize("peak", [0.0903, 0.042, 0.3, 7.3, 123.0, 0.00004, 0.000123])
+def test_every_cost_tick_is_written_exactly(peak: float) -> None:
+    """A $0.025 step once gave "$0.02" and "$0.08" beside "$0.05": the ticks looked uneven."""
+    step, steps = _axis(peak, whole=False)
+    decimals = _decimals(step)
+    exact = Decimal(f"{step:.12g}")
+    for n in range(steps + 1):
+        assert Decimal(f"{step * n:.{decimals}f}") == exact * n
