@@ -65,10 +65,17 @@ def _axis(peak: float, *, whole: bool) -> tuple[float, int]:
 
 def _decimals(step: float) -> int:
     """Decimals that write every multiple of `step` exactly: a 0.025 step is labelled
-    $0.025, $0.05, $0.075, not a rounded $0.02 and $0.08 beside an exact $0.05."""
+    $0.025, $0.050, $0.075, not a rounded $0.02 and $0.08 beside an exact $0.05."""
     exponent = Decimal(f"{step:.12g}").normalize().as_tuple().exponent
     assert isinstance(exponent, int)  # a finite step
     return max(0, -exponent)
+
+
+def cost_label(prices: PriceTable, tr: Tr, peak: float) -> Callable[[float], str]:
+    """The cost panel's tick labels: as many decimals as its step needs, so "$10" and
+    "$0.25" rather than "$10.0000"."""
+    places = _decimals(_axis(peak, whole=False)[0])
+    return lambda value: tr.money(prices.amount(Decimal(str(value)), places))
 
 
 def _panel(
@@ -124,9 +131,6 @@ def usage_chart(days: Sequence[tuple[date, UsageTotals]], prices: PriceTable, ti
 
     left, right = MARGIN_LEFT, WIDTH - MARGIN_RIGHT
     costs = [float(day.cost) for _, day in days]
-    # As many decimals as the step needs: "$10" and "$0.25" read better than "$10.0000".
-    places = _decimals(_axis(max(costs, default=0.0), whole=False)[0])
-
     _panel(
         draw,
         font,
@@ -134,7 +138,7 @@ def usage_chart(days: Sequence[tuple[date, UsageTotals]], prices: PriceTable, ti
         title=tr(t("Cost per day")),
         values=costs,
         color=COST_BAR,
-        label=lambda v: tr.money(prices.amount(Decimal(str(v)), places)),
+        label=cost_label(prices, tr, max(costs, default=0.0)),
     )
     _panel(
         draw,

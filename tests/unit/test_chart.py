@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from bot.i18n import Catalog, Lang, Tr
-from bot.usage.chart import _axis, _decimals, usage_chart
+from bot.usage.chart import _axis, _decimals, cost_label, usage_chart
 from bot.usage.pricing import load_prices
 from storage import UsageTotals
 
@@ -62,11 +62,18 @@ def test_a_step_gets_the_decimals_it_needs(step: float, decimals: int) -> None:
     assert _decimals(step) == decimals
 
 
-@pytest.mark.parametrize("peak", [0.0903, 0.042, 0.3, 7.3, 123.0, 0.00004, 0.000123])
-def test_every_cost_tick_is_written_exactly(peak: float) -> None:
-    """A $0.025 step once gave "$0.02" and "$0.08" beside "$0.05": the ticks looked uneven."""
+@pytest.mark.parametrize(
+    ("peak", "lang", "labels"),
+    [
+        # A $0.025 step once gave "$0.02" and "$0.08" beside "$0.05": the ticks looked uneven.
+        (0.0903, Lang.EN, ["$0.000", "$0.025", "$0.050", "$0.075", "$0.100"]),
+        (0.042, Lang.EN, ["$0.00", "$0.02", "$0.04", "$0.06"]),
+        (7.3, Lang.EN, ["$0", "$2", "$4", "$6", "$8"]),
+        (9.1, Lang.ZH, ["US$0.0", "US$2.5", "US$5.0", "US$7.5", "US$10.0"]),
+        (0.00004, Lang.EN, ["$0.00000", "$0.00001", "$0.00002", "$0.00003", "$0.00004"]),
+    ],
+)
+def test_every_cost_tick_is_written_exactly(peak: float, lang: Lang, labels: list[str]) -> None:
+    label = cost_label(load_prices(), Tr(Catalog.load(), lang), peak)
     step, steps = _axis(peak, whole=False)
-    decimals = _decimals(step)
-    exact = Decimal(f"{step:.12g}")
-    for n in range(steps + 1):
-        assert Decimal(f"{step * n:.{decimals}f}") == exact * n
+    assert [label(step * n) for n in range(steps + 1)] == labels
