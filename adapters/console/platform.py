@@ -268,12 +268,13 @@ class ConsolePlatform:
             )
         )
         queue = self._lines()
-        while (line := await queue.get()) is not None:
-            if not line.strip():
+        while (raw := await queue.get()) is not None:
+            line = raw.strip()
+            if not line:
                 continue
-            if line.strip() in QUIT:
+            if line in QUIT:
                 break
-            incoming = self._parse(line.strip())
+            incoming = self._parse(line)
             if incoming is not None:
                 await self._core.handle(incoming, self._outbox)
                 await self._follow_language()  # it may have been a /lang
